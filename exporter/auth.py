@@ -1,0 +1,193 @@
+"""Keystone credentials and tokens, read the way the `openstack` CLI reads them.
+
+openstacksdk's config loader resolves clouds.yaml, secure.yaml and OS_* variables; keystoneauth1
+does the authentication. Both are synchronous, so every call into them runs in a worker thread
+and the event loop never blocks on Keystone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from exporter.config import ConfigError, Settings
+
+SERVICE_TYPE = "load-balancer"
+# Refresh a token this long before Keystone says it expires, so no request is sent with a token
+# that dies in flight.
+EXPIRY_MARGIN = 120.0
+SECRET_KEYS = ("password", "application_credential_secret", "token", "secret", "passcode")
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """One configured cloud: its label, its keystoneauth session, and how to reach Octavia."""
+
+    name: str
+    session: Any
+    interface: str
+    region_name: str | None
+    verify: bool | str
+    secrets: frozenset[str] = field(default_factory=frozenset)
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        if self.verify is False:
+            return False
+        if isinstance(self.verify, str):
+            return ssl.create_default_context(cafile=self.verify)
+        return True
+
+
+def _secrets(auth: Any) -> frozenset[str]:
+    found: set[str] = set()
+    if isinstance(auth, dict):
+        for key, value in auth.items():
+            if any(word in key for word in SECRET_KEYS) and isinstance(value, str) and value:
+                found.add(value)
+    return frozenset(found)
+
+
+def resolve_clouds(settings: Settings) -> list[Cloud]:
+    """Load every configured cloud; raise ConfigError naming each one that cannot be used."""
+    import openstack.config
+    from openstack import exceptions as sdk_exceptions
+
+    loader = openstack.config.OpenStackConfig()
+    names: Iterable[str | None] = settings.clouds or (None,)
+    clouds: list[Cloud] = []
+    problems: list[str] = []
+    for name in names:
+        try:
+            region = loader.get_one(
+                cloud=name,
+                region_name=settings.region_name,
+                interface=settings.interface,
+                cacert=settings.cacert,
+                insecure=settings.insecure,
+            )
+        except sdk_exceptions.ConfigException as exc:
+            known = ", ".join(sorted(loader.get_cloud_names())) or "none found"
+            problems.append(
+                f"clouds (--os-cloud / OS_CLOUD): cloud {name!r} cannot be loaded: {exc}. "
+                f"Clouds in clouds.yaml: {known}"
+            )
+            continue
+        config = region.config
+        auth = config.get("auth") or {}
+        if not auth.get("auth_url"):
+            label = name or "from OS_* variables"
+            problems.append(
+                f"clouds (--os-cloud / OS_CLOUD): cloud {label!r} has no auth_url. Set "
+                "OS_CLOUD to an entry of clouds.yaml (OS_CLIENT_CONFIG_FILE names the file), "
+                "or export OS_AUTH_URL and the other OS_* variables, or run with --demo"
+            )
+            continue
+        verify: bool | str = True
+        if not config.get("verify", True):
+            verify = False
+        elif config.get("cacert"):
+            verify = str(config["cacert"])
+        clouds.append(
+            Cloud(
+                name=name or region.name or "default",
+                session=region.get_session(),
+                interface=str(config.get("interface") or "public"),
+                region_name=region.get_region_name() or None,
+                verify=verify,
+                secrets=_secrets(auth),
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
+    return clouds
+
+
+class AuthFailed(Exception):
+    """Keystone refused us or could not be reached; the message is safe to log."""
+
+
+class TokenProvider(Protocol):
+    async def token(self) -> str: ...
+
+    async def endpoint(self) -> str: ...
+
+    async def invalidate(self, stale: str) -> None: ...
+
+
+class KeystoneTokens:
+    """Hands out a valid token and the Octavia endpoint; re-authenticates at most once at a time."""
+
+    def __init__(self, cloud: Cloud, on_auth: Any = None) -> None:
+        self._cloud = cloud
+        self._lock = asyncio.Lock()
+        self._token: str | None = None
+        self._expires = 0.0
+        self._endpoint: str | None = None
+        self._on_auth = on_auth
+        self.secrets: set[str] = set(cloud.secrets)
+
+    def _authenticate(self) -> tuple[str, float, str]:
+        from keystoneauth1 import exceptions as ks_exceptions
+
+        session = self._cloud.session
+        try:
+            access = session.auth.get_access(session)
+            token = access.auth_token
+            endpoint = access.service_catalog.url_for(
+                service_type=SERVICE_TYPE,
+                interface=self._cloud.interface,
+                region_name=self._cloud.region_name,
+            )
+        except ks_exceptions.EndpointNotFound as exc:
+            raise AuthFailed(
+                f"no '{SERVICE_TYPE}' endpoint (interface {self._cloud.interface}, region "
+                f"{self._cloud.region_name or 'any'}) in the service catalog"
+            ) from exc
+        except ks_exceptions.Unauthorized as exc:
+            raise AuthFailed("Keystone rejected the credentials (401)") from exc
+        except ks_exceptions.ClientException as exc:
+            raise AuthFailed(f"Keystone authentication failed: {type(exc).__name__}") from exc
+        expires = access.expires.timestamp() if access.expires else time.time() + 3600.0
+        return str(token), expires, str(endpoint)
+
+    async def _refresh(self) -> None:
+        try:
+            token, expires, endpoint = await asyncio.to_thread(self._authenticate)
+        except AuthFailed:
+            if self._on_auth:
+                self._on_auth("failure")
+            raise
+        except Exception as exc:  # keystoneauth raises plain OSErrors on odd networks
+            if self._on_auth:
+                self._on_auth("failure")
+            raise AuthFailed(f"Keystone unreachable: {type(exc).__name__}") from exc
+        if self._on_auth:
+            self._on_auth("success")
+        self._token, self._expires, self._endpoint = token, expires, endpoint
+        self.secrets.add(token)
+
+    async def token(self) -> str:
+        if self._token is None or time.time() > self._expires - EXPIRY_MARGIN:
+            async with self._lock:
+                if self._token is None or time.time() > self._expires - EXPIRY_MARGIN:
+                    self._cloud.session.auth.invalidate()
+                    await self._refresh()
+        assert self._token is not None
+        return self._token
+
+    async def endpoint(self) -> str:
+        if self._endpoint is None:
+            await self.token()
+        assert self._endpoint is not None
+        return self._endpoint
+
+    async def invalidate(self, stale: str) -> None:
+        """Forget a refused token; concurrent callers holding it share one re-authentication."""
+        async with self._lock:
+            if self._token == stale:
+                self._token = None
+                self._cloud.session.auth.invalidate()

@@ -1,0 +1,167 @@
+"""`octavia-exporter`: wire settings, credentials, pollers and the HTTP server together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+
+import structlog
+from aiohttp import web
+
+from exporter import config, logs
+from exporter.auth import KeystoneTokens, resolve_clouds
+from exporter.client import OctaviaClient
+from exporter.exposition import Exposition
+from exporter.poller import CloudPoller
+from exporter.server import build_app
+from exporter.service import Service
+from exporter.telemetry import Telemetry
+
+log = structlog.get_logger("exporter.cli")
+SHUTDOWN_GRACE = 10.0
+DEMO_INTERVAL = 10.0
+
+
+def _config_error(problems: Sequence[str]) -> int:
+    print("octavia-exporter: configuration error"
+          f"{'s' if len(problems) > 1 else ''}:", file=sys.stderr)
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+    print("Run 'octavia-exporter --help' for every setting.", file=sys.stderr)
+    return 2
+
+
+@contextlib.asynccontextmanager
+async def demo_cloud(settings: config.Settings) -> AsyncIterator[config.Settings]:
+    """Start the simulated cloud in-process and point the settings at it."""
+    from exporter.simulator.app import Simulator
+    from exporter.simulator.fleet import FleetSpec
+
+    simulator = Simulator(FleetSpec(lbs=settings.demo_lbs), seed=7, tick_interval=5.0)
+    await simulator.start()
+    with tempfile.TemporaryDirectory(prefix="octavia-exporter-demo-") as tmp:
+        path = os.path.join(tmp, "clouds.yaml")
+        simulator.write_clouds_yaml(path)
+        os.environ["OS_CLIENT_CONFIG_FILE"] = path
+        log.info("demo_cloud_started", url=simulator.base_url, clouds_yaml=path,
+                 loadbalancers=settings.demo_lbs)
+        try:
+            yield dataclasses.replace(
+                settings, clouds=("simulator",), region_name=None, interface=None,
+                listen_host="127.0.0.1" if settings.listen_host == "0.0.0.0"
+                else settings.listen_host,
+                interval=DEMO_INTERVAL if settings.interval == config.DEFAULT_INTERVAL
+                else settings.interval,
+            )
+        finally:
+            await simulator.stop()
+
+
+def build_service(settings: config.Settings, telemetry: Telemetry) -> tuple[
+        Service, Exposition, list[OctaviaClient]]:
+    clouds = resolve_clouds(settings)
+    pollers: list[CloudPoller] = []
+    clients: list[OctaviaClient] = []
+    for cloud in clouds:
+        logs.REDACTOR.sources.append(cloud.secrets)
+        tokens = KeystoneTokens(cloud, on_auth=telemetry.auth_recorder(cloud.name))
+        logs.REDACTOR.sources.append(tokens.secrets)
+        client = OctaviaClient(
+            cloud.name, tokens, telemetry,
+            concurrency=settings.concurrency, request_timeout=settings.request_timeout,
+            retries=settings.retries, max_body_bytes=settings.max_body_bytes,
+            ssl=cloud.ssl_context(),
+        )
+        clients.append(client)
+        pollers.append(CloudPoller(
+            client, telemetry, concurrency=settings.concurrency, amphorae=settings.amphorae,
+            amphora_stats=settings.amphora_stats, page_size=settings.page_size))
+    exposition = Exposition(telemetry.registry, stateset=settings.status_series == "stateset")
+    service = Service(pollers, telemetry, exposition, interval=settings.interval,
+                      cycle_timeout=settings.cycle_timeout,
+                      max_staleness=settings.max_staleness)
+    return service, exposition, clients
+
+
+async def run_once(settings: config.Settings) -> int:
+    telemetry = Telemetry()
+    service, exposition, clients = build_service(settings, telemetry)
+    try:
+        results = [await service.run_cycle(state) for state in service.clouds]
+    finally:
+        for client in clients:
+            await client.close()
+    body, _ = exposition.body(openmetrics=False, compress=False)
+    sys.stdout.buffer.write(body)
+    sys.stdout.flush()
+    return 0 if all(results) else 1
+
+
+async def serve(settings: config.Settings) -> int:
+    telemetry = Telemetry()
+    service, exposition, clients = build_service(settings, telemetry)
+    runner = web.AppRunner(build_app(service, exposition), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        return _config_error([f"listen_address (--web.listen-address): cannot listen on "
+                              f"{settings.listen_host}:{settings.listen_port}: {exc.strerror}"])
+    host = "127.0.0.1" if settings.listen_host in ("0.0.0.0", "") else settings.listen_host
+    log.info("listening", url=f"http://{host}:{settings.listen_port}/metrics",
+             clouds=[c.poller.cloud for c in service.clouds], interval=settings.interval)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await service.start()
+    await stop.wait()
+    log.info("shutting_down")
+    try:
+        await asyncio.wait_for(service.stop(), SHUTDOWN_GRACE)
+    except TimeoutError:
+        log.warning("shutdown_timeout", seconds=SHUTDOWN_GRACE)
+    for client in clients:
+        await client.close()
+    await runner.cleanup()
+    return 0
+
+
+async def amain(settings: config.Settings) -> int:
+    if settings.demo:
+        async with demo_cloud(settings) as demo_settings:
+            print(f"octavia-exporter demo: a simulated cloud with {settings.demo_lbs} load "
+                  f"balancers is running.\n  metrics:  http://{demo_settings.listen_host}:"
+                  f"{demo_settings.listen_port}/metrics\n  overview: http://"
+                  f"{demo_settings.listen_host}:{demo_settings.listen_port}/\n"
+                  "Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+            return await serve(demo_settings)
+    if settings.once:
+        return await run_once(settings)
+    return await serve(settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        settings = config.load(argv)
+    except config.ConfigError as exc:
+        return _config_error(exc.problems)
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        return asyncio.run(amain(settings))
+    except config.ConfigError as exc:
+        return _config_error(exc.problems)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

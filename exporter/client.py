@@ -1,0 +1,232 @@
+"""Async Octavia API client: bounded concurrency, retries, re-auth, pagination.
+
+One instance per cloud. Every request is counted and timed by endpoint *template* (never by
+URL, which would put ids into label values), so the request metrics stay small however large
+the fleet is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import aiohttp
+
+from exporter import __version__
+from exporter.auth import AuthFailed, TokenProvider
+from exporter.telemetry import Telemetry
+
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 30.0
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 8.0
+MAX_PAGES = 100_000
+
+
+class ApiError(Exception):
+    """A request failed for good (after retries). `reason` is a short, bounded label value."""
+
+    def __init__(self, endpoint: str, reason: str, detail: str = "", status: int = 0) -> None:
+        super().__init__(f"{endpoint}: {reason}{' (' + detail + ')' if detail else ''}")
+        self.endpoint = endpoint
+        self.reason = reason
+        self.status = status
+
+
+def api_root(catalog_url: str) -> str:
+    """The catalog may name Octavia with or without a version suffix; we want the bare root."""
+    root = catalog_url.rstrip("/")
+    for suffix in ("/v2.0", "/v2"):
+        if root.endswith(suffix):
+            return root[: -len(suffix)]
+    return root
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
+
+
+def backoff(attempt: int) -> float:
+    # Full jitter: concurrent failures spread out instead of retrying in lockstep.
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+
+
+class OctaviaClient:
+    def __init__(
+        self,
+        cloud: str,
+        tokens: TokenProvider,
+        telemetry: Telemetry,
+        *,
+        concurrency: int = 16,
+        request_timeout: float = 10.0,
+        retries: int = 3,
+        max_body_bytes: int = 64 * 1024 * 1024,
+        ssl: Any = True,
+    ) -> None:
+        self.cloud = cloud
+        self._tokens = tokens
+        self._telemetry = telemetry
+        self._retries = retries
+        self._max_body = max_body_bytes
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._ssl = ssl
+        self._concurrency = concurrency
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._concurrency, ssl=self._ssl),
+                timeout=self._timeout,
+                headers={"Accept": "application/json",
+                         "User-Agent": f"octavia-exporter/{__version__}"},
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _count(self, endpoint: str, code: str, started: float) -> None:
+        self._telemetry.api_requests.labels(self.cloud, endpoint, code).inc()
+        self._telemetry.api_duration.labels(self.cloud, endpoint).observe(
+            time.monotonic() - started
+        )
+
+    async def _read(self, response: aiohttp.ClientResponse, endpoint: str) -> bytes:
+        declared = response.content_length
+        if declared is not None and declared > self._max_body:
+            raise ApiError(endpoint, "too_large", f"{declared} bytes declared")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(256 * 1024):
+            size += len(chunk)
+            if size > self._max_body:
+                raise ApiError(endpoint, "too_large", f"over {self._max_body} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def get(
+        self, endpoint: str, path: str, params: Sequence[tuple[str, str]] = ()
+    ) -> Any:
+        """GET `path` (relative to the Octavia root) and return the decoded JSON body."""
+        reauthenticated = False
+        attempt = 0
+        while True:
+            try:
+                token = await self._tokens.token()
+                root = api_root(await self._tokens.endpoint())
+            except AuthFailed as exc:
+                raise ApiError(endpoint, "auth", str(exc)) from exc
+            url = f"{root}/{path.lstrip('/')}"
+            delay: float | None = None
+            started = time.monotonic()
+            async with self._semaphore:
+                try:
+                    async with self._http().get(
+                        url, params=list(params), headers={"X-Auth-Token": token}
+                    ) as response:
+                        status = response.status
+                        if status == 401 and not reauthenticated:
+                            self._count(endpoint, "401", started)
+                            reauthenticated = True
+                            await self._tokens.invalidate(token)
+                            continue
+                        if status in RETRYABLE:
+                            self._count(endpoint, str(status), started)
+                            if attempt >= self._retries:
+                                raise ApiError(endpoint, f"http_{status}", status=status)
+                            delay = retry_after_seconds(response.headers.get("Retry-After"))
+                        elif status >= 400:
+                            self._count(endpoint, str(status), started)
+                            raise ApiError(endpoint, f"http_{status}", status=status)
+                        else:
+                            body = await self._read(response, endpoint)
+                            self._count(endpoint, str(status), started)
+                            try:
+                                return json.loads(body)
+                            except ValueError as exc:
+                                raise ApiError(endpoint, "malformed", "body is not JSON") from exc
+                except TimeoutError as exc:
+                    self._count(endpoint, "timeout", started)
+                    if attempt >= self._retries:
+                        raise ApiError(endpoint, "timeout") from exc
+                except aiohttp.ClientError as exc:
+                    self._count(endpoint, "connection_error", started)
+                    if attempt >= self._retries:
+                        raise ApiError(endpoint, "connection_error", type(exc).__name__) from exc
+            await asyncio.sleep(backoff(attempt) if delay is None else delay)
+            attempt += 1
+
+    async def list_all(
+        self,
+        endpoint: str,
+        path: str,
+        collection: str,
+        fields: Sequence[str] = (),
+        page_size: int | None = None,
+    ) -> list[Any]:
+        """Every item of a collection, following `<collection>_links` to a short or empty page."""
+        base: list[tuple[str, str]] = [("fields", f) for f in fields]
+        if page_size:
+            base.append(("limit", str(page_size)))
+        params = list(base)
+        items: list[Any] = []
+        seen_markers: set[str] = set()
+        for _ in range(MAX_PAGES):
+            body = await self.get(endpoint, path, params)
+            if not isinstance(body, Mapping) or not isinstance(body.get(collection), list):
+                raise ApiError(endpoint, "malformed", f"no '{collection}' list in the response")
+            page = body[collection]
+            if not page:
+                break
+            items.extend(page)
+            next_query = _next_query(body.get(f"{collection}_links"))
+            if next_query is None:
+                break
+            marker = dict(next_query).get("marker", "")
+            if not marker or marker in seen_markers:
+                # A next link that does not move would loop forever; what we have is complete
+                # as far as the API will tell us.
+                raise ApiError(endpoint, "malformed", "pagination did not advance")
+            seen_markers.add(marker)
+            # Keep our own host and fields=; take only the paging parameters from the link, since
+            # behind a TLS-terminating proxy Octavia may build links with the wrong scheme/host.
+            params = [*base_without_limit(base), *(
+                (k, v) for k, v in next_query if k in ("marker", "limit", "page_reverse", "sort")
+            )]
+        return items
+
+
+def base_without_limit(base: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in base if k != "limit"]
+
+
+def _next_query(links: Any) -> list[tuple[str, str]] | None:
+    if not isinstance(links, list):
+        return None
+    for link in links:
+        if isinstance(link, Mapping) and link.get("rel") == "next":
+            href = link.get("href")
+            if isinstance(href, str):
+                return parse_qsl(urlsplit(href).query)
+    return None

@@ -1,0 +1,246 @@
+"""Settings from flags, environment variables and an optional YAML file, validated all at once.
+
+Precedence: command-line flag > environment variable > YAML file > default. Every problem is
+collected and reported together, each naming the setting, where the bad value came from, and what
+would be valid, so an operator fixes a broken deployment in one round trip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+DEFAULT_PORT = 9879
+DEFAULT_INTERVAL = 30.0
+ENV_PREFIX = "OCTAVIA_EXPORTER_"
+
+
+class ConfigError(Exception):
+    """Raised with every configuration problem found; str() lists them one per line."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    clouds: tuple[str, ...] = ()
+    region_name: str | None = None
+    interface: str | None = None
+    cacert: str | None = None
+    insecure: bool | None = None
+    listen_host: str = "0.0.0.0"
+    listen_port: int = DEFAULT_PORT
+    interval: float = DEFAULT_INTERVAL
+    request_timeout: float = 10.0
+    cycle_timeout: float = 300.0
+    concurrency: int = 16
+    retries: int = 3
+    max_staleness: float = 300.0
+    page_size: int | None = None
+    status_series: str = "current"
+    amphorae: bool = True
+    amphora_stats: bool = False
+    log_level: str = "info"
+    log_format: str = "auto"
+    max_body_bytes: int = 64 * 1024 * 1024
+    once: bool = False
+    demo: bool = False
+    demo_lbs: int = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    key: str
+    flag: str
+    help: str
+    kind: str  # str, float, int, bool, list, choice, address
+    choices: tuple[str, ...] = ()
+    env: str | None = None
+    minimum: float | None = None
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("clouds", "--os-cloud", "cloud name from clouds.yaml; repeat (or comma-separate) "
+           "for several clouds in one process", "list", env="OS_CLOUD"),
+    Option("region_name", "--os-region-name", "region of the load-balancer endpoint",
+           "str", env="OS_REGION_NAME"),
+    Option("interface", "--os-interface", "catalog interface", "choice",
+           ("public", "internal", "admin"), env="OS_INTERFACE"),
+    Option("cacert", "--os-cacert", "CA bundle for TLS to Keystone and Octavia", "str",
+           env="OS_CACERT"),
+    Option("insecure", "--insecure", "do not verify TLS certificates", "bool", env="OS_INSECURE"),
+    Option("listen_address", "--web.listen-address", f"host:port to serve on "
+           f"(default :{DEFAULT_PORT})", "address"),
+    Option("interval", "--interval", "seconds between the starts of two poll cycles "
+           "(default 30)", "float", minimum=1.0),
+    Option("request_timeout", "--request-timeout", "seconds before one API request is "
+           "abandoned (default 10)", "float", minimum=0.1),
+    Option("cycle_timeout", "--cycle-timeout", "seconds before a whole cycle is abandoned "
+           "(default 300)", "float", minimum=1.0),
+    Option("concurrency", "--concurrency", "API requests in flight per cloud (default 16)",
+           "int", minimum=1),
+    Option("retries", "--retries", "retries of a failed request on 5xx or connection errors "
+           "(default 3)", "int", minimum=0),
+    Option("max_staleness", "--max-staleness", "seconds the last good fleet data stays "
+           "exported while polls fail (default 300)", "float", minimum=0.0),
+    Option("page_size", "--page-size", "limit= for list calls (default: the API's maximum)",
+           "int", minimum=1),
+    Option("status_series", "--status-series", "emit only the current state, or the full "
+           "state set (default current)", "choice", ("current", "stateset")),
+    Option("amphorae", "--amphorae", "collect amphorae (admin only; turned off on 403) "
+           "(default true)", "bool"),
+    Option("amphora_stats", "--amphora-stats", "one stats call per amphora per cycle "
+           "(default false)", "bool"),
+    Option("log_level", "--log-level", "log level (default info)", "choice",
+           ("debug", "info", "warning", "error")),
+    Option("log_format", "--log-format", "log format; auto = console on a terminal, JSON "
+           "otherwise (default auto)", "choice", ("auto", "json", "console")),
+    Option("max_body_bytes", "--max-body-bytes", "largest API response accepted "
+           "(default 64 MiB)", "int", minimum=1024),
+    Option("demo_lbs", "--demo-lbs", "load balancers in the --demo fleet (default 40)", "int",
+           minimum=1),
+)
+
+YAML_KEYS = {o.key for o in OPTIONS}
+
+
+def env_name(option: Option) -> str:
+    return option.env or ENV_PREFIX + option.key.upper()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="octavia-exporter",
+        description="Prometheus exporter for OpenStack Octavia. Polls the fleet in the "
+        "background and serves the latest consistent snapshot on /metrics.",
+    )
+    parser.add_argument("--config-file", help="YAML file with any of the settings below "
+                        f"(env {ENV_PREFIX}CONFIG_FILE)")
+    for option in OPTIONS:
+        text = f"{option.help} [env {env_name(option)}]"
+        if option.kind == "list":
+            parser.add_argument(option.flag, dest=option.key, action="append", help=text)
+        elif option.kind == "bool":
+            parser.add_argument(option.flag, dest=option.key, default=None,
+                                action=argparse.BooleanOptionalAction, help=text)
+        else:
+            # Strings here; conversion happens in one place so flags, env and YAML get the same
+            # validation and the same messages.
+            parser.add_argument(option.flag, dest=option.key, default=None, help=text)
+    parser.add_argument("--once", action="store_true",
+                        help="run one cycle, print the exposition, exit 0 only on success")
+    parser.add_argument("--demo", action="store_true",
+                        help="start the embedded simulated cloud and export it")
+    return parser
+
+
+def _convert(option: Option, raw: Any, source: str) -> tuple[Any, str | None]:
+    where = f"{option.key} ({source})"
+    if option.kind == "list":
+        items: list[str] = []
+        values = raw if isinstance(raw, list | tuple) else [raw]
+        for value in values:
+            if not isinstance(value, str):
+                return None, f"{where}: expected cloud names, got {value!r}"
+            items.extend(part.strip() for part in value.split(",") if part.strip())
+        return tuple(dict.fromkeys(items)), None
+    if option.kind == "bool":
+        if isinstance(raw, bool):
+            return raw, None
+        lowered = str(raw).strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True, None
+        if lowered in ("0", "false", "no", "off", ""):
+            return False, None
+        return None, f"{where}: expected true or false, got {raw!r}"
+    if option.kind in ("int", "float"):
+        convert: Callable[[str], float] = int if option.kind == "int" else float
+        try:
+            number = convert(str(raw).strip())
+        except ValueError:
+            kind = "a whole number" if option.kind == "int" else "a number"
+            return None, f"{where}: expected {kind}, got {raw!r}"
+        if option.minimum is not None and number < option.minimum:
+            return None, f"{where}: must be at least {option.minimum:g}, got {raw!r}"
+        return number, None
+    if option.kind == "choice":
+        value = str(raw).strip().lower()
+        if value not in option.choices:
+            return None, (f"{where}: must be one of {', '.join(option.choices)}, got {raw!r}")
+        return value, None
+    if option.kind == "address":
+        host, sep, port_text = str(raw).strip().rpartition(":")
+        if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            return None, f"{where}: expected host:port or :port (e.g. :{DEFAULT_PORT}), got {raw!r}"
+        return (host.strip("[]") or "0.0.0.0", int(port_text)), None
+    return str(raw), None
+
+
+def _load_yaml(path: str, problems: list[str]) -> Mapping[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except OSError as exc:
+        problems.append(f"config-file: cannot read {path!r}: {exc.strerror}")
+        return {}
+    except yaml.YAMLError as exc:
+        problems.append(f"config-file: {path!r} is not valid YAML: {exc}")
+        return {}
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        problems.append(f"config-file: {path!r} must be a mapping of setting: value")
+        return {}
+    for key in data:
+        if key not in YAML_KEYS:
+            close = difflib.get_close_matches(str(key), sorted(YAML_KEYS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(f"config-file: unknown setting '{key}' in {path!r}{hint} "
+                            f"(valid: {', '.join(sorted(YAML_KEYS))})")
+    return data
+
+
+def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse and validate everything; raise ConfigError listing every problem."""
+    env = os.environ if environ is None else environ
+    args = build_parser().parse_args(argv)
+    problems: list[str] = []
+    config_path = args.config_file or env.get(ENV_PREFIX + "CONFIG_FILE")
+    from_file = _load_yaml(config_path, problems) if config_path else {}
+
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw = getattr(args, option.key)
+        source = f"flag {option.flag}"
+        if raw is None and env.get(env_name(option)) not in (None, ""):
+            raw, source = env[env_name(option)], f"env {env_name(option)}"
+        if raw is None and option.key in from_file:
+            raw, source = from_file[option.key], f"config file {config_path}"
+        if raw is None:
+            continue
+        value, problem = _convert(option, raw, source)
+        if problem:
+            problems.append(problem)
+        else:
+            values[option.key] = value
+
+    address = values.pop("listen_address", None)
+    if address is not None:
+        values["listen_host"], values["listen_port"] = address
+    settings = Settings(once=args.once, demo=args.demo, **values)
+    if settings.once and settings.demo:
+        problems.append("once/demo: --once and --demo cannot be combined; pick one")
+    if settings.cycle_timeout < settings.request_timeout:
+        problems.append(f"cycle_timeout: must be at least request_timeout "
+                        f"({settings.request_timeout:g}), got {settings.cycle_timeout:g}")
+    if problems:
+        raise ConfigError(problems)
+    return settings

@@ -1,0 +1,79 @@
+"""What changed between two snapshots: status transitions, objects that appeared or vanished."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from exporter import states
+from exporter.snapshot import FleetSnapshot
+
+# (resource label, snapshot attribute, status fields)
+RESOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("loadbalancer", "loadbalancers", ("provisioning_status", "operating_status")),
+    ("listener", "listeners", ("provisioning_status", "operating_status")),
+    ("pool", "pools", ("provisioning_status", "operating_status")),
+    ("member", "members", ("provisioning_status", "operating_status")),
+    ("healthmonitor", "healthmonitors", ("provisioning_status", "operating_status")),
+    ("amphora", "amphorae", ("status",)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    resource: str
+    id: str
+    field: str
+    old: str
+    new: str
+    name: str
+    project_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    resource: str
+    id: str
+    appeared: bool
+    name: str
+    project_id: str
+
+
+def _objects(snapshot: FleetSnapshot, attribute: str) -> Mapping[str, object]:
+    objects: Mapping[str, object] = getattr(snapshot, attribute)
+    return objects
+
+
+def diff(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[Transition | Presence]:
+    """Changes from `old` to `new`. Amphorae are compared only when both snapshots have them."""
+    for resource, attribute, fields in RESOURCES:
+        if resource == "amphora" and not (old.amphorae_enabled and new.amphorae_enabled):
+            continue
+        before, after = _objects(old, attribute), _objects(new, attribute)
+        for obj_id, obj in after.items():
+            name = str(getattr(obj, "name", ""))
+            project = str(getattr(obj, "project_id", ""))
+            prior = before.get(obj_id)
+            if prior is None:
+                yield Presence(resource, obj_id, True, name, project)
+                continue
+            for field in fields:
+                was, now = getattr(prior, field), getattr(obj, field)
+                if was != now:
+                    yield Transition(resource, obj_id, field, was, now, name, project)
+        for obj_id, obj in before.items():
+            if obj_id not in after:
+                yield Presence(resource, obj_id, False, str(getattr(obj, "name", "")),
+                               str(getattr(obj, "project_id", "")))
+
+
+def unknown_statuses(snapshot: FleetSnapshot) -> Counter[tuple[str, str]]:
+    """(resource, field) → how many objects carry a status outside Octavia's documented set."""
+    found: Counter[tuple[str, str]] = Counter()
+    for resource, attribute, fields in RESOURCES:
+        for obj in _objects(snapshot, attribute).values():
+            for field in fields:
+                if not states.is_known(field, getattr(obj, field)):
+                    found[(resource, field)] += 1
+    return found

@@ -1,0 +1,92 @@
+"""HTTP endpoints: /metrics, / (landing page), /healthz, /readyz."""
+
+from __future__ import annotations
+
+import html
+import time
+
+from aiohttp import web
+
+from exporter import __version__
+from exporter.exposition import Exposition
+from exporter.service import Service
+
+SERVICE_KEY: web.AppKey[Service] = web.AppKey("service", Service)
+EXPOSITION_KEY: web.AppKey[Exposition] = web.AppKey("exposition", Exposition)
+
+
+def wants_openmetrics(accept: str) -> bool:
+    return "application/openmetrics-text" in accept
+
+
+def wants_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*") and params.replace(" ", "") != "q=0":
+            return True
+    return False
+
+
+async def metrics(request: web.Request) -> web.Response:
+    exposition = request.app[EXPOSITION_KEY]
+    compress = wants_gzip(request.headers.get("Accept-Encoding", ""))
+    body, content_type = exposition.body(
+        wants_openmetrics(request.headers.get("Accept", "")), compress)
+    response = web.Response(body=body, headers={"Content-Type": content_type,
+                                                "Vary": "Accept, Accept-Encoding"})
+    if compress:
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+async def healthz(request: web.Request) -> web.Response:
+    if request.app[SERVICE_KEY].alive:
+        return web.Response(text="ok\n")
+    return web.Response(status=503, text="poll loop not running\n")
+
+
+async def readyz(request: web.Request) -> web.Response:
+    if request.app[SERVICE_KEY].ready:
+        return web.Response(text="ready\n")
+    return web.Response(status=503, text="waiting for the first poll cycle\n")
+
+
+def _ago(ts: float) -> str:
+    return "never" if ts <= 0 else f"{time.time() - ts:.0f} s ago"
+
+
+async def landing(request: web.Request) -> web.Response:
+    service = request.app[SERVICE_KEY]
+    rows = []
+    for view in service.views():
+        h = view.health
+        counts = view.snapshot.counts() if view.snapshot else {}
+        rows.append(
+            "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in (
+                h.cloud, "up" if h.up else "DOWN", h.cycles_completed,
+                f"{h.last_cycle_duration:.2f} s", _ago(h.last_cycle_end), _ago(h.last_success),
+                counts.get("loadbalancer", 0), counts.get("member", 0),
+            )) + "</tr>")
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>octavia-exporter</title></head>
+<body><h1>octavia-exporter {html.escape(__version__)}</h1>
+<p>Fleet data is polled in the background; <a href="/metrics">/metrics</a> serves the latest
+complete cycle. Health: <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>.</p>
+<table border="1" cellpadding="4"><tr><th>cloud</th><th>API</th><th>cycles</th>
+<th>last cycle took</th><th>last cycle</th><th>last success</th><th>load balancers</th>
+<th>members</th></tr>
+{''.join(rows)}
+</table></body></html>
+"""
+    return web.Response(text=page, content_type="text/html")
+
+
+def build_app(service: Service, exposition: Exposition) -> web.Application:
+    app = web.Application()
+    app[SERVICE_KEY] = service
+    app[EXPOSITION_KEY] = exposition
+    app.router.add_get("/", landing)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

@@ -1,0 +1,165 @@
+"""Runs the poll cycles of every cloud on schedule and publishes each result.
+
+Per cloud: a cycle starts every --interval; a cycle that runs long delays the next instead of
+overlapping it, and one that exceeds --cycle-timeout is cancelled. A good cycle swaps the
+snapshot in whole; a failed one keeps the last good snapshot, flags octavia_up 0, and withdraws
+the fleet series once they are older than --max-staleness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Sequence
+
+import structlog
+
+from exporter.client import ApiError
+from exporter.events import Presence, Transition, diff, unknown_statuses
+from exporter.exposition import Exposition
+from exporter.poller import CloudPoller, CycleFailed
+from exporter.snapshot import CloudHealth, CloudView, FleetSnapshot
+from exporter.telemetry import Telemetry
+
+log = structlog.get_logger("exporter.service")
+
+
+class CloudState:
+    def __init__(self, poller: CloudPoller) -> None:
+        self.poller = poller
+        self.health = CloudHealth(cloud=poller.cloud)
+        self.snapshot: FleetSnapshot | None = None
+
+    def view(self) -> CloudView:
+        return CloudView(self.health, self.snapshot)
+
+
+class Service:
+    def __init__(
+        self,
+        pollers: Sequence[CloudPoller],
+        telemetry: Telemetry,
+        exposition: Exposition,
+        *,
+        interval: float,
+        cycle_timeout: float,
+        max_staleness: float,
+    ) -> None:
+        self.clouds = [CloudState(p) for p in pollers]
+        self._telemetry = telemetry
+        self._exposition = exposition
+        self._interval = interval
+        self._cycle_timeout = cycle_timeout
+        self._max_staleness = max_staleness
+        self._tasks: list[asyncio.Task[None]] = []
+        self._publish_lock = asyncio.Lock()
+        self.cycle_done = asyncio.Condition()
+        self.started_at = time.time()
+
+    def views(self) -> list[CloudView]:
+        return [c.view() for c in self.clouds]
+
+    @property
+    def ready(self) -> bool:
+        """True once every cloud has finished one cycle, successful or not."""
+        return all(c.health.cycles_completed > 0 for c in self.clouds)
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._tasks) and not any(t.done() for t in self._tasks)
+
+    async def run_cycle(self, state: CloudState) -> bool:
+        """One cycle for one cloud; returns True on success. Never raises for API trouble."""
+        cloud = state.poller.cloud
+        started_wall, started = time.time(), time.monotonic()
+        ok = False
+        try:
+            snapshot = await asyncio.wait_for(state.poller.poll(state.snapshot),
+                                              timeout=self._cycle_timeout)
+        except CycleFailed as exc:
+            log.error("poll_cycle_failed", cloud=cloud, endpoint=exc.error.endpoint,
+                      reason=exc.error.reason, detail=str(exc.error))
+        except TimeoutError:
+            self._telemetry.poll_errors.labels(cloud, "cycle", "timeout").inc()
+            log.error("poll_cycle_timeout", cloud=cloud, timeout_seconds=self._cycle_timeout)
+        except ApiError as exc:  # defensive: the poller should wrap these
+            log.error("poll_cycle_failed", cloud=cloud, endpoint=exc.endpoint, reason=exc.reason)
+        else:
+            ok = True
+            self._observe(state.snapshot, snapshot)
+            state.snapshot = snapshot
+        now = time.time()
+        duration = time.monotonic() - started
+        health = state.health
+        last_success = now if ok else health.last_success
+        stale = (not ok and state.snapshot is not None
+                 and now - last_success > self._max_staleness)
+        if stale and not health.stale_withdrawn:
+            log.warning("fleet_data_withdrawn", cloud=cloud,
+                        last_success=last_success, max_staleness_seconds=self._max_staleness)
+        state.health = dataclasses.replace(
+            health, up=ok, cycles_completed=health.cycles_completed + 1,
+            last_cycle_duration=duration, last_cycle_end=now, last_success=last_success,
+            stale_withdrawn=stale,
+        )
+        self._telemetry.poll_cycles.labels(cloud, "success" if ok else "failure").inc()
+        log.info("poll_cycle_done", cloud=cloud, ok=ok, duration_seconds=round(duration, 3),
+                 started=started_wall, **(state.snapshot.counts() if state.snapshot else {}))
+        await self.publish()
+        return ok
+
+    def _observe(self, old: FleetSnapshot | None, new: FleetSnapshot) -> None:
+        cloud = new.cloud
+        for (resource, field), count in unknown_statuses(new).items():
+            self._telemetry.unknown_values.labels(cloud, resource, field).inc(count)
+        if old is None:
+            return
+        transitions = self._telemetry.transitions
+        for event in diff(old, new):
+            if isinstance(event, Transition):
+                transitions.labels(cloud, event.resource, event.field, event.old,
+                                   event.new).inc()
+                log.info("status_changed", cloud=cloud, resource=event.resource, id=event.id,
+                         name=event.name, project_id=event.project_id, field=event.field,
+                         old=event.old, new=event.new)
+            elif isinstance(event, Presence):
+                log.info("object_appeared" if event.appeared else "object_vanished",
+                         cloud=cloud, resource=event.resource, id=event.id, name=event.name,
+                         project_id=event.project_id)
+
+    async def publish(self) -> None:
+        async with self._publish_lock:
+            await self._exposition.render(self.views())
+        async with self.cycle_done:
+            self.cycle_done.notify_all()
+
+    async def _loop(self, state: CloudState) -> None:
+        next_start = time.monotonic()
+        while True:
+            await self.run_cycle(state)
+            next_start += self._interval
+            now = time.monotonic()
+            if next_start < now:
+                # The cycle overran: start the next one now rather than firing a backlog.
+                next_start = now
+            await asyncio.sleep(next_start - now)
+
+    async def start(self) -> None:
+        await self.publish()
+        self._tasks = [asyncio.create_task(self._loop(c), name=f"poll-{c.poller.cloud}")
+                       for c in self.clouds]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def wait_cycles(self, count: int, timeout: float) -> None:
+        """Block until every cloud has completed `count` cycles (for --once and for tests)."""
+        async def done() -> None:
+            async with self.cycle_done:
+                await self.cycle_done.wait_for(
+                    lambda: all(c.health.cycles_completed >= count for c in self.clouds))
+        await asyncio.wait_for(done(), timeout)

@@ -1,0 +1,89 @@
+"""The exporter's own counters: API requests, authentications, poll errors, transitions.
+
+These change between cycles and have a small, fleet-independent cardinality, so they live on a
+private registry that is rendered on every scrape (unlike the fleet, which is rendered once per
+cycle). Everything below the poller records into this one object; nothing reads back from it
+but the server.
+"""
+
+from __future__ import annotations
+
+import platform
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.process_collector import ProcessCollector
+
+from exporter import __version__
+
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Telemetry:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        self.build_info = Gauge(
+            "octavia_exporter_build_info",
+            "Build of the running exporter; value is always 1.",
+            ["version", "python_version"],
+            registry=self.registry,
+        )
+        self.build_info.labels(__version__, platform.python_version()).set(1)
+        self.api_requests = Counter(
+            "octavia_api_requests",
+            "API requests made by the background poller, by endpoint template and HTTP code "
+            "(or timeout / connection_error).",
+            ["cloud", "endpoint", "code"],
+            registry=self.registry,
+        )
+        self.api_duration = Histogram(
+            "octavia_api_request_duration_seconds",
+            "Latency of API requests made by the background poller.",
+            ["cloud", "endpoint"],
+            buckets=REQUEST_BUCKETS,
+            registry=self.registry,
+        )
+        self.authentications = Counter(
+            "octavia_authentications",
+            "Keystone authentications (token fetches), by result.",
+            ["cloud", "result"],
+            registry=self.registry,
+        )
+        self.poll_errors = Counter(
+            "octavia_poll_errors",
+            "Failed API calls in poll cycles, by endpoint and reason; the objects concerned "
+            "keep their last known state.",
+            ["cloud", "endpoint", "reason"],
+            registry=self.registry,
+        )
+        self.poll_cycles = Counter(
+            "octavia_poll_cycles",
+            "Poll cycles run, by result.",
+            ["cloud", "result"],
+            registry=self.registry,
+        )
+        self.transitions = Counter(
+            "octavia_status_transitions",
+            "Status changes seen between two consecutive poll cycles.",
+            ["cloud", "resource", "field", "from_status", "to_status"],
+            registry=self.registry,
+        )
+        self.unknown_values = Counter(
+            "octavia_unknown_status_values",
+            "Status values outside Octavia's documented set, seen per poll cycle; exported "
+            "as their own state.",
+            ["cloud", "resource", "field"],
+            registry=self.registry,
+        )
+
+    def auth_recorder(self, cloud: str) -> AuthRecorder:
+        return AuthRecorder(self, cloud)
+
+
+class AuthRecorder:
+    def __init__(self, telemetry: Telemetry, cloud: str) -> None:
+        self._counter = telemetry.authentications
+        self._cloud = cloud
+
+    def __call__(self, result: str) -> None:
+        self._counter.labels(self._cloud, result).inc()

@@ -1,0 +1,78 @@
+from exporter import parse
+from exporter.snapshot import LoadBalancer
+
+
+def test_loadbalancer_tolerates_nulls_and_odd_types() -> None:
+    lb = parse.loadbalancer({
+        "id": "lb1", "name": None, "project_id": "p", "provisioning_status": "active",
+        "operating_status": None, "admin_state_up": "false", "created_at": "2026-01-02T03:04:05",
+        "updated_at": "garbage", "listeners": [{"id": "l1"}, "l2", {"no": "id"}, 5],
+    })
+    assert lb.name == ""
+    assert lb.provisioning_status == "ACTIVE"
+    assert lb.operating_status == "UNKNOWN"
+    assert lb.admin_state_up is False
+    assert lb.created_at == 1767323045.0
+    assert lb.updated_at is None
+    assert lb.listener_ids == ("l1", "l2")
+
+
+def test_object_without_id_is_a_parse_error() -> None:
+    for bad in ({"name": "x"}, {"id": ""}, {"id": 5}, "string", None):
+        try:
+            parse.loadbalancer(bad)
+        except parse.ParseError:
+            continue
+        raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_listener_parent_from_loadbalancers_list() -> None:
+    lst = parse.listener({"id": "l", "loadbalancers": [{"id": "lb"}], "connection_limit": None})
+    assert lst.loadbalancer_id == "lb"
+    assert lst.connection_limit == -1
+
+
+def test_timestamps_with_zone() -> None:
+    assert parse.timestamp("2026-01-01T00:00:00Z") == parse.timestamp("2026-01-01T00:00:00")
+    assert parse.timestamp("2026-01-01T01:00:00+01:00") == parse.timestamp("2026-01-01T00:00:00")
+
+
+def test_stats_requires_fields_and_clamps_negatives() -> None:
+    stats = parse.stats({"stats": {"bytes_in": "10", "bytes_out": -5, "active_connections": 2,
+                                   "total_connections": 3.0, "request_errors": None}})
+    assert (stats.bytes_in, stats.bytes_out, stats.total_connections, stats.request_errors) == (
+        10, 0, 3, 0)
+    for body in ({}, {"stats": []}, {"stats": {"bytes_in": 1}}):
+        try:
+            parse.stats(body)
+        except parse.ParseError:
+            continue
+        raise AssertionError(body)
+
+
+LB = LoadBalancer("lb", "n", "proj", "ACTIVE", "ONLINE", True)
+
+
+def test_status_tree_real_shape_and_api_ref_shape() -> None:
+    member = {"id": "m1", "name": "", "operating_status": "ERROR", "provisioning_status": "ACTIVE",
+              "address": "192.0.2.1", "protocol_port": 80}
+    real = {"statuses": {"loadbalancer": {"id": "lb", "listeners": [
+        {"id": "l1", "pools": [{"id": "p1", "health_monitor": {"id": "h"},
+                                "members": [member]}]}]}}}
+    members = parse.status_tree_members(real, LB)
+    assert members["m1"].pool_id == "p1" and members["m1"].project_id == "proj"
+    assert members["m1"].operating_status == "ERROR"
+    api_ref = {"statuses": {"loadbalancer": {"id": "lb", "listeners": [],
+                                             "pools": [{"id": "p2", "members": [member]}]}}}
+    assert parse.status_tree_members(api_ref, LB)["m1"].pool_id == "p2"
+
+
+def test_status_tree_garbage() -> None:
+    for body in ([], {"statuses": None}, {"statuses": {"loadbalancer": "x"}}):
+        try:
+            parse.status_tree_members(body, LB)
+        except parse.ParseError:
+            continue
+        raise AssertionError(body)
+    odd = {"statuses": {"loadbalancer": {"listeners": [None, {"pools": [{"members": [None]}]}]}}}
+    assert parse.status_tree_members(odd, LB) == {}
