@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: installs what it needs, then lint, types and tests.
+# Usage: bash scripts/test.sh [extra pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${OCTAVIA_EXPORTER_VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+
+# Real Prometheus, promtool and Alertmanager binaries for the rule and end-to-end tests.
+need_apt=()
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Debian packages: ${need_apt[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >/dev/null
+        apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
+        # The Debian package starts services on install where an init system runs; the tests
+        # start their own on free loopback ports, so stop these if they came up.
+        (systemctl stop prometheus prometheus-alertmanager prometheus-node-exporter) >/dev/null 2>&1 || true
+    else
+        echo "warning: missing ${need_apt[*]} and cannot apt-get install them (not root)" >&2
+    fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+"$VENV/bin/python" -m pip install -q -e '.[test]'
+
+echo "== ruff"
+"$VENV/bin/ruff" check exporter tests
+echo "== mypy --strict exporter"
+"$VENV/bin/mypy" --strict exporter
+echo "== pytest"
+exec "$VENV/bin/pytest" "$@"
