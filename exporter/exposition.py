@@ -2,9 +2,10 @@
 
 Rendering a fleet of 100,000 members costs seconds; a scrape must cost milliseconds whatever
 the fleet size. So the fleet part is rendered once when a cycle ends, in a worker thread, in
-both text formats and gzipped, and kept as bytes. A scrape only renders the exporter's own
-small registry and concatenates. Gzip members may be concatenated (RFC 1952), so the cached
-compressed fleet part is reused as is.
+both text formats, gzipped, and kept as bytes. A scrape renders only the exporter's own small
+registry and appends it: gzip members may be concatenated (RFC 1952), so the cached compressed
+fleet part is sent as is. Clients that do not accept gzip (people with curl) get the fleet part
+decompressed on the fly, which is the rare, slower path.
 """
 
 from __future__ import annotations
@@ -19,53 +20,42 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import exposition as text_format
 from prometheus_client.openmetrics import exposition as om_format
 
-from exporter.collector import FleetCollector
+from exporter.families import all_families
+from exporter.render import render_families
 from exporter.snapshot import CloudView
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-EOF_LINE = b"# EOF\n"
 GZIP_LEVEL = 6
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    text: bytes
     text_gzip: bytes
-    openmetrics: bytes  # without the trailing "# EOF"
-    openmetrics_gzip: bytes
+    openmetrics_gzip: bytes  # without the trailing "# EOF"
     generation: int
-
-
-def _strip_eof(body: bytes) -> bytes:
-    return body[: -len(EOF_LINE)] if body.endswith(EOF_LINE) else body
+    lines: int = 0
+    plain_bytes: int = 0
 
 
 class Exposition:
-    def __init__(self, live: CollectorRegistry, stateset: bool = False) -> None:
+    def __init__(self, live: CollectorRegistry, stateset: bool = False,
+                 compression_level: int = 1) -> None:
         self._live = live
-        self._views: Sequence[CloudView] = ()
-        self._fleet = CollectorRegistry(auto_describe=False)
-        self._fleet.register(FleetCollector(lambda: self._views, stateset=stateset))
+        self._stateset = stateset
+        self._level = compression_level
         self._render_lock = threading.Lock()
         self._generation = 0
-        self.current = Rendered(b"", gzip.compress(b""), b"", gzip.compress(b""), 0)
+        empty = gzip.compress(b"")
+        self.current = Rendered(empty, empty, 0)
 
     def render_now(self, views: Sequence[CloudView]) -> Rendered:
         """Render the fleet part for these views (blocking; call from a worker thread)."""
         with self._render_lock:
-            self._views = tuple(views)
-            text = text_format.generate_latest(self._fleet)
-            om = _strip_eof(om_format.generate_latest(self._fleet))  # type: ignore[no-untyped-call]
-            self._views = ()
+            compressed = render_families(all_families(views, self._stateset), self._level)
             self._generation += 1
-            rendered = Rendered(
-                text=text,
-                text_gzip=gzip.compress(text, GZIP_LEVEL),
-                openmetrics=om,
-                openmetrics_gzip=gzip.compress(om, GZIP_LEVEL),
-                generation=self._generation,
-            )
+            rendered = Rendered(compressed.text_gzip, compressed.openmetrics_gzip,
+                                self._generation, compressed.lines, compressed.plain_bytes)
             self.current = rendered
             return rendered
 
@@ -77,11 +67,12 @@ class Exposition:
         fleet = self.current
         if openmetrics:
             live = om_format.generate_latest(self._live)  # type: ignore[no-untyped-call]
-            head = fleet.openmetrics_gzip if compress else fleet.openmetrics
+            head = fleet.openmetrics_gzip
             content_type = OPENMETRICS_CONTENT_TYPE
         else:
             live = text_format.generate_latest(self._live)
-            head = fleet.text_gzip if compress else fleet.text
+            head = fleet.text_gzip
             content_type = TEXT_CONTENT_TYPE
-        tail = gzip.compress(live, GZIP_LEVEL) if compress else live
-        return head + tail, content_type
+        if compress:
+            return head + gzip.compress(live, GZIP_LEVEL), content_type
+        return gzip.decompress(head) + live, content_type

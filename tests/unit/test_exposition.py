@@ -148,3 +148,24 @@ def test_amphora_metrics_follow_the_enabled_flag() -> None:
     snap = dataclasses.replace(snapshot(), amphorae_enabled=False)
     found = samples(render([view(snap)]))
     assert not found.get("octavia_amphora_status")
+
+
+def test_fast_writer_agrees_with_prometheus_client() -> None:
+    from prometheus_client import generate_latest
+    from prometheus_client.openmetrics.exposition import generate_latest as generate_om
+
+    from exporter.collector import FleetCollector
+
+    views = [view(snapshot()), view(snapshot("c2"))]
+    for stateset in (False, True):
+        registry = CollectorRegistry()
+        registry.register(FleetCollector(lambda: views, stateset=stateset))
+        reference_text = generate_latest(registry).decode()
+        reference_om = generate_om(registry).decode()
+        assert samples(render(views, stateset=stateset)) == samples(reference_text)
+        ours_om = render(views, stateset=stateset, openmetrics=True)
+        assert samples(ours_om, openmetrics=True) == samples(reference_om, openmetrics=True)
+        # Types must match too, not just samples.
+        ours_types = {f.name: f.type for f in parse_om(ours_om)}
+        ref_types = {f.name: f.type for f in parse_om(reference_om)}
+        assert ours_types == ref_types

@@ -1,0 +1,250 @@
+"""The fleet's metric families, defined once, from the latest snapshot of every cloud.
+
+Both renderers consume these definitions: `collector.FleetCollector` (a prometheus_client
+Collector, for any registry) and `render` (the fast writer that /metrics serves from). Everything
+here reads only snapshots and polling health, so deleted objects vanish by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from exporter import states
+from exporter.snapshot import CloudView, FleetSnapshot, Stats
+
+POLLED = "Polled in the background every --interval."
+STATS_FIELDS = (
+    ("bytes_in", "Bytes received", "counter"),
+    ("bytes_out", "Bytes sent", "counter"),
+    ("connections", "Connections handled", "counter"),
+    ("request_errors", "Request errors", "counter"),
+    ("active_connections", "Connections open now", "gauge"),
+)
+STATS_ATTRS = {"connections": "total_connections"}
+
+Sample = tuple[Sequence[str], float]
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family. `name` is the OpenMetrics family name: counters without `_total`,
+    info families without `_info`; `labels` includes the info keys for info families."""
+
+    name: str
+    kind: str  # gauge | counter | info
+    help: str
+    labels: Sequence[str]
+    samples: Iterable[Sample]
+
+    @property
+    def sample_name(self) -> str:
+        if self.kind == "counter":
+            return self.name + "_total"
+        if self.kind == "info":
+            return self.name + "_info"
+        return self.name
+
+
+def _str(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _flag(value: bool) -> float:
+    return 1.0 if value else 0.0
+
+
+def _status(name: str, what: str, labels: list[str], field: str, stateset: bool,
+            rows: Iterable[tuple[list[str], str]]) -> Family:
+    known = states.states_for(field)
+
+    def samples() -> Iterator[Sample]:
+        for values, current in rows:
+            if stateset:
+                for state in known:
+                    yield [*values, state], 1.0 if state == current else 0.0
+                if current not in known:
+                    yield [*values, current], 1.0
+            else:
+                yield [*values, current], 1.0
+
+    pretty = field.replace("_", " ")
+    return Family(name, "gauge", f"{what} {pretty} (value 1 for the current state). {POLLED}",
+                  [*labels, "status"], samples())
+
+
+def _stats(prefix: str, what: str, labels: list[str],
+           rows: Sequence[tuple[list[str], Stats]]) -> Iterator[Family]:
+    for field, text, kind in STATS_FIELDS:
+        attr = STATS_ATTRS.get(field, field)
+        doc = (f"{text} by the {what}, cumulative as Octavia reports it. {POLLED}"
+               if kind == "counter" else f"{text} on the {what}. {POLLED}")
+        yield Family(f"{prefix}_{field}", kind, doc, labels,
+                     [(values, float(getattr(st, attr))) for values, st in rows])
+
+
+def _gauge(name: str, doc: str, labels: list[str], rows: Iterable[Sample]) -> Family:
+    return Family(name, "gauge", doc, labels, rows)
+
+
+def _info(name: str, doc: str, labels: list[str], keys: list[str],
+          rows: Iterable[tuple[list[str], list[str]]]) -> Family:
+    return Family(name, "info", doc, [*labels, *keys],
+                  (([*values, *info], 1.0) for values, info in rows))
+
+
+def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
+    usable = [(v, v.snapshot) for v in views]
+    yield _gauge("octavia_up", "1 when the last poll cycle could read the Octavia API's bulk "
+                 "lists, 0 otherwise.", ["cloud"],
+                 [([v.health.cloud], _flag(v.health.up)) for v in views])
+    yield _gauge("octavia_poll_duration_seconds", "Wall time of the last poll cycle.", ["cloud"],
+                 [([v.health.cloud], v.health.last_cycle_duration) for v in views])
+    yield _gauge("octavia_last_poll_success_timestamp_seconds",
+                 "When the last successful poll cycle ended (0: never).", ["cloud"],
+                 [([v.health.cloud], v.health.last_success) for v in views])
+    yield _gauge("octavia_snapshot_objects", f"Objects in the exported snapshot, by kind. {POLLED}",
+                 ["cloud", "resource"],
+                 [([v.health.cloud, resource], float(count)) for v, snap in usable
+                  if snap is not None and not v.health.stale_withdrawn
+                  for resource, count in snap.counts().items()])
+    yield _gauge("octavia_collector_enabled", "1 when an optional collection is on for this cloud.",
+                 ["cloud", "collector"],
+                 [([v.health.cloud, name], _flag(snap is not None and getattr(snap, attr)))
+                  for v, snap in usable
+                  for name, attr in (("amphorae", "amphorae_enabled"),
+                                     ("amphora_stats", "amphora_stats_enabled"))])
+
+
+def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
+    labels = ["cloud", "loadbalancer_id", "project_id"]
+    rows = [([s.cloud, lb.id, lb.project_id], lb) for s in snaps for lb in s.loadbalancers.values()]
+    yield _info("octavia_loadbalancer", f"Load balancer metadata. {POLLED}", labels,
+                ["name", "vip_address", "vip_port_id", "vip_network_id", "vip_subnet_id",
+                 "provider", "flavor_id", "availability_zone"],
+                ((v, [lb.name, lb.vip_address, lb.vip_port_id, lb.vip_network_id,
+                      lb.vip_subnet_id, lb.provider, lb.flavor_id, lb.availability_zone])
+                 for v, lb in rows))
+    yield _gauge("octavia_loadbalancer_admin_state_up",
+                 f"1 when the load balancer is administratively up. {POLLED}", labels,
+                 ((v, _flag(lb.admin_state_up)) for v, lb in rows))
+    for field in ("provisioning_status", "operating_status"):
+        yield _status(f"octavia_loadbalancer_{field}", "Load balancer", labels, field, stateset,
+                      ((v, getattr(lb, field)) for v, lb in rows))
+    for attr, what in (("created_at", "created"), ("updated_at", "updated")):
+        yield _gauge(f"octavia_loadbalancer_{what}_timestamp_seconds",
+                     f"When the load balancer was last {what}, per the API. {POLLED}", labels,
+                     ((v, getattr(lb, attr)) for v, lb in rows if getattr(lb, attr) is not None))
+    yield from _stats("octavia_loadbalancer", "load balancer", labels,
+                      [(v, s.loadbalancer_stats[lb.id]) for s in snaps
+                       for lb in s.loadbalancers.values() if lb.id in s.loadbalancer_stats
+                       for v in [[s.cloud, lb.id, lb.project_id]]])
+
+
+def listener_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
+    labels = ["cloud", "listener_id", "loadbalancer_id", "project_id"]
+    rows = [([s.cloud, x.id, x.loadbalancer_id, x.project_id], x) for s in snaps
+            for x in s.listeners.values()]
+    yield _info("octavia_listener", f"Listener metadata. {POLLED}", labels,
+                ["name", "protocol", "protocol_port", "default_pool_id"],
+                ((v, [x.name, x.protocol, _str(x.protocol_port), x.default_pool_id])
+                 for v, x in rows))
+    yield _gauge("octavia_listener_admin_state_up",
+                 f"1 when the listener is administratively up. {POLLED}", labels,
+                 ((v, _flag(x.admin_state_up)) for v, x in rows))
+    for field in ("provisioning_status", "operating_status"):
+        yield _status(f"octavia_listener_{field}", "Listener", labels, field, stateset,
+                      ((v, getattr(x, field)) for v, x in rows))
+    yield _gauge("octavia_listener_connection_limit",
+                 f"Maximum connections the listener accepts; absent when unlimited. {POLLED}",
+                 labels, ((v, float(x.connection_limit)) for v, x in rows
+                          if x.connection_limit > 0))
+    yield from _stats("octavia_listener", "listener", labels,
+                      [(v, s.listener_stats[x.id]) for s in snaps for x in s.listeners.values()
+                       if x.id in s.listener_stats
+                       for v in [[s.cloud, x.id, x.loadbalancer_id, x.project_id]]])
+
+
+def pool_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
+    labels = ["cloud", "pool_id", "loadbalancer_id", "project_id"]
+    rows = [([s.cloud, x.id, x.loadbalancer_id, x.project_id], x) for s in snaps
+            for x in s.pools.values()]
+    yield _info("octavia_pool", f"Pool metadata. {POLLED}", labels,
+                ["name", "protocol", "lb_algorithm"],
+                ((v, [x.name, x.protocol, x.lb_algorithm]) for v, x in rows))
+    yield _gauge("octavia_pool_admin_state_up",
+                 f"1 when the pool is administratively up. {POLLED}", labels,
+                 ((v, _flag(x.admin_state_up)) for v, x in rows))
+    for field in ("provisioning_status", "operating_status"):
+        yield _status(f"octavia_pool_{field}", "Pool", labels, field, stateset,
+                      ((v, getattr(x, field)) for v, x in rows))
+    yield _gauge("octavia_pool_members", f"Members in the pool. {POLLED}", labels,
+                 ((v, float(len(x.member_ids))) for v, x in rows))
+
+
+def member_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
+    labels = ["cloud", "member_id", "pool_id", "loadbalancer_id", "project_id"]
+    rows = [([s.cloud, m.id, m.pool_id, m.loadbalancer_id, m.project_id], m) for s in snaps
+            for m in s.members.values()]
+    yield _info("octavia_member", f"Pool member metadata. {POLLED}", labels,
+                ["name", "address", "protocol_port"],
+                ((v, [m.name, m.address, _str(m.protocol_port)]) for v, m in rows))
+    for field in ("provisioning_status", "operating_status"):
+        yield _status(f"octavia_member_{field}", "Member", labels, field, stateset,
+                      ((v, getattr(m, field)) for v, m in rows))
+
+
+def healthmonitor_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
+    labels = ["cloud", "healthmonitor_id", "pool_id", "loadbalancer_id", "project_id"]
+    rows = [([s.cloud, h.id, h.pool_id, h.loadbalancer_id, h.project_id], h) for s in snaps
+            for h in s.healthmonitors.values()]
+    yield _info("octavia_healthmonitor", f"Health monitor metadata. {POLLED}", labels,
+                ["name", "monitor_type"], ((v, [h.name, h.monitor_type]) for v, h in rows))
+    yield _gauge("octavia_healthmonitor_admin_state_up",
+                 f"1 when the health monitor is administratively up. {POLLED}", labels,
+                 ((v, _flag(h.admin_state_up)) for v, h in rows))
+    for field in ("provisioning_status", "operating_status"):
+        yield _status(f"octavia_healthmonitor_{field}", "Health monitor", labels, field,
+                      stateset, ((v, getattr(h, field)) for v, h in rows))
+
+
+def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
+    labels = ["cloud", "amphora_id", "loadbalancer_id", "project_id"]
+    with_amps = [s for s in snaps if s.amphorae_enabled]
+    rows = [([s.cloud, a.id, a.loadbalancer_id, a.project_id], a) for s in with_amps
+            for a in s.amphorae.values()]
+    yield _info("octavia_amphora", f"Amphora metadata (admin only). {POLLED}", labels,
+                ["compute_id", "role", "lb_network_ip", "vrrp_ip", "ha_ip", "image_id",
+                 "compute_flavor", "cached_zone"],
+                ((v, [a.compute_id, a.role, a.lb_network_ip, a.vrrp_ip, a.ha_ip, a.image_id,
+                      a.compute_flavor, a.cached_zone]) for v, a in rows))
+    yield _status("octavia_amphora_status", "Amphora", labels, "status", stateset,
+                  ((v, a.status) for v, a in rows))
+    yield _gauge("octavia_amphora_cert_expiration_timestamp_seconds",
+                 f"When the amphora's agent certificate expires. {POLLED}", labels,
+                 ((v, a.cert_expiration) for v, a in rows if a.cert_expiration is not None))
+    stat_rows = [([s.cloud, amp_id, listener_id, amp.loadbalancer_id, amp.project_id], st)
+                 for s in with_amps if s.amphora_stats_enabled
+                 for (amp_id, listener_id), st in s.amphora_stats.items()
+                 for amp in [s.amphorae.get(amp_id)] if amp is not None]
+    if stat_rows:
+        yield from _stats("octavia_amphora", "amphora",
+                          ["cloud", "amphora_id", "listener_id", "loadbalancer_id", "project_id"],
+                          stat_rows)
+
+
+FLEET: tuple[Callable[[Sequence[FleetSnapshot], bool], Iterator[Family]], ...] = (
+    loadbalancer_families, listener_families, pool_families, member_families,
+    healthmonitor_families, amphora_families,
+)
+
+
+def all_families(views: Sequence[CloudView], stateset: bool = False) -> Iterator[Family]:
+    """Every family, each exactly once, across all clouds."""
+    yield from health_families(views)
+    snaps = [v.snapshot for v in views if v.snapshot is not None and not v.health.stale_withdrawn]
+    for build in FLEET:
+        yield from build(snaps, stateset)
+
+
+
