@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 import structlog
 from aiohttp import web
 
-from exporter import config, logs
+from exporter import config, logs, webconfig
 from exporter.auth import KeystoneTokens, resolve_clouds
 from exporter.client import OctaviaClient
 from exporter.exposition import Exposition
@@ -104,11 +104,19 @@ async def run_once(settings: config.Settings) -> int:
 
 
 async def serve(settings: config.Settings) -> int:
+    web_config = webconfig.WebConfig()
+    if settings.web_config_file:
+        try:
+            web_config = webconfig.load(settings.web_config_file)
+        except ValueError as exc:
+            return _config_error(str(exc).splitlines())
     telemetry = Telemetry()
     service, exposition, clients = build_service(settings, telemetry)
-    runner = web.AppRunner(build_app(service, exposition), access_log=None)
+    auth = webconfig.BasicAuth(web_config.users) if web_config.users else None
+    runner = web.AppRunner(build_app(service, exposition, auth), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
+    site = web.TCPSite(runner, settings.listen_host, settings.listen_port,
+                       ssl_context=web_config.ssl_context)
     try:
         await site.start()
     except OSError as exc:
@@ -116,7 +124,8 @@ async def serve(settings: config.Settings) -> int:
         return _config_error([f"listen_address (--web.listen-address): cannot listen on "
                               f"{settings.listen_host}:{settings.listen_port}: {exc.strerror}"])
     host = "127.0.0.1" if settings.listen_host in ("0.0.0.0", "") else settings.listen_host
-    log.info("listening", url=f"http://{host}:{settings.listen_port}/metrics",
+    scheme = "https" if web_config.ssl_context else "http"
+    log.info("listening", url=f"{scheme}://{host}:{settings.listen_port}/metrics",
              clouds=[c.poller.cloud for c in service.clouds], interval=settings.interval)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

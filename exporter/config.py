@@ -38,6 +38,7 @@ class Settings:
     insecure: bool | None = None
     listen_host: str = "0.0.0.0"
     listen_port: int = DEFAULT_PORT
+    web_config_file: str | None = None
     interval: float = DEFAULT_INTERVAL
     request_timeout: float = 10.0
     cycle_timeout: float = 300.0
@@ -79,6 +80,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("insecure", "--insecure", "do not verify TLS certificates", "bool", env="OS_INSECURE"),
     Option("listen_address", "--web.listen-address", f"host:port to serve on "
            f"(default :{DEFAULT_PORT})", "address"),
+    Option("web_config_file", "--web.config.file", "Prometheus web configuration file: TLS "
+           "and basic auth for our endpoints", "str"),
     Option("interval", "--interval", "seconds between the starts of two poll cycles "
            "(default 30)", "float", minimum=1.0),
     Option("request_timeout", "--request-timeout", "seconds before one API request is "

@@ -10,6 +10,7 @@ from aiohttp import web
 from exporter import __version__
 from exporter.exposition import Exposition
 from exporter.service import Service
+from exporter.webconfig import BasicAuth
 
 SERVICE_KEY: web.AppKey[Service] = web.AppKey("service", Service)
 EXPOSITION_KEY: web.AppKey[Exposition] = web.AppKey("exposition", Exposition)
@@ -81,8 +82,9 @@ complete cycle. Health: <a href="/healthz">/healthz</a>, <a href="/readyz">/read
     return web.Response(text=page, content_type="text/html")
 
 
-def build_app(service: Service, exposition: Exposition) -> web.Application:
-    app = web.Application()
+def build_app(service: Service, exposition: Exposition,
+              auth: BasicAuth | None = None) -> web.Application:
+    app = web.Application(middlewares=[auth.middleware] if auth else [])
     app[SERVICE_KEY] = service
     app[EXPOSITION_KEY] = exposition
     app.router.add_get("/", landing)
