@@ -1,0 +1,81 @@
+"""Checks every shipped PromQL expression (rules and dashboards) must pass.
+
+Each function returns a list of problems (empty when the expression is fine), so a test can
+report every offending expression at once.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A status series: octavia_<kind>_provisioning_status, _operating_status, octavia_amphora_status.
+# Recording-rule names that contain such a name (cloud_project_status:octavia_..._status:sum) are
+# not raw status series and are excluded by the look-around.
+_STATUS_SERIES = re.compile(
+    r"(?<![:\w])(octavia_[a-z]+_(?:provisioning_|operating_)?status)(?![:\w])(\{[^}]*\})?"
+)
+_COUNTER = re.compile(r"(?<![:\w])(octavia_\w+_total)(?![:\w])")
+_COUNTER_IN_RATE = re.compile(
+    r"(?:rate|increase)\(\s*(octavia_\w+_total)(?:\{[^}]*\})?\[(?P<window>[^\]]+)\]\s*\)"
+)
+# Names Octavia's own amphora PROMETHEUS listener also exports, with other labels
+# (octavia/cmd/prometheus_proxy.py). Our selectors must pin one of our ID labels.
+COLLIDING = {
+    "octavia_loadbalancer_connections_total": "loadbalancer_id",
+    "octavia_listener_connections_total": "listener_id",
+    "octavia_listener_bytes_in_total": "listener_id",
+    "octavia_listener_bytes_out_total": "listener_id",
+    "octavia_listener_request_errors_total": "listener_id",
+}
+_COUNT_AGG = re.compile(r"\bcount\s*(?:by|without)?\s*\(")
+
+
+def status_filtered(expr: str) -> list[str]:
+    """Every raw status selector is directly filtered with `== 1` (works in both modes)."""
+    problems = []
+    for match in _STATUS_SERIES.finditer(expr):
+        rest = expr[match.end():]
+        if not re.match(r"\s*==\s*1\b", rest):
+            problems.append(f"{match.group(0)} is not followed by '== 1'")
+    return problems
+
+
+def no_count_aggregation(expr: str) -> list[str]:
+    """State sets export 0-valued series: count() would count them, sum() does not."""
+    return [f"uses count(): {m.group(0)!r}; use sum()" for m in _COUNT_AGG.finditer(expr)]
+
+
+def counters_in_rate(expr: str, window: str | None = None) -> list[str]:
+    """Every *_total appears only as rate(x[w]) or increase(x[w]) (with w == window if given)."""
+    problems = []
+    total = len(_COUNTER.findall(expr))
+    wrapped = list(_COUNTER_IN_RATE.finditer(expr))
+    if total != len(wrapped):
+        problems.append(f"{total - len(wrapped)} counter(s) not inside rate()/increase()")
+    if window is not None:
+        for match in wrapped:
+            if match.group("window") != window:
+                problems.append(
+                    f"{match.group(1)} uses window [{match.group('window')}], not [{window}]"
+                )
+    return problems
+
+
+def colliding_names_pinned(expr: str) -> list[str]:
+    """Names shared with Octavia's amphora listener carry an `<kind>_id!=""` matcher."""
+    problems = []
+    for name, label in COLLIDING.items():
+        for match in re.finditer(rf"(?<![:\w]){name}(?![:\w])(\{{[^}}]*\}})?", expr):
+            matchers = match.group(1) or ""
+            if f'{label}!=""' not in matchers.replace(" ", ""):
+                problems.append(f'{name} without {label}!="" (collides with Octavia\'s own)')
+    return problems
+
+
+def lint(expr: str, window: str | None = None) -> list[str]:
+    return (
+        status_filtered(expr)
+        + no_count_aggregation(expr)
+        + counters_in_rate(expr, window)
+        + colliding_names_pinned(expr)
+    )
