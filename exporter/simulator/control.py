@@ -1,0 +1,363 @@
+"""The control API under ``/_sim/`` (a path Octavia does not use): JSON in and out, no auth.
+
+It is how tests and demos look behind the curtain (``GET /_sim/fleet``) and pull the strings
+(set fields, stats, create/delete trees, step the clock, faults, tokens, config).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import fields as dc_fields
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from exporter.simulator import views
+from exporter.simulator.faults import Fault
+from exporter.simulator.fleet import (
+    KINDS,
+    STAT_FIELDS,
+    Amphora,
+    Fleet,
+    LBShape,
+    LoadBalancer,
+    iso,
+)
+
+if TYPE_CHECKING:
+    from exporter.simulator.app import Region, Simulator
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# fields that are structure, not state: never settable through PATCH
+_READ_ONLY = {
+    "id", "project_id", "loadbalancer_id", "pool_id", "listener_id", "listener_ids",
+    "pool_ids", "amphora_ids", "member_ids", "l7policy_ids", "default_listener_ids",
+    "redirect_l7policy_ids", "rule_ids", "created_at", "default_pool_id", "healthmonitor_id",
+    "redirect_pool_id",
+}
+_TIME_FIELDS = {"updated_at", "cert_expiration"}
+
+
+def _bad(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    return data
+
+
+def _parse_time(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    text = str(value).rstrip("Z")
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
+
+
+def dump_object(fleet: Fleet, kind: str, obj: Any) -> dict[str, Any]:
+    """The API view of an object plus what the API leaves implicit (parents, stats)."""
+    body = views.view(fleet, kind, obj)
+    if kind == "loadbalancers":
+        body["stats"] = fleet.loadbalancer_stats(obj)
+        body["amphorae"] = [{"id": a} for a in obj.amphora_ids]
+        body["topology"] = obj.topology
+    elif kind == "listeners":
+        body["loadbalancer_id"] = obj.loadbalancer_id
+        body["stats"] = fleet.listener_stats(obj.id)
+    elif kind == "pools":
+        body["loadbalancer_id"] = obj.loadbalancer_id
+    elif kind == "members":
+        body["pool_id"] = obj.pool_id
+        body["loadbalancer_id"] = fleet.pools[obj.pool_id].loadbalancer_id
+    elif kind == "healthmonitors":
+        body["pool_id"] = obj.pool_id
+    elif kind == "amphorae":
+        body["stats"] = [views.amphora_stats_row(fleet, obj, r)
+                         for r in fleet.amphora_stats_rows(obj)]
+    return body
+
+
+def dump_fleet(region: Region, kinds: list[str] | None = None) -> dict[str, Any]:
+    fleet = region.fleet
+    out: dict[str, Any] = {
+        "region": region.name,
+        "clock": iso(fleet.clock),
+        "steps": region.scenario.steps,
+        "counts": fleet.counts(),
+        "projects": [{"id": p.id, "name": p.name} for p in fleet.projects.values()],
+    }
+    for kind in kinds or list(KINDS):
+        table = fleet.table(kind)
+        out[kind] = [dump_object(fleet, kind, table[i]) for i in fleet.index[kind].ids()]
+    return out
+
+
+def _set_fields(fleet: Fleet, kind: str, obj: Any, body: dict[str, Any]) -> list[str]:
+    """Apply a PATCH body to an object; returns the names of the fields set."""
+    names = {f.name for f in dc_fields(obj)}
+    changed = []
+    for key, value in body.items():
+        if key == "rollup":
+            continue
+        if key not in names or key in _READ_ONLY:
+            raise ValueError(f"{kind} field {key!r} cannot be set")
+        if key in _TIME_FIELDS:
+            value = _parse_time(value)
+        elif key == "tags":
+            if not isinstance(value, list):
+                raise ValueError("tags must be a list")
+        else:
+            current = getattr(obj, key)
+            if current is not None and value is not None and not isinstance(value, type(current)):
+                raise ValueError(f"{kind} field {key!r} must be {type(current).__name__}")
+        setattr(obj, key, value)
+        changed.append(key)
+    if "updated_at" not in body and changed:
+        obj.updated_at = fleet.clock
+    return changed
+
+
+class ControlAPI:
+    """Route table and handlers for ``/_sim/``."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        return [
+            ("GET", "/_sim/", self.index),
+            ("GET", "/_sim/fleet", self.fleet),
+            ("GET", "/_sim/requests", self.requests),
+            ("POST", "/_sim/requests/reset", self.requests_reset),
+            ("POST", "/_sim/tick", self.tick),
+            ("GET", "/_sim/faults", self.get_faults),
+            ("PUT", "/_sim/faults", self.put_faults),
+            ("POST", "/_sim/faults", self.add_fault),
+            ("DELETE", "/_sim/faults", self.clear_faults),
+            ("POST", "/_sim/tokens/revoke", self.revoke_tokens),
+            ("GET", "/_sim/config", self.get_config),
+            ("PUT", "/_sim/config", self.put_config),
+            ("PATCH", "/_sim/config", self.put_config),
+            ("POST", "/_sim/loadbalancers", self.create_lb),
+            ("DELETE", "/_sim/loadbalancers/{id}", self.delete_lb),
+            ("POST", "/_sim/listeners/{id}/stats", self.listener_stats),
+            ("GET", "/_sim/{kind}/{id}", self.get_object),
+            ("POST", "/_sim/{kind}/{id}", self.patch_object),
+            ("PATCH", "/_sim/{kind}/{id}", self.patch_object),
+        ]
+
+    def _region(self, request: web.Request) -> Region:
+        name = request.query.get("region")
+        if name is None:
+            return self.sim.default_region
+        region = self.sim.regions.get(name)
+        if region is None:
+            raise web.HTTPNotFound(
+                text=json.dumps({"error": f"no region {name!r}"}), content_type="application/json")
+        return region
+
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({
+            "base_url": self.sim.base_url,
+            "auth_url": self.sim.auth_url,
+            "regions": {name: self.sim.base_url + r.prefix for name, r in self.sim.regions.items()},
+            "clouds": sorted(self.sim.clouds_yaml()["clouds"]),
+            "endpoints": [f"{m} {p}" for m, p, _ in self.routes()],
+        })
+
+    async def fleet(self, request: web.Request) -> web.StreamResponse:
+        kinds = request.query.get("kinds")
+        selected = [k for k in kinds.split(",") if k in KINDS] if kinds else None
+        return web.json_response(dump_fleet(self._region(request), selected))
+
+    async def requests(self, request: web.Request) -> web.StreamResponse:
+        counter = self.sim.requests
+        return web.json_response({"total": counter.total(), "requests": counter.to_json()})
+
+    async def requests_reset(self, request: web.Request) -> web.StreamResponse:
+        self.sim.requests.reset()
+        return web.json_response({"total": 0, "requests": []})
+
+    async def tick(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await _body(request)
+            steps = int(body.get("steps", 1))
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        region = self._region(request)
+        reports = region.scenario.step(steps)
+        return web.json_response({
+            "steps": region.scenario.steps,
+            "clock": iso(region.fleet.clock),
+            "reports": [vars(r) for r in reports],
+        })
+
+    async def get_faults(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"faults": [f.to_json() for f in self.sim.faults.faults]})
+
+    async def put_faults(self, request: web.Request) -> web.StreamResponse:
+        try:
+            raw = json.loads(await request.read() or b"[]")
+            items = raw.get("faults", []) if isinstance(raw, dict) else raw
+            if not isinstance(items, list):
+                raise ValueError("expected a list of faults")
+            faults = [Fault.from_json(item) for item in items]
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        self.sim.faults.replace(faults)
+        return web.json_response({"faults": [f.to_json() for f in faults]})
+
+    async def add_fault(self, request: web.Request) -> web.StreamResponse:
+        try:
+            fault = Fault.from_json(await _body(request))
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        self.sim.faults.replace([*self.sim.faults.faults, fault])
+        return web.json_response({"faults": [f.to_json() for f in self.sim.faults.faults]})
+
+    async def clear_faults(self, request: web.Request) -> web.StreamResponse:
+        self.sim.faults.clear()
+        return web.json_response({"faults": []})
+
+    async def revoke_tokens(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await _body(request)
+        except ValueError as exc:
+            return _bad(str(exc))
+        token = body.get("token")
+        revoked = self.sim.identity.revoke(str(token) if token else None)
+        return web.json_response({"revoked": revoked})
+
+    async def get_config(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self.sim.config_json())
+
+    async def put_config(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await _body(request)
+            self.sim.configure(**body)
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        return web.json_response(self.sim.config_json())
+
+    async def create_lb(self, request: web.Request) -> web.StreamResponse:
+        region = self._region(request)
+        fleet = region.fleet
+        try:
+            body = await _body(request)
+            project = body.pop("project", None)
+            if project is not None:
+                found = fleet.project_by_name(str(project))
+                body["project_id"] = found.id if found else fleet.add_project(str(project)).id
+            allowed = {f.name for f in dc_fields(LBShape)}
+            unknown = set(body) - allowed
+            if unknown:
+                raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+            shape = LBShape(**body)
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        lb = fleet.create_lb_tree(shape)
+        return web.json_response(self._tree_ids(fleet, lb), status=201)
+
+    @staticmethod
+    def _tree_ids(fleet: Fleet, lb: LoadBalancer) -> dict[str, Any]:
+        pools = [fleet.pools[p] for p in lb.pool_ids]
+        return {
+            "loadbalancer": lb.id,
+            "project_id": lb.project_id,
+            "listeners": list(lb.listener_ids),
+            "pools": list(lb.pool_ids),
+            "members": [m for p in pools for m in p.member_ids],
+            "healthmonitors": [p.healthmonitor_id for p in pools if p.healthmonitor_id],
+            "l7policies": [i for li in lb.listener_ids for i in fleet.listeners[li].l7policy_ids],
+            "amphorae": list(lb.amphora_ids),
+        }
+
+    async def delete_lb(self, request: web.Request) -> web.StreamResponse:
+        region = self._region(request)
+        lb_id = request.match_info["id"]
+        if lb_id not in region.fleet.loadbalancers:
+            return _bad(f"no load balancer {lb_id}", 404)
+        region.fleet.delete_lb(lb_id)
+        return web.json_response({"deleted": lb_id})
+
+    async def listener_stats(self, request: web.Request) -> web.StreamResponse:
+        region = self._region(request)
+        fleet = region.fleet
+        listener_id = request.match_info["id"]
+        if listener_id not in fleet.listeners:
+            return _bad(f"no listener {listener_id}", 404)
+        try:
+            body = await _body(request)
+            mode = body.pop("mode", "set")
+            amphora_id = body.pop("amphora_id", None)
+            if mode not in ("set", "add"):
+                raise ValueError("mode must be 'set' or 'add'")
+            unknown = set(body) - set(STAT_FIELDS)
+            if unknown:
+                raise ValueError(f"unknown stat(s): {', '.join(sorted(unknown))}")
+            values = {k: int(v) for k, v in body.items()}
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        rows = fleet.stats.setdefault(listener_id, {})
+        row = fleet.stats_row(listener_id, amphora_id)
+        if mode == "set" and amphora_id is None:
+            # the listener's totals become exactly these: other rows are zeroed
+            for other in rows.values():
+                if other is not row:
+                    for name in values:
+                        setattr(other, name, 0)
+        for name, value in values.items():
+            setattr(row, name, value if mode == "set" else getattr(row, name) + value)
+        return web.json_response({
+            "listener_id": listener_id,
+            "stats": fleet.listener_stats(listener_id),
+            "rows": [
+                {n: getattr(r, n) for n in ("listener_id", "amphora_id", *STAT_FIELDS)}
+                for r in rows.values()
+            ],
+        })
+
+    def _lookup(self, request: web.Request) -> tuple[Region, str, Any] | web.Response:
+        region = self._region(request)
+        kind = request.match_info["kind"]
+        if kind not in KINDS:
+            return _bad(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", 404)
+        obj = region.fleet.table(kind).get(request.match_info["id"])
+        if obj is None:
+            return _bad(f"no {kind} {request.match_info['id']}", 404)
+        return region, kind, obj
+
+    async def get_object(self, request: web.Request) -> web.StreamResponse:
+        found = self._lookup(request)
+        if isinstance(found, web.Response):
+            return found
+        region, kind, obj = found
+        return web.json_response(dump_object(region.fleet, kind, obj))
+
+    async def patch_object(self, request: web.Request) -> web.StreamResponse:
+        found = self._lookup(request)
+        if isinstance(found, web.Response):
+            return found
+        region, kind, obj = found
+        fleet = region.fleet
+        try:
+            body = await _body(request)
+            rollup = body.get("rollup", kind == "members")
+            _set_fields(fleet, kind, obj, body)
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        if rollup and not isinstance(obj, Amphora):
+            lb = fleet.lb_of(kind, obj)
+            if lb is not None:
+                fleet.rollup(lb)
+        return web.json_response(dump_object(fleet, kind, obj))

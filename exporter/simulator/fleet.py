@@ -1,0 +1,888 @@
+"""The simulated fleet: Octavia objects, their statuses and statistics, and a seeded generator.
+
+The model mirrors what the Octavia API exposes (see ``views.py`` for the JSON shapes). Objects are
+kept in dicts by id plus sorted indexes (global and per project) so that list pages are cheap.
+Statistics are kept as Octavia keeps them: one row per (listener, amphora); a listener's stats are
+the sum of its rows (active connections only from ALLOCATED amphorae, or from the row whose
+amphora id is the listener id, which is what non-amphora providers write); a load balancer's
+stats are the sum of its listeners'.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from exporter.simulator.index import SortedIndex, SortKey
+
+# Provisioning statuses
+ACTIVE = "ACTIVE"
+DELETED = "DELETED"
+ERROR = "ERROR"
+PENDING_CREATE = "PENDING_CREATE"
+PENDING_UPDATE = "PENDING_UPDATE"
+PENDING_DELETE = "PENDING_DELETE"
+# Operating statuses
+ONLINE = "ONLINE"
+OFFLINE = "OFFLINE"
+DEGRADED = "DEGRADED"
+DRAINING = "DRAINING"
+NO_MONITOR = "NO_MONITOR"
+# Amphora statuses and roles
+ALLOCATED = "ALLOCATED"
+READY = "READY"
+BOOTING = "BOOTING"
+STANDALONE = "STANDALONE"
+MASTER = "MASTER"
+BACKUP = "BACKUP"
+
+PROVISIONING_STATUSES = (
+    ACTIVE, DELETED, ERROR, PENDING_CREATE, PENDING_UPDATE, PENDING_DELETE,
+)
+OPERATING_STATUSES = (ONLINE, OFFLINE, DEGRADED, ERROR, DRAINING, NO_MONITOR)
+AMPHORA_STATUSES = (
+    BOOTING, ALLOCATED, READY, PENDING_CREATE, PENDING_DELETE, DELETED, ERROR,
+    "FAILOVER_STOPPED",
+)
+
+KINDS = (
+    "loadbalancers", "listeners", "pools", "members", "healthmonitors", "l7policies",
+    "amphorae",
+)
+PROJECT_SCOPED_KINDS = (
+    "loadbalancers", "listeners", "pools", "members", "healthmonitors", "l7policies",
+)
+
+DAY = 86400
+
+
+def iso(ts: int | None) -> str | None:
+    """Render a timestamp the way Octavia's API does (seconds precision, no zone)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass(slots=True)
+class Project:
+    id: str
+    name: str
+    domain_id: str = "default"
+
+
+@dataclass(slots=True)
+class LoadBalancer:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    provisioning_status: str
+    operating_status: str
+    admin_state_up: bool
+    created_at: int
+    updated_at: int | None
+    vip_address: str
+    vip_port_id: str
+    vip_subnet_id: str
+    vip_network_id: str
+    provider: str
+    flavor_id: str | None = None
+    availability_zone: str | None = None
+    topology: str | None = None
+    tags: list[str] = field(default_factory=list)
+    listener_ids: list[str] = field(default_factory=list)
+    pool_ids: list[str] = field(default_factory=list)
+    amphora_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Listener:
+    id: str
+    project_id: str
+    loadbalancer_id: str
+    name: str
+    description: str
+    provisioning_status: str
+    operating_status: str
+    admin_state_up: bool
+    protocol: str
+    protocol_port: int
+    created_at: int
+    updated_at: int | None
+    connection_limit: int = -1
+    default_pool_id: str | None = None
+    timeout_client_data: int = 50000
+    timeout_member_connect: int = 5000
+    timeout_member_data: int = 50000
+    timeout_tcp_inspect: int = 0
+    allowed_cidrs: list[str] | None = None
+    tags: list[str] = field(default_factory=list)
+    l7policy_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Pool:
+    id: str
+    project_id: str
+    loadbalancer_id: str
+    name: str
+    description: str
+    provisioning_status: str
+    operating_status: str
+    admin_state_up: bool
+    protocol: str
+    lb_algorithm: str
+    created_at: int
+    updated_at: int | None
+    session_persistence: dict[str, object] | None = None
+    healthmonitor_id: str | None = None
+    tls_enabled: bool = False
+    tags: list[str] = field(default_factory=list)
+    member_ids: list[str] = field(default_factory=list)
+    # listeners using this pool as default pool; l7policies redirecting to it
+    default_listener_ids: list[str] = field(default_factory=list)
+    redirect_l7policy_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Member:
+    id: str
+    project_id: str
+    pool_id: str
+    name: str
+    provisioning_status: str
+    operating_status: str
+    admin_state_up: bool
+    address: str
+    protocol_port: int
+    created_at: int
+    updated_at: int | None
+    weight: int = 1
+    backup: bool = False
+    subnet_id: str | None = None
+    monitor_address: str | None = None
+    monitor_port: int | None = None
+    tags: list[str] = field(default_factory=list)
+    vnic_type: str = "normal"
+
+
+@dataclass(slots=True)
+class HealthMonitor:
+    id: str
+    project_id: str
+    pool_id: str
+    name: str
+    type: str
+    provisioning_status: str
+    operating_status: str
+    admin_state_up: bool
+    created_at: int
+    updated_at: int | None
+    delay: int = 5
+    timeout: int = 3
+    max_retries: int = 3
+    max_retries_down: int = 3
+    http_method: str | None = None
+    url_path: str | None = None
+    expected_codes: str | None = None
+    http_version: float | None = None
+    domain_name: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class L7Policy:
+    id: str
+    project_id: str
+    listener_id: str
+    name: str
+    description: str
+    provisioning_status: str
+    operating_status: str
+    admin_state_up: bool
+    action: str
+    position: int
+    created_at: int
+    updated_at: int | None
+    redirect_pool_id: str | None = None
+    redirect_url: str | None = None
+    redirect_prefix: str | None = None
+    redirect_http_code: int | None = None
+    rule_ids: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Amphora:
+    id: str
+    loadbalancer_id: str | None
+    compute_id: str
+    lb_network_ip: str
+    vrrp_ip: str | None
+    ha_ip: str | None
+    vrrp_port_id: str | None
+    ha_port_id: str | None
+    cert_expiration: int
+    role: str | None
+    status: str
+    created_at: int
+    updated_at: int | None
+    image_id: str
+    compute_flavor: str
+    cert_busy: bool = False
+    vrrp_interface: str | None = None
+    vrrp_id: int | None = None
+    vrrp_priority: int | None = None
+    cached_zone: str | None = "nova"
+
+
+@dataclass(slots=True)
+class StatsRow:
+    """One row of Octavia's listener_statistics table."""
+
+    listener_id: str
+    amphora_id: str
+    bytes_in: int = 0
+    bytes_out: int = 0
+    active_connections: int = 0
+    total_connections: int = 0
+    request_errors: int = 0
+
+
+STAT_FIELDS = (
+    "bytes_in", "bytes_out", "active_connections", "total_connections", "request_errors",
+)
+
+AnyObject = LoadBalancer | Listener | Pool | Member | HealthMonitor | L7Policy | Amphora
+
+
+@dataclass(slots=True)
+class LBShape:
+    """The shape of one generated load balancer tree (also the control API's create body)."""
+
+    listeners: int = 2
+    pools: int = 2
+    members_per_pool: int = 5
+    healthmonitor: bool = True
+    amphorae: int = 2
+    l7policy: bool = False
+    name: str | None = None
+    project_id: str | None = None
+    provisioning_status: str = ACTIVE
+    operating_status: str | None = None
+
+
+@dataclass
+class FleetSpec:
+    """What to generate. The same spec (seed included) always gives the same fleet."""
+
+    seed: int = 42
+    projects: int = 3
+    lbs: int = 10
+    listeners_per_lb: int = 2
+    pools_per_lb: int = 2
+    members_per_pool: int = 5
+    healthmonitor_share: float = 0.8
+    amphorae_per_lb: int = 2
+    error_share: float = 0.02
+    degraded_share: float = 0.05
+    pending_share: float = 0.02
+    no_listener_share: float = 0.03
+    unattached_pool_share: float = 0.05
+    l7policy_share: float = 0.1
+    admin_down_share: float = 0.01
+    spare_amphorae: int = 0
+    start_time: float | None = None
+
+
+class Fleet:
+    """The mutable state of one region's Octavia."""
+
+    def __init__(self, clock: int, rng: random.Random) -> None:
+        self.clock = clock
+        self.rng = rng
+        self.projects: dict[str, Project] = {}
+        self.loadbalancers: dict[str, LoadBalancer] = {}
+        self.listeners: dict[str, Listener] = {}
+        self.pools: dict[str, Pool] = {}
+        self.members: dict[str, Member] = {}
+        self.healthmonitors: dict[str, HealthMonitor] = {}
+        self.l7policies: dict[str, L7Policy] = {}
+        self.amphorae: dict[str, Amphora] = {}
+        # listener id -> amphora id -> row
+        self.stats: dict[str, dict[str, StatsRow]] = {}
+        self.index: dict[str, SortedIndex] = {k: SortedIndex() for k in KINDS}
+        self.project_index: dict[str, dict[str, SortedIndex]] = {
+            k: {} for k in PROJECT_SCOPED_KINDS
+        }
+        # load balancers the scenario moves on at its next step
+        self.transitions: dict[str, str] = {}
+        self._counter = 0
+
+    # ----- lookup ---------------------------------------------------------------------------
+    def table(self, kind: str) -> dict[str, AnyObject]:
+        tables: dict[str, dict[str, AnyObject]] = {
+            "loadbalancers": self.loadbalancers,  # type: ignore[dict-item]
+            "listeners": self.listeners,  # type: ignore[dict-item]
+            "pools": self.pools,  # type: ignore[dict-item]
+            "members": self.members,  # type: ignore[dict-item]
+            "healthmonitors": self.healthmonitors,  # type: ignore[dict-item]
+            "l7policies": self.l7policies,  # type: ignore[dict-item]
+            "amphorae": self.amphorae,  # type: ignore[dict-item]
+        }
+        return tables[kind]
+
+    def project_of(self, kind: str, obj: AnyObject) -> str | None:
+        if isinstance(obj, Amphora):
+            lb = self.loadbalancers.get(obj.loadbalancer_id or "")
+            return lb.project_id if lb else None
+        return obj.project_id
+
+    def lb_of(self, kind: str, obj: AnyObject) -> LoadBalancer | None:
+        if isinstance(obj, LoadBalancer):
+            return obj
+        if isinstance(obj, Listener | Pool | Amphora):
+            return self.loadbalancers.get(obj.loadbalancer_id or "")
+        if isinstance(obj, Member | HealthMonitor):
+            pool = self.pools.get(obj.pool_id)
+            return self.loadbalancers.get(pool.loadbalancer_id) if pool else None
+        listener = self.listeners.get(obj.listener_id)
+        return self.loadbalancers.get(listener.loadbalancer_id) if listener else None
+
+    @staticmethod
+    def key(obj: AnyObject) -> SortKey:
+        return (obj.created_at, obj.id)
+
+    # ----- ids ------------------------------------------------------------------------------
+    def new_uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def new_hex(self) -> str:
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4).hex
+
+    def next_serial(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    # ----- add / remove ---------------------------------------------------------------------
+    def _add(self, kind: str, obj: AnyObject) -> None:
+        self.table(kind)[obj.id] = obj
+        key = self.key(obj)
+        self.index[kind].add(key)
+        if kind in self.project_index:
+            project = self.project_of(kind, obj)
+            if project is not None:
+                self.project_index[kind].setdefault(project, SortedIndex()).add(key)
+
+    def _remove(self, kind: str, obj: AnyObject) -> None:
+        key = self.key(obj)
+        if kind in self.project_index:
+            project = self.project_of(kind, obj)
+            idx = self.project_index[kind].get(project or "")
+            if idx is not None:
+                idx.remove(key)
+        self.index[kind].remove(key)
+        del self.table(kind)[obj.id]
+
+    def add_project(self, name: str, project_id: str | None = None) -> Project:
+        project = Project(id=project_id or self.new_hex(), name=name)
+        self.projects[project.id] = project
+        return project
+
+    def project_by_name(self, name: str) -> Project | None:
+        for project in self.projects.values():
+            if project.name == name:
+                return project
+        return None
+
+    # ----- children -------------------------------------------------------------------------
+    def listener_pools(self, listener: Listener) -> list[Pool]:
+        """Pools a listener actually uses: default pool, then enabled L7 redirects with rules."""
+        result: list[Pool] = []
+        seen: set[str] = set()
+        if listener.default_pool_id and listener.default_pool_id in self.pools:
+            result.append(self.pools[listener.default_pool_id])
+            seen.add(listener.default_pool_id)
+        for policy_id in listener.l7policy_ids:
+            policy = self.l7policies.get(policy_id)
+            if (
+                policy is None or policy.redirect_pool_id is None or not policy.rule_ids
+                or not policy.admin_state_up or policy.redirect_pool_id in seen
+            ):
+                continue
+            pool = self.pools.get(policy.redirect_pool_id)
+            if pool is not None:
+                result.append(pool)
+                seen.add(pool.id)
+        return result
+
+    def pool_listener_ids(self, pool: Pool) -> list[str]:
+        """Listeners actually using a pool: default listeners, then enabled L7 redirects."""
+        result = list(pool.default_listener_ids)
+        for policy_id in pool.redirect_l7policy_ids:
+            policy = self.l7policies.get(policy_id)
+            if (
+                policy is not None and policy.rule_ids and policy.admin_state_up
+                and policy.listener_id not in result
+            ):
+                result.append(policy.listener_id)
+        return result
+
+    def amphora_stats_rows(self, amphora: Amphora) -> list[StatsRow]:
+        if amphora.loadbalancer_id is None:
+            return []
+        lb = self.loadbalancers.get(amphora.loadbalancer_id)
+        if lb is None:
+            return []
+        rows = []
+        for listener_id in lb.listener_ids:
+            row = self.stats.get(listener_id, {}).get(amphora.id)
+            if row is not None:
+                rows.append(row)
+        return rows
+
+    # ----- statistics -----------------------------------------------------------------------
+    def listener_stats(self, listener_id: str) -> dict[str, int]:
+        totals = dict.fromkeys(STAT_FIELDS, 0)
+        for row in self.stats.get(listener_id, {}).values():
+            totals["bytes_in"] += row.bytes_in
+            totals["bytes_out"] += row.bytes_out
+            totals["total_connections"] += row.total_connections
+            totals["request_errors"] += row.request_errors
+            amp = self.amphorae.get(row.amphora_id)
+            if (amp is not None and amp.status == ALLOCATED) or row.amphora_id == listener_id:
+                totals["active_connections"] += row.active_connections
+        return totals
+
+    def loadbalancer_stats(self, lb: LoadBalancer) -> dict[str, int]:
+        totals = dict.fromkeys(STAT_FIELDS, 0)
+        for listener_id in lb.listener_ids:
+            for name, value in self.listener_stats(listener_id).items():
+                totals[name] += value
+        return totals
+
+    def stats_row(self, listener_id: str, amphora_id: str | None = None) -> StatsRow:
+        """The row for (listener, amphora); the first amphora's row when none is given."""
+        rows = self.stats.setdefault(listener_id, {})
+        if amphora_id is None:
+            if rows:
+                return next(iter(rows.values()))
+            amphora_id = listener_id
+        row = rows.get(amphora_id)
+        if row is None:
+            row = StatsRow(listener_id=listener_id, amphora_id=amphora_id)
+            rows[amphora_id] = row
+        return row
+
+    # ----- status roll-up -------------------------------------------------------------------
+    def rollup(self, lb: LoadBalancer) -> None:
+        """Recompute pool, listener and LB operating status from the members, like the
+        health manager: a member in ERROR makes its pool DEGRADED (all of them: ERROR), a
+        DEGRADED/ERROR pool makes its listeners and the load balancer DEGRADED."""
+        bad_pools: set[str] = set()
+        for pool_id in lb.pool_ids:
+            pool = self.pools[pool_id]
+            pool.operating_status = self._pool_status(pool)
+            if pool.operating_status in (ERROR, DEGRADED):
+                bad_pools.add(pool.id)
+        degraded = bool(bad_pools)
+        for listener_id in lb.listener_ids:
+            listener = self.listeners[listener_id]
+            if not listener.admin_state_up:
+                listener.operating_status = OFFLINE
+                continue
+            pools = self.listener_pools(listener)
+            if any(p.id in bad_pools for p in pools):
+                listener.operating_status = DEGRADED
+                degraded = True
+            else:
+                listener.operating_status = ONLINE
+        if not lb.admin_state_up:
+            lb.operating_status = OFFLINE
+        elif lb.provisioning_status == ERROR:
+            lb.operating_status = ERROR
+        else:
+            lb.operating_status = DEGRADED if degraded else ONLINE
+
+    def _pool_status(self, pool: Pool) -> str:
+        if not pool.admin_state_up:
+            return OFFLINE
+        members = [self.members[m] for m in pool.member_ids]
+        enabled = [m for m in members if m.admin_state_up]
+        if not enabled:
+            return ONLINE
+        errors = sum(1 for m in enabled if m.operating_status == ERROR)
+        if errors == 0:
+            return ONLINE
+        return ERROR if errors == len(enabled) else DEGRADED
+
+    def member_ok_status(self, pool: Pool) -> str:
+        return ONLINE if pool.healthmonitor_id else NO_MONITOR
+
+    # ----- tree creation --------------------------------------------------------------------
+    def create_lb_tree(self, shape: LBShape, serial: int | None = None) -> LoadBalancer:
+        """Create a load balancer with listeners, pools, members, monitors and amphorae."""
+        rng = self.rng
+        n = serial if serial is not None else self.next_serial()
+        now = self.clock
+        project_id = shape.project_id
+        if project_id is None:
+            scoped = [p for p in self.projects.values() if p.name not in ("admin", "service")]
+            project_id = scoped[n % len(scoped)].id if scoped else self.new_hex()
+        name = shape.name if shape.name is not None else _lb_name(n, rng)
+        provider = "amphora" if shape.amphorae > 0 else "ovn"
+        topology = None
+        if shape.amphorae == 1:
+            topology = "SINGLE"
+        elif shape.amphorae >= 2:
+            topology = "ACTIVE_STANDBY"
+        lb = LoadBalancer(
+            id=self.new_uuid(),
+            project_id=project_id,
+            name=name,
+            description="" if n % 3 else f"simulated load balancer {n}",
+            provisioning_status=shape.provisioning_status,
+            operating_status=ONLINE,
+            admin_state_up=True,
+            created_at=now,
+            updated_at=now if n % 2 else None,
+            vip_address=f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}",
+            vip_port_id=self.new_uuid(),
+            vip_subnet_id=_SUBNET_ID,
+            vip_network_id=_NETWORK_ID,
+            provider=provider,
+            availability_zone=None,
+            topology=topology,
+            tags=["sim"] if n % 4 == 0 else [],
+        )
+        self._add("loadbalancers", lb)
+
+        # amphorae
+        roles = [STANDALONE] if shape.amphorae == 1 else [MASTER, BACKUP][: shape.amphorae]
+        roles += [BACKUP] * max(0, shape.amphorae - 2)
+        for i, role in enumerate(roles):
+            self._add_amphora(lb, role, i)
+
+        # pools
+        protocols = ["HTTP", "HTTPS", "TCP", "UDP"]
+        pools: list[Pool] = []
+        for i in range(shape.pools):
+            protocol = protocols[i % len(protocols)]
+            pool = Pool(
+                id=self.new_uuid(),
+                project_id=project_id,
+                loadbalancer_id=lb.id,
+                name=f"{name or 'lb'}-pool-{i}" if n % 11 else "",
+                description="",
+                provisioning_status=ACTIVE,
+                operating_status=ONLINE,
+                admin_state_up=True,
+                protocol=protocol,
+                lb_algorithm=("ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP")[i % 3],
+                created_at=now,
+                updated_at=None,
+                session_persistence=(
+                    {"type": "HTTP_COOKIE", "cookie_name": None, "persistence_timeout": None,
+                     "persistence_granularity": None}
+                    if protocol == "HTTP" and n % 5 == 0 else None
+                ),
+            )
+            self._add("pools", pool)
+            lb.pool_ids.append(pool.id)
+            pools.append(pool)
+            if shape.healthmonitor:
+                self._add_healthmonitor(pool, n)
+            count = (
+                shape.members_per_pool if shape.members_per_pool <= 1
+                else rng.randint(shape.members_per_pool - shape.members_per_pool // 2,
+                                 shape.members_per_pool + shape.members_per_pool // 2)
+            )
+            for j in range(count):
+                self._add_member(pool, n, j)
+
+        # listeners: listener i takes pool i as its default pool
+        ports = {"HTTP": 80, "HTTPS": 443, "TCP": 8080, "UDP": 53}
+        for i in range(shape.listeners):
+            protocol = protocols[i % len(protocols)]
+            listener = Listener(
+                id=self.new_uuid(),
+                project_id=project_id,
+                loadbalancer_id=lb.id,
+                name=f"{name or 'lb'}-listener-{i}" if n % 13 else "",
+                description="",
+                provisioning_status=ACTIVE,
+                operating_status=ONLINE,
+                admin_state_up=True,
+                protocol=protocol,
+                protocol_port=ports[protocol] + 1000 * (i // len(protocols)),
+                created_at=now,
+                updated_at=None,
+                timeout_tcp_inspect=0,
+                allowed_cidrs=["0.0.0.0/0"] if n % 7 == 0 else None,
+            )
+            self._add("listeners", listener)
+            lb.listener_ids.append(listener.id)
+            if i < len(pools) and pools[i].protocol == protocol:
+                listener.default_pool_id = pools[i].id
+                pools[i].default_listener_ids.append(listener.id)
+            self._add_stats_rows(lb, listener)
+
+        # an L7 policy on the first HTTP listener, redirecting to the last pool
+        if shape.l7policy and lb.listener_ids and pools:
+            listener = self.listeners[lb.listener_ids[0]]
+            target = pools[-1]
+            policy = L7Policy(
+                id=self.new_uuid(),
+                project_id=project_id,
+                listener_id=listener.id,
+                name=f"{name or 'lb'}-redirect",
+                description="",
+                provisioning_status=ACTIVE,
+                operating_status=ONLINE,
+                admin_state_up=True,
+                action="REDIRECT_TO_POOL",
+                position=1,
+                created_at=now,
+                updated_at=None,
+                redirect_pool_id=target.id,
+                rule_ids=[self.new_uuid()],
+            )
+            self._add("l7policies", policy)
+            listener.l7policy_ids.append(policy.id)
+            target.redirect_l7policy_ids.append(policy.id)
+
+        if shape.provisioning_status != ACTIVE:
+            for listener_id in lb.listener_ids:
+                self.listeners[listener_id].provisioning_status = shape.provisioning_status
+        self.rollup(lb)
+        if shape.operating_status is not None:
+            lb.operating_status = shape.operating_status
+        return lb
+
+    def _add_amphora(self, lb: LoadBalancer, role: str, i: int) -> Amphora:
+        rng = self.rng
+        n = len(self.amphorae) + 1
+        amp = Amphora(
+            id=self.new_uuid(),
+            loadbalancer_id=lb.id,
+            compute_id=self.new_uuid(),
+            lb_network_ip=f"192.0.{(n >> 8) & 255}.{n & 255}",
+            vrrp_ip=f"10.{128 + ((n >> 16) & 127)}.{(n >> 8) & 255}.{n & 255}",
+            ha_ip=lb.vip_address,
+            vrrp_port_id=self.new_uuid(),
+            ha_port_id=lb.vip_port_id,
+            cert_expiration=self.clock + rng.randint(1 * DAY, 400 * DAY),
+            role=role,
+            status=ALLOCATED,
+            created_at=lb.created_at,
+            updated_at=lb.created_at,
+            image_id=_IMAGE_ID,
+            compute_flavor=_FLAVOR_ID,
+            vrrp_interface="eth1" if role != STANDALONE else None,
+            vrrp_id=1 if role != STANDALONE else None,
+            vrrp_priority=(100 if role == MASTER else 90) if role != STANDALONE else None,
+        )
+        self._add("amphorae", amp)
+        lb.amphora_ids.append(amp.id)
+        return amp
+
+    def add_spare_amphora(self) -> Amphora:
+        n = len(self.amphorae) + 1
+        amp = Amphora(
+            id=self.new_uuid(), loadbalancer_id=None, compute_id=self.new_uuid(),
+            lb_network_ip=f"192.0.{(n >> 8) & 255}.{n & 255}", vrrp_ip=None, ha_ip=None,
+            vrrp_port_id=None, ha_port_id=None,
+            cert_expiration=self.clock + self.rng.randint(1 * DAY, 400 * DAY), role=None,
+            status=READY, created_at=self.clock, updated_at=self.clock, image_id=_IMAGE_ID,
+            compute_flavor=_FLAVOR_ID,
+        )
+        self._add("amphorae", amp)
+        return amp
+
+    def _add_healthmonitor(self, pool: Pool, n: int) -> HealthMonitor:
+        http = pool.protocol in ("HTTP", "HTTPS")
+        hm_type = {"HTTP": "HTTP", "HTTPS": "HTTPS", "TCP": "TCP", "UDP": "UDP-CONNECT"}.get(
+            pool.protocol, "TCP")
+        hm = HealthMonitor(
+            id=self.new_uuid(),
+            project_id=pool.project_id,
+            pool_id=pool.id,
+            name=f"hm-{n}" if n % 9 else "",
+            type=hm_type,
+            provisioning_status=ACTIVE,
+            operating_status=ONLINE,
+            admin_state_up=True,
+            created_at=pool.created_at,
+            updated_at=None,
+            http_method="GET" if http else None,
+            url_path="/healthz" if http else None,
+            expected_codes="200" if http else None,
+        )
+        self._add("healthmonitors", hm)
+        pool.healthmonitor_id = hm.id
+        return hm
+
+    def _add_member(self, pool: Pool, n: int, j: int) -> Member:
+        m = len(self.members) + 1
+        member = Member(
+            id=self.new_uuid(),
+            project_id=pool.project_id,
+            pool_id=pool.id,
+            name=f"member-{n}-{j}" if (n + j) % 10 else "",
+            provisioning_status=ACTIVE,
+            operating_status=self.member_ok_status(pool),
+            admin_state_up=True,
+            address=f"172.{16 + ((m >> 16) & 15)}.{(m >> 8) & 255}.{m & 255}",
+            protocol_port={"HTTP": 80, "HTTPS": 443, "TCP": 8080, "UDP": 53}.get(pool.protocol, 80),
+            created_at=pool.created_at,
+            updated_at=None,
+            subnet_id=_MEMBER_SUBNET_ID,
+            weight=1 + (j % 3),
+            backup=False,
+        )
+        self._add("members", member)
+        pool.member_ids.append(member.id)
+        return member
+
+    def _add_stats_rows(self, lb: LoadBalancer, listener: Listener) -> None:
+        rng = self.rng
+        rows: dict[str, StatsRow] = {}
+        amp_ids = lb.amphora_ids or [listener.id]
+        for i, amp_id in enumerate(amp_ids):
+            primary = i == 0
+            total = rng.randint(1000, 1_000_000) if primary else rng.randint(0, 50)
+            rows[amp_id] = StatsRow(
+                listener_id=listener.id,
+                amphora_id=amp_id,
+                bytes_in=total * rng.randint(200, 800),
+                bytes_out=total * rng.randint(800, 4000),
+                active_connections=rng.randint(0, 200) if primary else 0,
+                total_connections=total,
+                request_errors=rng.randint(0, total // 100 + 1),
+            )
+        self.stats[listener.id] = rows
+
+    # ----- deletion -------------------------------------------------------------------------
+    def delete_lb(self, lb_id: str) -> None:
+        """Cascade-delete a load balancer; its amphorae stay listed as DELETED, as in Octavia
+        until housekeeping purges them."""
+        lb = self.loadbalancers[lb_id]
+        for listener_id in list(lb.listener_ids):
+            listener = self.listeners[listener_id]
+            for policy_id in listener.l7policy_ids:
+                self._remove("l7policies", self.l7policies[policy_id])
+            self.stats.pop(listener_id, None)
+            self._remove("listeners", listener)
+        for pool_id in list(lb.pool_ids):
+            pool = self.pools[pool_id]
+            for member_id in pool.member_ids:
+                self._remove("members", self.members[member_id])
+            if pool.healthmonitor_id and pool.healthmonitor_id in self.healthmonitors:
+                self._remove("healthmonitors", self.healthmonitors[pool.healthmonitor_id])
+            self._remove("pools", pool)
+        for amp_id in lb.amphora_ids:
+            amp = self.amphorae[amp_id]
+            amp.status = DELETED
+            amp.updated_at = self.clock
+        self._remove("loadbalancers", lb)
+        self.transitions.pop(lb_id, None)
+
+    # ----- counts ---------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        return {kind: len(self.table(kind)) for kind in KINDS} | {
+            "projects": len(self.projects),
+        }
+
+
+_SUBNET_ID = "3b1c0f5e-6a4d-4a77-9d5f-0b9a2f1c5e01"
+_NETWORK_ID = "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c02"
+_MEMBER_SUBNET_ID = "5d6e7f80-91a2-4b3c-9d4e-5f6a7b8c9d03"
+_IMAGE_ID = "0f1e2d3c-4b5a-4697-8877-665544332204"
+_FLAVOR_ID = "65c3b0e1-7d4f-4e2a-9b8c-1d2e3f4a5b05"
+
+_ODD_NAMES = (
+    'lb "quoted" {n}',
+    "o'brien-lb-{n}",
+    "lb-ünïcødé-{n}-✓",
+    "负载均衡-{n}",
+    "lb with spaces {n}",
+    "lb\\backslash-{n}",
+)
+
+
+def _lb_name(n: int, rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.03:
+        return ""
+    if roll < 0.08:
+        return _ODD_NAMES[n % len(_ODD_NAMES)].format(n=n)
+    return f"lb-{n:05d}"
+
+
+def generate(spec: FleetSpec, project_ids: Iterable[tuple[str, str]] = ()) -> Fleet:
+    """Generate a fleet from a spec. ``project_ids`` are (name, id) pairs that must exist
+    (keystone's projects); the rest of ``spec.projects`` are made up."""
+    rng = random.Random(spec.seed)
+    start = int(spec.start_time if spec.start_time is not None else time.time())
+    # objects were created over the past 30 days, oldest first
+    fleet = Fleet(clock=start - 30 * DAY, rng=rng)
+    for name, pid in project_ids:
+        fleet.add_project(name, pid)
+    existing = [p for p in fleet.projects.values() if p.name not in ("admin", "service")]
+    for i in range(max(0, spec.projects - len(existing))):
+        fleet.add_project(f"tenant-{i + 1:02d}")
+    step = max(1, (30 * DAY) // max(1, spec.lbs))
+    for n in range(1, spec.lbs + 1):
+        fleet.clock += rng.randint(0, step) if n > 1 else 0
+        shape = LBShape(
+            listeners=spec.listeners_per_lb,
+            pools=spec.pools_per_lb,
+            members_per_pool=spec.members_per_pool,
+            healthmonitor=rng.random() < spec.healthmonitor_share,
+            amphorae=spec.amphorae_per_lb,
+            l7policy=rng.random() < spec.l7policy_share,
+        )
+        if rng.random() < spec.no_listener_share:
+            shape.listeners = 0
+        if rng.random() < spec.unattached_pool_share:
+            shape.pools = max(shape.pools, shape.listeners) + 1
+        fleet._counter = n
+        lb = fleet.create_lb_tree(shape, serial=n)
+        _decorate(fleet, lb, spec, rng)
+    for _ in range(spec.spare_amphorae):
+        fleet.add_spare_amphora()
+    fleet.clock = start
+    return fleet
+
+
+def _decorate(fleet: Fleet, lb: LoadBalancer, spec: FleetSpec, rng: random.Random) -> None:
+    """Put a share of the generated load balancers into interesting states."""
+    roll = rng.random()
+    if roll < spec.error_share:
+        lb.provisioning_status = ERROR
+        lb.operating_status = ERROR
+        return
+    roll -= spec.error_share
+    if roll < spec.degraded_share:
+        members = [m for p in lb.pool_ids for m in fleet.pools[p].member_ids]
+        if members:
+            for member_id in rng.sample(members, max(1, len(members) // 4)):
+                fleet.members[member_id].operating_status = ERROR
+            fleet.rollup(lb)
+        return
+    roll -= spec.degraded_share
+    if roll < spec.pending_share:
+        status = (PENDING_CREATE, PENDING_UPDATE, PENDING_DELETE)[rng.randrange(3)]
+        lb.provisioning_status = status
+        if status == PENDING_CREATE:
+            lb.operating_status = OFFLINE
+        fleet.transitions[lb.id] = status
+        return
+    roll -= spec.pending_share
+    if roll < spec.admin_down_share:
+        lb.admin_state_up = False
+        fleet.rollup(lb)

@@ -1,0 +1,194 @@
+"""Moves a fleet through time, reproducibly for a given seed.
+
+Each step:
+1. finishes what the previous step started: PENDING_CREATE/PENDING_UPDATE load balancers become
+   ACTIVE, PENDING_DELETE ones disappear (their amphorae stay listed as DELETED);
+2. lets some ERROR load balancers recover;
+3. starts new changes: ~1 % of load balancers go PENDING_UPDATE, now and then one goes ERROR,
+   one is created (PENDING_CREATE) or one is deleted (PENDING_DELETE);
+4. flaps ~1 % of monitored members between ONLINE and ERROR, rolling statuses up;
+5. grows every statistics counter (never down) and redraws active connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from dataclasses import dataclass, field
+
+from exporter.simulator.fleet import (
+    ACTIVE,
+    ERROR,
+    NO_MONITOR,
+    OFFLINE,
+    ONLINE,
+    PENDING_CREATE,
+    PENDING_DELETE,
+    PENDING_UPDATE,
+    Fleet,
+    LBShape,
+)
+
+
+@dataclass
+class ScenarioRates:
+    update_share: float = 0.01
+    error_chance: float = 0.05
+    recover_chance: float = 0.3
+    create_chance: float = 0.2
+    delete_chance: float = 0.1
+    flap_share: float = 0.01
+    step_seconds: int = 10
+
+
+@dataclass
+class StepReport:
+    step: int
+    finished: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    errored: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    flapped: int = 0
+
+
+def step(fleet: Fleet, rng: random.Random, rates: ScenarioRates | None = None,
+         number: int = 0) -> StepReport:
+    """Advance the fleet by one step."""
+    r = rates or ScenarioRates()
+    report = StepReport(step=number)
+    fleet.clock += r.step_seconds
+    now = fleet.clock
+
+    # 1. finish the transitions started last time
+    for lb_id, status in sorted(fleet.transitions.items()):
+        lb = fleet.loadbalancers.get(lb_id)
+        if lb is None:
+            continue
+        if status == PENDING_DELETE:
+            fleet.delete_lb(lb_id)
+            report.deleted.append(lb_id)
+            continue
+        if status in (PENDING_CREATE, PENDING_UPDATE):
+            lb.provisioning_status = ACTIVE
+            for listener_id in lb.listener_ids:
+                fleet.listeners[listener_id].provisioning_status = ACTIVE
+            lb.updated_at = now
+            fleet.rollup(lb)
+            report.finished.append(lb_id)
+        if status == ERROR:
+            continue
+    fleet.transitions = {k: v for k, v in fleet.transitions.items()
+                         if v == ERROR and k in fleet.loadbalancers}
+
+    # 2. recover some ERROR load balancers
+    for lb_id in sorted(fleet.transitions):
+        if rng.random() < r.recover_chance:
+            lb = fleet.loadbalancers[lb_id]
+            lb.provisioning_status = ACTIVE
+            lb.updated_at = now
+            fleet.rollup(lb)
+            del fleet.transitions[lb_id]
+            report.recovered.append(lb_id)
+
+    # 3. start new changes among stable load balancers
+    lb_index = fleet.index["loadbalancers"]
+    total = len(lb_index)
+    if total:
+        count = max(1, int(total * r.update_share)) if r.update_share > 0 else 0
+        for pos in sorted(rng.sample(range(total), min(count, total))):
+            lb = fleet.loadbalancers[lb_index.id_at(pos)]
+            if lb.provisioning_status != ACTIVE or lb.id in fleet.transitions:
+                continue
+            lb.provisioning_status = PENDING_UPDATE
+            lb.updated_at = now
+            fleet.transitions[lb.id] = PENDING_UPDATE
+            report.updated.append(lb.id)
+        if rng.random() < r.error_chance:
+            lb = fleet.loadbalancers[lb_index.id_at(rng.randrange(total))]
+            if lb.provisioning_status == ACTIVE and lb.id not in fleet.transitions:
+                lb.provisioning_status = ERROR
+                lb.operating_status = ERROR
+                lb.updated_at = now
+                fleet.transitions[lb.id] = ERROR
+                report.errored.append(lb.id)
+        if rng.random() < r.delete_chance:
+            lb = fleet.loadbalancers[lb_index.id_at(rng.randrange(total))]
+            if lb.provisioning_status == ACTIVE and lb.id not in fleet.transitions:
+                lb.provisioning_status = PENDING_DELETE
+                lb.updated_at = now
+                fleet.transitions[lb.id] = PENDING_DELETE
+    if rng.random() < r.create_chance:
+        shape = LBShape(provisioning_status=PENDING_CREATE, operating_status=OFFLINE,
+                        l7policy=rng.random() < 0.1)
+        lb = fleet.create_lb_tree(shape)
+        fleet.transitions[lb.id] = PENDING_CREATE
+        report.created.append(lb.id)
+
+    # 4. member flaps
+    member_index = fleet.index["members"]
+    members = len(member_index)
+    if members and r.flap_share > 0:
+        count = max(1, int(members * r.flap_share))
+        touched: set[str] = set()
+        for pos in sorted(rng.sample(range(members), min(count, members))):
+            member = fleet.members[member_index.id_at(pos)]
+            if member.operating_status in (NO_MONITOR, OFFLINE) or not member.admin_state_up:
+                continue
+            member.operating_status = ERROR if member.operating_status == ONLINE else ONLINE
+            member.updated_at = now
+            report.flapped += 1
+            pool = fleet.pools[member.pool_id]
+            touched.add(pool.loadbalancer_id)
+        for lb_id in sorted(touched):
+            fleet.rollup(fleet.loadbalancers[lb_id])
+
+    # 5. traffic
+    for listener_id in fleet.index["listeners"].ids():
+        for row in fleet.stats.get(listener_id, {}).values():
+            conns = rng.randint(0, 500) if row.active_connections or row.total_connections else 0
+            row.total_connections += conns
+            row.bytes_in += conns * rng.randint(200, 800)
+            row.bytes_out += conns * rng.randint(800, 4000)
+            row.request_errors += rng.randint(0, conns // 100 + 1) if conns else 0
+            row.active_connections = rng.randint(0, 200) if conns else 0
+    return report
+
+
+class Scenario:
+    """Owns the RNG and, when ``tick_interval`` > 0, a task stepping every interval."""
+
+    def __init__(self, fleet: Fleet, seed: int, tick_interval: float = 0.0,
+                 rates: ScenarioRates | None = None) -> None:
+        self.fleet = fleet
+        self.rng = random.Random(seed ^ 0x5EED)
+        self.tick_interval = tick_interval
+        self.rates = rates or ScenarioRates(
+            step_seconds=max(1, int(tick_interval)) if tick_interval > 0 else 10)
+        self.steps = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def step(self, n: int = 1) -> list[StepReport]:
+        reports = []
+        for _ in range(n):
+            self.steps += 1
+            reports.append(step(self.fleet, self.rng, self.rates, self.steps))
+        return reports
+
+    def start(self) -> None:
+        if self.tick_interval > 0 and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_interval)
+            self.step()

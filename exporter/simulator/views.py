@@ -1,0 +1,325 @@
+"""JSON shapes of the Octavia v2 API, as its response types render them.
+
+Read from openstack/octavia ``octavia/api/v2/types/*.py`` (Response classes) and
+``octavia/api/common/types.py``:
+- every attribute of a Response class is rendered, ``None`` as ``null``; WSME leaves out only
+  attributes that were never set (``healthmonitor_id`` of a pool without a monitor);
+- types with ``project_id`` also carry ``tenant_id`` (a property the base type's metaclass adds);
+- ``name``/``description`` of ``None`` are rendered as ``""``;
+- relations in list/show responses are ``[{"id": ...}]`` lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exporter.simulator.fleet import (
+    Amphora,
+    Fleet,
+    HealthMonitor,
+    L7Policy,
+    Listener,
+    LoadBalancer,
+    Member,
+    Pool,
+    StatsRow,
+    iso,
+)
+
+JSON = dict[str, Any]
+
+TLS_PROTOCOLS = ("TERMINATED_HTTPS",)
+_DEFAULT_TLS_VERSIONS = ["TLSv1.2", "TLSv1.3"]
+_DEFAULT_CIPHERS = (
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+)
+
+
+def _ids(ids: list[str]) -> list[JSON]:
+    return [{"id": i} for i in ids]
+
+
+def loadbalancer(lb: LoadBalancer) -> JSON:
+    return {
+        "id": lb.id,
+        "name": lb.name,
+        "description": lb.description,
+        "provisioning_status": lb.provisioning_status,
+        "operating_status": lb.operating_status,
+        "admin_state_up": lb.admin_state_up,
+        "project_id": lb.project_id,
+        "tenant_id": lb.project_id,
+        "created_at": iso(lb.created_at),
+        "updated_at": iso(lb.updated_at),
+        "vip_address": lb.vip_address,
+        "vip_port_id": lb.vip_port_id,
+        "vip_subnet_id": lb.vip_subnet_id,
+        "vip_network_id": lb.vip_network_id,
+        "vip_sg_ids": [],
+        "additional_vips": [],
+        "listeners": _ids(lb.listener_ids),
+        "pools": _ids(lb.pool_ids),
+        "provider": lb.provider,
+        "flavor_id": lb.flavor_id,
+        "vip_qos_policy_id": None,
+        "tags": list(lb.tags),
+        "availability_zone": lb.availability_zone,
+        "vip_vnic_type": "normal",
+    }
+
+
+def listener(li: Listener) -> JSON:
+    tls = li.protocol in TLS_PROTOCOLS
+    return {
+        "id": li.id,
+        "name": li.name,
+        "description": li.description,
+        "provisioning_status": li.provisioning_status,
+        "operating_status": li.operating_status,
+        "admin_state_up": li.admin_state_up,
+        "protocol": li.protocol,
+        "protocol_port": li.protocol_port,
+        "connection_limit": li.connection_limit,
+        "default_tls_container_ref": None,
+        "sni_container_refs": [],
+        "project_id": li.project_id,
+        "tenant_id": li.project_id,
+        "default_pool_id": li.default_pool_id,
+        "l7policies": _ids(li.l7policy_ids),
+        "insert_headers": {},
+        "created_at": iso(li.created_at),
+        "updated_at": iso(li.updated_at),
+        "loadbalancers": [{"id": li.loadbalancer_id}],
+        "timeout_client_data": li.timeout_client_data,
+        "timeout_member_connect": li.timeout_member_connect,
+        "timeout_member_data": li.timeout_member_data,
+        "timeout_tcp_inspect": li.timeout_tcp_inspect,
+        "tags": list(li.tags),
+        "client_ca_tls_container_ref": None,
+        "client_authentication": "NONE",
+        "client_crl_container_ref": None,
+        "allowed_cidrs": list(li.allowed_cidrs) if li.allowed_cidrs else None,
+        "tls_ciphers": _DEFAULT_CIPHERS if tls else None,
+        "tls_versions": list(_DEFAULT_TLS_VERSIONS) if tls else None,
+        "alpn_protocols": ["h2", "http/1.1", "http/1.0"] if tls else None,
+        "hsts_max_age": None,
+        "hsts_include_subdomains": False,
+        "hsts_preload": False,
+    }
+
+
+def pool(fleet: Fleet, p: Pool) -> JSON:
+    body: JSON = {
+        "id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "provisioning_status": p.provisioning_status,
+        "operating_status": p.operating_status,
+        "admin_state_up": p.admin_state_up,
+        "protocol": p.protocol,
+        "lb_algorithm": p.lb_algorithm,
+        "session_persistence": dict(p.session_persistence) if p.session_persistence else None,
+        "project_id": p.project_id,
+        "tenant_id": p.project_id,
+        "loadbalancers": [{"id": p.loadbalancer_id}],
+        "listeners": _ids(fleet.pool_listener_ids(p)),
+        "created_at": iso(p.created_at),
+        "updated_at": iso(p.updated_at),
+        "members": _ids(p.member_ids),
+        "tags": list(p.tags),
+        "tls_container_ref": None,
+        "ca_tls_container_ref": None,
+        "crl_container_ref": None,
+        "tls_enabled": p.tls_enabled,
+        "tls_ciphers": None,
+        "tls_versions": None,
+        "alpn_protocols": None,
+    }
+    if p.healthmonitor_id is not None:
+        body["healthmonitor_id"] = p.healthmonitor_id
+    return body
+
+
+def member(m: Member) -> JSON:
+    return {
+        "id": m.id,
+        "name": m.name,
+        "operating_status": m.operating_status,
+        "provisioning_status": m.provisioning_status,
+        "admin_state_up": m.admin_state_up,
+        "address": m.address,
+        "protocol_port": m.protocol_port,
+        "weight": m.weight,
+        "backup": m.backup,
+        "subnet_id": m.subnet_id,
+        "project_id": m.project_id,
+        "tenant_id": m.project_id,
+        "created_at": iso(m.created_at),
+        "updated_at": iso(m.updated_at),
+        "monitor_address": m.monitor_address,
+        "monitor_port": m.monitor_port,
+        "tags": list(m.tags),
+        "vnic_type": m.vnic_type,
+    }
+
+
+def healthmonitor(hm: HealthMonitor) -> JSON:
+    return {
+        "id": hm.id,
+        "name": hm.name,
+        "type": hm.type,
+        "delay": hm.delay,
+        "timeout": hm.timeout,
+        "max_retries": hm.max_retries,
+        "max_retries_down": hm.max_retries_down,
+        "http_method": hm.http_method,
+        "url_path": hm.url_path,
+        "expected_codes": hm.expected_codes,
+        "admin_state_up": hm.admin_state_up,
+        "project_id": hm.project_id,
+        "tenant_id": hm.project_id,
+        "pools": [{"id": hm.pool_id}],
+        "provisioning_status": hm.provisioning_status,
+        "operating_status": hm.operating_status,
+        "created_at": iso(hm.created_at),
+        "updated_at": iso(hm.updated_at),
+        "tags": list(hm.tags),
+        "http_version": hm.http_version,
+        "domain_name": hm.domain_name,
+    }
+
+
+def l7policy(p: L7Policy) -> JSON:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "provisioning_status": p.provisioning_status,
+        "operating_status": p.operating_status,
+        "admin_state_up": p.admin_state_up,
+        "project_id": p.project_id,
+        "tenant_id": p.project_id,
+        "action": p.action,
+        "listener_id": p.listener_id,
+        "redirect_pool_id": p.redirect_pool_id,
+        "redirect_url": p.redirect_url,
+        "redirect_prefix": p.redirect_prefix,
+        "position": p.position,
+        "rules": _ids(p.rule_ids),
+        "created_at": iso(p.created_at),
+        "updated_at": iso(p.updated_at),
+        "tags": list(p.tags),
+        "redirect_http_code": p.redirect_http_code,
+    }
+
+
+def amphora(a: Amphora) -> JSON:
+    return {
+        "id": a.id,
+        "loadbalancer_id": a.loadbalancer_id,
+        "compute_id": a.compute_id,
+        "lb_network_ip": a.lb_network_ip,
+        "vrrp_ip": a.vrrp_ip,
+        "ha_ip": a.ha_ip,
+        "vrrp_port_id": a.vrrp_port_id,
+        "ha_port_id": a.ha_port_id,
+        "cert_expiration": iso(a.cert_expiration),
+        "cert_busy": a.cert_busy,
+        "role": a.role,
+        "status": a.status,
+        "vrrp_interface": a.vrrp_interface,
+        "vrrp_id": a.vrrp_id,
+        "vrrp_priority": a.vrrp_priority,
+        "cached_zone": a.cached_zone,
+        "created_at": iso(a.created_at),
+        "updated_at": iso(a.updated_at),
+        "image_id": a.image_id,
+        "compute_flavor": a.compute_flavor,
+    }
+
+
+def view(fleet: Fleet, kind: str, obj: Any) -> JSON:
+    """The list/show representation of any object."""
+    if kind == "loadbalancers":
+        return loadbalancer(obj)
+    if kind == "listeners":
+        return listener(obj)
+    if kind == "pools":
+        return pool(fleet, obj)
+    if kind == "members":
+        return member(obj)
+    if kind == "healthmonitors":
+        return healthmonitor(obj)
+    if kind == "l7policies":
+        return l7policy(obj)
+    return amphora(obj)
+
+
+# ----- status tree ----------------------------------------------------------------------------
+def status_tree(fleet: Fleet, lb: LoadBalancer) -> JSON:
+    """``GET /v2/lbaas/loadbalancers/{id}/status``: listeners -> pools -> members, with the
+    pool's ``health_monitor`` only when it has one. Pools no listener uses are not in it."""
+    listeners = []
+    for listener_id in lb.listener_ids:
+        li = fleet.listeners[listener_id]
+        pools = []
+        for p in fleet.listener_pools(li):
+            entry: JSON = {
+                "id": p.id,
+                "name": p.name or "",
+                "provisioning_status": p.provisioning_status,
+                "operating_status": p.operating_status,
+            }
+            if p.healthmonitor_id is not None and p.healthmonitor_id in fleet.healthmonitors:
+                hm = fleet.healthmonitors[p.healthmonitor_id]
+                entry["health_monitor"] = {
+                    "id": hm.id,
+                    "name": hm.name or "",
+                    "type": hm.type,
+                    "provisioning_status": hm.provisioning_status,
+                    "operating_status": hm.operating_status,
+                }
+            entry["members"] = [
+                {
+                    "id": m.id,
+                    "name": m.name or "",
+                    "operating_status": m.operating_status,
+                    "provisioning_status": m.provisioning_status,
+                    "address": m.address,
+                    "protocol_port": m.protocol_port,
+                }
+                for m in (fleet.members[mid] for mid in p.member_ids)
+            ]
+            pools.append(entry)
+        listeners.append({
+            "id": li.id,
+            "name": li.name or "",
+            "operating_status": li.operating_status,
+            "provisioning_status": li.provisioning_status,
+            "pools": pools,
+        })
+    return {
+        "statuses": {
+            "loadbalancer": {
+                "id": lb.id,
+                "name": lb.name or "",
+                "operating_status": lb.operating_status,
+                "provisioning_status": lb.provisioning_status,
+                "listeners": listeners,
+            }
+        }
+    }
+
+
+def amphora_stats_row(fleet: Fleet, amp: Amphora, row: StatsRow) -> JSON:
+    return {
+        "active_connections": row.active_connections,
+        "bytes_in": row.bytes_in,
+        "bytes_out": row.bytes_out,
+        "id": amp.id,
+        "listener_id": row.listener_id,
+        "loadbalancer_id": amp.loadbalancer_id,
+        "request_errors": row.request_errors,
+        "total_connections": row.total_connections,
+    }
