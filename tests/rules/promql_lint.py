@@ -14,9 +14,11 @@ import re
 _STATUS_SERIES = re.compile(
     r"(?<![:\w])(octavia_[a-z]+_(?:provisioning_|operating_)?status)(?![:\w])(\{[^}]*\})?"
 )
-_COUNTER = re.compile(r"(?<![:\w])(octavia_\w+_total)(?![:\w])")
+# Counters, and the buckets of histograms, which are counters too.
+_COUNTER = re.compile(r"(?<![:\w])(octavia_\w+_(?:total|bucket))(?![:\w])")
 _COUNTER_IN_RATE = re.compile(
-    r"(?:rate|increase)\(\s*(octavia_\w+_total)(?:\{[^}]*\})?\[(?P<window>[^\]]+)\]\s*\)"
+    r"(?:rate|increase)\(\s*(octavia_\w+_(?:total|bucket))(?:\{[^}]*\})?"
+    r"\[(?P<window>[^\]]+)\]\s*\)"
 )
 # Names Octavia's own amphora PROMETHEUS listener also exports, with other labels
 # (octavia/cmd/prometheus_proxy.py). Our selectors must pin one of our ID labels.

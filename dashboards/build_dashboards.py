@@ -1,0 +1,859 @@
+#!/usr/bin/env python3
+"""Build the Grafana dashboards in dashboards/*.json.
+
+The JSON files are committed and importable as they are; this script is how they are made, so
+that every panel gets the same data source, unit, description and query conventions.
+tests/rules/test_dashboards_lint.py fails when a committed file differs from the output.
+
+    python dashboards/build_dashboards.py           # rewrite dashboards/*.json
+    python dashboards/build_dashboards.py --check   # exit 1 if a committed file is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DASHBOARDS_DIR = Path(__file__).resolve().parent
+DS = {"type": "prometheus", "uid": "${datasource}"}
+RUNBOOKS = "https://github.com/octavia-exporter/octavia-exporter/blob/main/docs/dashboards.md"
+
+Panel = dict[str, Any]
+
+# Numeric codes for state timelines: higher is worse, so `max` across two replicas that
+# disagree shows the worse state. Anything the exporter exports that is not listed (an unknown
+# status string) becomes UNKNOWN.
+OPERATING_CODES = {
+    "ONLINE": 0, "NO_MONITOR": 1, "DRAINING": 2, "OFFLINE": 3, "DEGRADED": 4, "ERROR": 5,
+}
+UNKNOWN_CODE = 9
+STATE_COLORS = {
+    "ONLINE": "green", "NO_MONITOR": "blue", "DRAINING": "purple", "OFFLINE": "text",
+    "DEGRADED": "orange", "ERROR": "red", "UNKNOWN": "yellow",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Building blocks
+
+
+class Layout:
+    """Hands out panel ids and grid positions row by row (Grafana's grid is 24 wide)."""
+
+    def __init__(self) -> None:
+        self.next_id = 1
+        self.y = 0
+        self.x = 0
+        self.row_height = 0
+
+    def place(self, w: int, h: int) -> dict[str, int]:
+        if self.x + w > 24:
+            self.newline()
+        pos = {"x": self.x, "y": self.y, "w": w, "h": h}
+        self.x += w
+        self.row_height = max(self.row_height, h)
+        return pos
+
+    def newline(self) -> None:
+        self.y += self.row_height
+        self.x = 0
+        self.row_height = 0
+
+    def take_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+
+def target(expr: str, legend: str = "", ref: str = "A", instant: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "datasource": DS,
+        "refId": ref,
+        "expr": expr,
+        "legendFormat": legend or "__auto",
+        "range": not instant,
+        "instant": instant,
+        "editorMode": "code",
+    }
+    if instant:
+        out["format"] = "table"
+    return out
+
+
+def row(layout: Layout, title: str) -> Panel:
+    layout.newline()
+    panel = {
+        "type": "row",
+        "id": layout.take_id(),
+        "title": title,
+        "collapsed": False,
+        "panels": [],
+        "gridPos": {"x": 0, "y": layout.y, "w": 24, "h": 1},
+    }
+    layout.y += 1
+    return panel
+
+
+def panel(
+    layout: Layout,
+    kind: str,
+    title: str,
+    description: str,
+    unit: str,
+    targets: list[dict[str, Any]],
+    w: int = 12,
+    h: int = 8,
+    options: dict[str, Any] | None = None,
+    defaults: dict[str, Any] | None = None,
+    overrides: list[dict[str, Any]] | None = None,
+    transformations: list[dict[str, Any]] | None = None,
+) -> Panel:
+    field_defaults: dict[str, Any] = {"unit": unit}
+    field_defaults.update(defaults or {})
+    out: Panel = {
+        "type": kind,
+        "id": layout.take_id(),
+        "title": title,
+        "description": description,
+        "datasource": DS,
+        "gridPos": layout.place(w, h),
+        "targets": targets,
+        "fieldConfig": {"defaults": field_defaults, "overrides": overrides or []},
+        "options": options or {},
+    }
+    if transformations:
+        out["transformations"] = transformations
+    return out
+
+
+def thresholds(*steps: tuple[float | None, str]) -> dict[str, Any]:
+    return {
+        "mode": "absolute",
+        "steps": [{"value": value, "color": color} for value, color in steps],
+    }
+
+
+def table_transform(hide: list[str], rename: dict[str, str]) -> list[dict[str, Any]]:
+    excluded = {name: True for name in ["Time", "__name__", "instance", "job", *hide]}
+    return [
+        {
+            "id": "organize",
+            "options": {"excludeByName": excluded, "renameByName": rename},
+        }
+    ]
+
+
+def status_mappings() -> list[dict[str, Any]]:
+    """Value mappings from the state codes of state_code_expr to names and colours."""
+    options = {
+        str(code): {"text": name, "color": STATE_COLORS[name], "index": i}
+        for i, (name, code) in enumerate(OPERATING_CODES.items())
+    }
+    options[str(UNKNOWN_CODE)] = {
+        "text": "UNKNOWN", "color": STATE_COLORS["UNKNOWN"], "index": len(options),
+    }
+    return [{"type": "value", "options": options}]
+
+
+def state_code_expr(metric: str, matchers: str, by: str) -> str:
+    """One series per object whose value is the code of its current operating status.
+
+    Works in both status-series modes (`== 1`) and picks the worse state if two replicas
+    disagree (`max`).
+    """
+    parts = [
+        f'(({metric}{{{matchers},status="{state}"}} == 1) * {code})'
+        for state, code in OPERATING_CODES.items()
+    ]
+    known = "|".join(OPERATING_CODES)
+    parts.append(f'(({metric}{{{matchers},status!~"{known}"}} == 1) * {UNKNOWN_CODE})')
+    body = "\n  or ".join(parts)
+    return f"max by ({by}) (\n  {body}\n)"
+
+
+def info_join(kind: str, matchers: str, labels: str, on: str | None = None) -> str:
+    """`* on (...) group_left (labels) topk by (...) (1, octavia_<kind>_info{...})`.
+
+    topk keeps the join one-to-one when two replicas export the same info series.
+    """
+    key = on or f"cloud, {kind}_id"
+    return (
+        f"* on ({key}) group_left ({labels})\n"
+        f"topk by ({key}) (1, octavia_{kind}_info{{{matchers}}})"
+    )
+
+
+def datasource_var() -> dict[str, Any]:
+    return {
+        "type": "datasource",
+        "name": "datasource",
+        "label": "Data source",
+        "query": "prometheus",
+        "regex": "",
+        "hide": 0,
+        "current": {},
+        "options": [],
+        "refresh": 1,
+    }
+
+
+def query_var(
+    name: str,
+    label: str,
+    query: str,
+    multi: bool = True,
+    include_all: bool = True,
+) -> dict[str, Any]:
+    var: dict[str, Any] = {
+        "type": "query",
+        "name": name,
+        "label": label,
+        "datasource": DS,
+        "definition": query,
+        "query": {"query": query, "refId": f"{name}-variable-query"},
+        "refresh": 2,
+        "sort": 1,
+        "multi": multi,
+        "includeAll": include_all,
+        "hide": 0,
+        "regex": "",
+        "current": {},
+        "options": [],
+    }
+    if include_all:
+        var["allValue"] = ".*"
+    return var
+
+
+def dashboard(
+    uid: str, title: str, description: str, variables: list[dict[str, Any]], panels: list[Panel]
+) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["octavia", "openstack", "octavia-exporter"],
+        "editable": False,
+        "graphTooltip": 1,
+        "schemaVersion": 39,
+        "version": 1,
+        "time": {"from": "now-6h", "to": "now"},
+        "timepicker": {},
+        "timezone": "browser",
+        "refresh": "1m",
+        "fiscalYearStartMonth": 0,
+        "liveNow": False,
+        "weekStart": "",
+        "annotations": {"list": []},
+        "links": [
+            {
+                "type": "dashboards",
+                "tags": ["octavia-exporter"],
+                "asDropdown": False,
+                "includeVars": True,
+                "keepTime": True,
+                "title": "Octavia dashboards",
+                "icon": "external link",
+                "targetBlank": False,
+                "tooltip": "",
+                "url": "",
+            }
+        ],
+        "templating": {"list": variables},
+        "panels": panels,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Fleet dashboard
+
+F = 'cloud=~"$cloud"'
+FP = 'cloud=~"$cloud",project_id=~"$project"'
+
+
+def fleet() -> dict[str, Any]:
+    lay = Layout()
+    panels: list[Panel] = []
+    bar_options = {
+        "orientation": "horizontal",
+        "displayMode": "basic",
+        "showUnfilled": True,
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "valueMode": "color",
+        "namePlacement": "left",
+        "sizing": "auto",
+    }
+    ts_options = {
+        "legend": {"displayMode": "table", "placement": "right", "calcs": ["lastNotNull", "max"]},
+        "tooltip": {"mode": "multi", "sort": "desc"},
+    }
+    table_options = {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}}
+
+    # -- exporter health ---------------------------------------------------------------------
+    panels.append(row(lay, "Exporter health"))
+    panels.append(panel(
+        lay, "stat", "Octavia API reachable",
+        "Per cloud: 1 (UP) when the exporter's last poll cycle listed everything successfully "
+        "(octavia_up), as seen by at least one exporter replica. DOWN means the exported fleet "
+        "state is frozen.",
+        "none",
+        [target(f"max by (cloud) (octavia_up{{{F}}})", "{{cloud}}")],
+        w=6, h=5,
+        options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                 "colorMode": "background", "textMode": "value_and_name", "graphMode": "none"},
+        defaults={"mappings": [{"type": "value", "options": {
+            "0": {"text": "DOWN", "color": "red", "index": 0},
+            "1": {"text": "UP", "color": "green", "index": 1}}}],
+            "thresholds": thresholds((None, "red"), (1, "green"))},
+    ))
+    panels.append(panel(
+        lay, "stat", "Last successful poll",
+        "Per cloud: how long ago the newest successful poll cycle ended "
+        "(time() - octavia_last_poll_success_timestamp_seconds). Polls run every --interval "
+        "(30 s by default); the OctaviaDataStale alert fires above 5 minutes.",
+        "s",
+        [target(f"time() - max by (cloud) (octavia_last_poll_success_timestamp_seconds{{{F}}})",
+                "{{cloud}}")],
+        w=6, h=5,
+        options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                 "colorMode": "background", "textMode": "value_and_name", "graphMode": "none"},
+        defaults={"thresholds": thresholds((None, "green"), (120, "yellow"), (300, "red"))},
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Poll cycle duration",
+        "Wall time of the last poll cycle per cloud and exporter replica "
+        "(octavia_poll_duration_seconds). A cycle longer than --interval delays every update.",
+        "s",
+        [target(f"octavia_poll_duration_seconds{{{F}}}", "{{cloud}} {{instance}}")],
+        w=12, h=5, options=ts_options,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Octavia API errors by code",
+        "Requests from the exporter to the Octavia and Keystone APIs that did not answer 2xx, "
+        "per second, by cloud and HTTP code (or timeout / connection_error), summed over "
+        "replicas (each replica really makes its own requests).",
+        "reqps",
+        [target(f'sum by (cloud, code) (rate(octavia_api_requests_total{{{F},code!~"2.."}}'
+                f"[$__rate_interval]))", "{{cloud}} {{code}}")],
+        w=12, h=7, options=ts_options,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Octavia API latency (p95) by endpoint",
+        "95th percentile of the exporter's API request latency per endpoint template "
+        "(octavia_api_request_duration_seconds). Slow list or status-tree calls make poll "
+        "cycles long.",
+        "s",
+        [target("histogram_quantile(0.95, sum by (cloud, endpoint, le) ("
+                f"rate(octavia_api_request_duration_seconds_bucket{{{F}}}[$__rate_interval])))",
+                "{{cloud}} {{endpoint}}")],
+        w=12, h=7, options=ts_options,
+    ))
+
+    # -- fleet status counts (recording rules) -------------------------------------------------
+    panels.append(row(lay, "Fleet by status"))
+    kinds = [
+        ("loadbalancer", "Load balancers"),
+        ("listener", "Listeners"),
+        ("pool", "Pools"),
+        ("member", "Members"),
+    ]
+    for kind, label in kinds:
+        panels.append(panel(
+            lay, "bargauge", f"{label} by provisioning status",
+            f"Number of {label.lower()} in each provisioning status (ACTIVE, PENDING_*, ERROR, "
+            f"...) for the selected clouds and projects, from the recording rule "
+            f"cloud_project_status:octavia_{kind}_provisioning_status:sum.",
+            "short",
+            [target(f"sum by (status) (cloud_project_status:octavia_{kind}_provisioning_status:sum"
+                    f"{{{FP}}})", "{{status}}")],
+            w=6, h=6, options=bar_options,
+            defaults={"thresholds": thresholds((None, "blue"))},
+        ))
+    for kind, label in kinds:
+        panels.append(panel(
+            lay, "bargauge", f"{label} by operating status",
+            f"Number of {label.lower()} in each operating status (ONLINE, DEGRADED, ERROR, "
+            f"OFFLINE, NO_MONITOR, DRAINING) for the selected clouds and projects, from the "
+            f"recording rule cloud_project_status:octavia_{kind}_operating_status:sum.",
+            "short",
+            [target(f"sum by (status) (cloud_project_status:octavia_{kind}_operating_status:sum"
+                    f"{{{FP}}})", "{{status}}")],
+            w=6, h=6, options=bar_options,
+            defaults={"thresholds": thresholds((None, "blue"))},
+        ))
+    panels.append(panel(
+        lay, "bargauge", "Amphorae by status",
+        "Number of amphorae in each status (ALLOCATED, READY, BOOTING, PENDING_*, ERROR, "
+        "FAILOVER_STOPPED, ...), from cloud_project_status:octavia_amphora_status:sum. Empty "
+        "when the exporter's account may not list amphorae (admin only). Spare amphorae have "
+        "no project.",
+        "short",
+        [target(f"sum by (status) (cloud_project_status:octavia_amphora_status:sum{{{FP}}})",
+                "{{status}}")],
+        w=6, h=6, options=bar_options,
+        defaults={"thresholds": thresholds((None, "blue"))},
+    ))
+    panels.append(panel(
+        lay, "bargauge", "Health monitors by operating status",
+        "Number of health monitors in each operating status, from "
+        "cloud_project_status:octavia_healthmonitor_operating_status:sum.",
+        "short",
+        [target("sum by (status) (cloud_project_status:octavia_healthmonitor_operating_status:sum"
+                f"{{{FP}}})", "{{status}}")],
+        w=6, h=6, options=bar_options,
+        defaults={"thresholds": thresholds((None, "blue"))},
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Load balancers not ONLINE over time",
+        "Load balancers per operating status other than ONLINE, over time: when did the "
+        "DEGRADED / ERROR / OFFLINE count change?",
+        "short",
+        [target("sum by (status) (cloud_project_status:octavia_loadbalancer_operating_status:sum"
+                f'{{{FP},status!="ONLINE"}})', "{{status}}")],
+        w=12, h=6, options=ts_options,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Status transitions",
+        "Status changes the exporter saw between two poll cycles, per resource kind, field and "
+        "new status (octavia_status_transitions_total), per interval. Replicas see the same "
+        "changes, so they are counted once.",
+        "short",
+        [target("sum by (resource, field, to_status) (max by (cloud, resource, field, "
+                "from_status, to_status) (increase(octavia_status_transitions_total"
+                f"{{{F}}}[$__rate_interval])))", "{{resource}} {{field}} → {{to_status}}")],
+        w=12, h=7, options=ts_options,
+    ))
+
+    # -- what is broken right now --------------------------------------------------------------
+    panels.append(row(lay, "Not healthy now"))
+    lb_join = info_join("loadbalancer", F, "name, vip_address")
+    panels.append(panel(
+        lay, "table", "Load balancers not ACTIVE",
+        "Every load balancer whose provisioning status is not ACTIVE right now (ERROR, "
+        "PENDING_CREATE/UPDATE/DELETE), with its name, project and VIP.",
+        "none",
+        [target(f"max by (cloud, project_id, loadbalancer_id, status) ("
+                f'octavia_loadbalancer_provisioning_status{{{FP},status!="ACTIVE"}} == 1)\n'
+                f"{lb_join}", instant=True)],
+        w=12, h=8, options=table_options,
+        transformations=table_transform(["Value"], {
+            "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "Load balancer ID",
+            "name": "Name", "vip_address": "VIP", "status": "Provisioning status"}),
+    ))
+    panels.append(panel(
+        lay, "table", "Load balancers not ONLINE",
+        "Every load balancer whose operating status is not ONLINE right now (ERROR, DEGRADED, "
+        "OFFLINE when administratively down or still being created, ...), with name, project "
+        "and VIP.",
+        "none",
+        [target(f"max by (cloud, project_id, loadbalancer_id, status) ("
+                f'octavia_loadbalancer_operating_status{{{FP},status!="ONLINE"}} == 1)\n'
+                f"{lb_join}", instant=True)],
+        w=12, h=8, options=table_options,
+        transformations=table_transform(["Value"], {
+            "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "Load balancer ID",
+            "name": "Name", "vip_address": "VIP", "status": "Operating status"}),
+    ))
+    pool_join = info_join("pool", F, "name")
+    panels.append(panel(
+        lay, "table", "Pools with members down",
+        "Pools that have at least one member in operating status ERROR, with the number of "
+        "members down and the pool's total number of members (recording rules "
+        "cloud_project_pool_status:octavia_member_operating_status:sum and "
+        "cloud_project_pool:octavia_pool_members:max). Down == Members means the pool "
+        "cannot serve.",
+        "short",
+        [
+            target("sum without (status) (cloud_project_pool_status:"
+                   f'octavia_member_operating_status:sum{{{FP},status="ERROR"}})\n'
+                   f"{pool_join}", ref="A", instant=True),
+            target(f"cloud_project_pool:octavia_pool_members:max{{{FP}}}\n{pool_join}\n"
+                   "and on (cloud, pool_id) cloud_project_pool_status:"
+                   f'octavia_member_operating_status:sum{{{FP},status="ERROR"}}',
+                   ref="B", instant=True),
+        ],
+        w=12, h=8, options=table_options,
+        transformations=[{"id": "merge", "options": {}}, *table_transform([], {
+            "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "Load balancer ID",
+            "pool_id": "Pool ID", "name": "Pool", "Value #A": "Members down",
+            "Value #B": "Members"})],
+    ))
+    panels.append(panel(
+        lay, "table", "Members down",
+        "Every member in operating status ERROR (failing its health checks) right now, with "
+        "its address and port, pool and load balancer.",
+        "none",
+        [target("max by (cloud, project_id, loadbalancer_id, pool_id, member_id) ("
+                f'octavia_member_operating_status{{{FP},status="ERROR"}} == 1)\n'
+                + info_join("member", F, "name, address, protocol_port"), instant=True)],
+        w=12, h=8, options=table_options,
+        transformations=table_transform(["Value"], {
+            "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "Load balancer ID",
+            "pool_id": "Pool ID", "member_id": "Member ID", "name": "Name",
+            "address": "Address", "protocol_port": "Port"}),
+    ))
+    panels.append(panel(
+        lay, "table", "Amphorae not ALLOCATED or READY",
+        "Amphorae in any status other than ALLOCATED (serving a load balancer), READY (spare) "
+        "or DELETED: BOOTING, PENDING_*, ERROR, FAILOVER_STOPPED. Admin-only data.",
+        "none",
+        [target("max by (cloud, project_id, loadbalancer_id, amphora_id, status) ("
+                f'octavia_amphora_status{{{FP},status!~"ALLOCATED|READY|DELETED"}} == 1)\n'
+                + info_join("amphora", F, "role, compute_id, lb_network_ip"), instant=True)],
+        w=24, h=7, options=table_options,
+        transformations=table_transform(["Value"], {
+            "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "Load balancer ID",
+            "amphora_id": "Amphora ID", "status": "Status", "role": "Role",
+            "compute_id": "Compute ID", "lb_network_ip": "lb-mgmt IP"}),
+    ))
+
+    # -- traffic ---------------------------------------------------------------------------------
+    panels.append(row(lay, "Traffic: top load balancers"))
+    lb_name_join = info_join("loadbalancer", F, "name")
+    by_lb = "max by (cloud, project_id, loadbalancer_id)"
+    lbm = f'{FP},loadbalancer_id!=""'
+    panels.append(panel(
+        lay, "timeseries", "Top 10 load balancers by traffic",
+        "The ten load balancers with the most bytes in + out per second (Octavia's cumulative "
+        "bytes_in/bytes_out counters, rated). topk is evaluated at every step, so more than "
+        "ten may appear over a long range.",
+        "Bps",
+        [target(f"topk(10,\n  {by_lb} (rate(octavia_loadbalancer_bytes_in_total{{{lbm}}}"
+                f"[$__rate_interval]))\n  + on (cloud, project_id, loadbalancer_id)\n  {by_lb} "
+                f"(rate(octavia_loadbalancer_bytes_out_total{{{lbm}}}[$__rate_interval]))\n)\n"
+                f"{lb_name_join}", "{{name}} ({{loadbalancer_id}})")],
+        w=12, h=8, options=ts_options,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Top 10 load balancers by new connections",
+        "The ten load balancers accepting the most new connections per second "
+        "(octavia_loadbalancer_connections_total, rated).",
+        "cps",
+        [target(f"topk(10, {by_lb} (rate(octavia_loadbalancer_connections_total{{{lbm}}}"
+                f"[$__rate_interval])))\n{lb_name_join}", "{{name}} ({{loadbalancer_id}})")],
+        w=12, h=8, options=ts_options,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Top 10 load balancers by active connections",
+        "The ten load balancers with the most open connections "
+        "(octavia_loadbalancer_active_connections, a gauge).",
+        "short",
+        [target(f"topk(10, {by_lb} (octavia_loadbalancer_active_connections{{{lbm}}}))\n"
+                f"{lb_name_join}", "{{name}} ({{loadbalancer_id}})")],
+        w=12, h=8, options=ts_options,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Top 10 load balancers by request errors",
+        "The ten load balancers counting the most request errors per second "
+        "(octavia_loadbalancer_request_errors_total, rated): requests HAProxy rejected or "
+        "could not parse, not HTTP 5xx from members.",
+        "reqps",
+        [target(f"topk(10, {by_lb} (rate(octavia_loadbalancer_request_errors_total{{{lbm}}}"
+                f"[$__rate_interval])) > 0)\n{lb_name_join}", "{{name}} ({{loadbalancer_id}})")],
+        w=12, h=8, options=ts_options,
+    ))
+
+    variables = [
+        datasource_var(),
+        query_var("cloud", "Cloud", "label_values(octavia_up, cloud)"),
+        query_var("project", "Project",
+                  'label_values(octavia_loadbalancer_info{cloud=~"$cloud"}, project_id)'),
+    ]
+    return dashboard(
+        "octavia-fleet", "Octavia / Fleet",
+        "Fleet overview of OpenStack Octavia from octavia-exporter: exporter health, objects by "
+        "status, what is not healthy now, and the busiest load balancers. See "
+        f"{RUNBOOKS}.",
+        variables, panels,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Load balancer dashboard
+
+L = 'cloud=~"$cloud",loadbalancer_id=~"$loadbalancer"'
+
+
+def loadbalancer() -> dict[str, Any]:
+    lay = Layout()
+    panels: list[Panel] = []
+    ts_options = {
+        "legend": {"displayMode": "table", "placement": "right", "calcs": ["lastNotNull", "max"]},
+        "tooltip": {"mode": "multi", "sort": "desc"},
+    }
+    table_options = {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}}
+    stat_name = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                 "colorMode": "background", "textMode": "name", "graphMode": "none"}
+
+    panels.append(row(lay, "Load balancer"))
+    panels.append(panel(
+        lay, "table", "Load balancer",
+        "The selected load balancer's metadata from octavia_loadbalancer_info: name, project, "
+        "VIP address, port, network and subnet, provider, flavor and availability zone.",
+        "none",
+        [target(f"topk by (cloud, loadbalancer_id) (1, octavia_loadbalancer_info{{{L}}})",
+                instant=True)],
+        w=24, h=4, options=table_options,
+        transformations=table_transform(["Value"], {
+            "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "ID", "name": "Name",
+            "vip_address": "VIP", "vip_port_id": "VIP port", "vip_network_id": "VIP network",
+            "vip_subnet_id": "VIP subnet", "provider": "Provider", "flavor_id": "Flavor",
+            "availability_zone": "AZ"}),
+    ))
+    status_colors = {"type": "value", "options": {
+        "ACTIVE": {"color": "green", "index": 0}, "ONLINE": {"color": "green", "index": 1},
+        "ERROR": {"color": "red", "index": 2}, "DEGRADED": {"color": "orange", "index": 3},
+        "OFFLINE": {"color": "text", "index": 4}}}
+    panels.append(panel(
+        lay, "stat", "Provisioning status",
+        "The load balancer's current provisioning status (ACTIVE, PENDING_*, ERROR).",
+        "none",
+        [target(f"max by (status) (octavia_loadbalancer_provisioning_status{{{L}}} == 1)",
+                "{{status}}")],
+        w=6, h=4, options=stat_name,
+        defaults={"mappings": [status_colors], "color": {"mode": "thresholds"},
+                  "thresholds": thresholds((None, "blue"))},
+    ))
+    panels.append(panel(
+        lay, "stat", "Operating status",
+        "The load balancer's current operating status (ONLINE, DEGRADED, ERROR, OFFLINE, ...).",
+        "none",
+        [target(f"max by (status) (octavia_loadbalancer_operating_status{{{L}}} == 1)",
+                "{{status}}")],
+        w=6, h=4, options=stat_name,
+        defaults={"mappings": [status_colors], "color": {"mode": "thresholds"},
+                  "thresholds": thresholds((None, "blue"))},
+    ))
+    panels.append(panel(
+        lay, "stat", "Active connections",
+        "Connections open on the load balancer now (octavia_loadbalancer_active_connections, "
+        "summed over its listeners by Octavia).",
+        "short",
+        [target(f'max(octavia_loadbalancer_active_connections{{{L},loadbalancer_id!=""}})',
+                "active")],
+        w=6, h=4,
+        options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                 "colorMode": "none", "graphMode": "area", "textMode": "value"},
+    ))
+    panels.append(panel(
+        lay, "stat", "Traffic in / out",
+        "Bytes per second received and sent by the load balancer "
+        "(octavia_loadbalancer_bytes_in_total / _bytes_out_total, rated).",
+        "Bps",
+        [target(f'max(rate(octavia_loadbalancer_bytes_in_total{{{L},loadbalancer_id!=""}}'
+                "[$__rate_interval]))", "in", ref="A"),
+         target(f'max(rate(octavia_loadbalancer_bytes_out_total{{{L},loadbalancer_id!=""}}'
+                "[$__rate_interval]))", "out", ref="B")],
+        w=6, h=4,
+        options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                 "colorMode": "none", "graphMode": "area", "textMode": "value_and_name"},
+    ))
+
+    panels.append(row(lay, "Listeners"))
+    lst = f'{L},listener_id!=""'
+    by_l = "max by (cloud, listener_id)"
+    l_join = info_join("listener", L, "name, protocol, protocol_port")
+    legend = "{{name}} {{protocol}}:{{protocol_port}}"
+    panels.append(panel(
+        lay, "timeseries", "Listener traffic",
+        "Bytes per second in and out of each listener of the load balancer "
+        "(octavia_listener_bytes_in_total / _bytes_out_total, rated). Out is drawn below zero.",
+        "Bps",
+        [target(f"{by_l} (rate(octavia_listener_bytes_in_total{{{lst}}}[$__rate_interval]))\n"
+                f"{l_join}", f"{legend} in", ref="A"),
+         target(f"{by_l} (rate(octavia_listener_bytes_out_total{{{lst}}}[$__rate_interval]))\n"
+                f"{l_join}", f"{legend} out", ref="B")],
+        w=12, h=8, options=ts_options,
+        overrides=[{"matcher": {"id": "byFrameRefID", "options": "B"},
+                    "properties": [{"id": "custom.transform", "value": "negative-Y"}]}],
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Listener new connections",
+        "New connections per second accepted by each listener "
+        "(octavia_listener_connections_total, rated).",
+        "cps",
+        [target(f"{by_l} (rate(octavia_listener_connections_total{{{lst}}}[$__rate_interval]))\n"
+                f"{l_join}", legend)],
+        w=12, h=8, options=ts_options,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Listener active connections and limit",
+        "Connections open on each listener (octavia_listener_active_connections) and, dashed, "
+        "its connection limit where one is set (octavia_listener_connection_limit; absent for "
+        "unlimited listeners). The OctaviaListenerNearConnectionLimit alert fires above 90%.",
+        "short",
+        [target(f"{by_l} (octavia_listener_active_connections{{{L}}})\n{l_join}", legend,
+                ref="A"),
+         target(f"{by_l} (octavia_listener_connection_limit{{{L}}})\n{l_join}",
+                f"{legend} limit", ref="B")],
+        w=12, h=8, options=ts_options,
+        overrides=[{"matcher": {"id": "byFrameRefID", "options": "B"},
+                    "properties": [{"id": "custom.lineStyle",
+                                    "value": {"fill": "dash", "dash": [10, 10]}}]}],
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Listener request-error ratio",
+        "Request errors per new connection for each listener (rate of "
+        "octavia_listener_request_errors_total / rate of octavia_listener_connections_total). "
+        "Request errors are requests HAProxy rejected or could not parse; with keep-alive "
+        "several requests share a connection, so this is an indicator, not an exact "
+        "percentage. The OctaviaListenerRequestErrorsHigh alert fires above 5%.",
+        "percentunit",
+        [target(f"{by_l} (rate(octavia_listener_request_errors_total{{{lst}}}"
+                f"[$__rate_interval]))\n/\n{by_l} (rate(octavia_listener_connections_total"
+                f"{{{lst}}}[$__rate_interval]) > 0)\n{l_join}", legend)],
+        w=12, h=8, options=ts_options,
+    ))
+    panels.append(panel(
+        lay, "state-timeline", "Listener operating status",
+        "Operating status of each listener over time (ONLINE, DEGRADED, ERROR, OFFLINE, ...).",
+        "none",
+        [target(state_code_expr("octavia_listener_operating_status", L, "cloud, listener_id")
+                + f"\n{l_join}", legend)],
+        w=24, h=6,
+        options={"showValue": "never", "mergeValues": True, "rowHeight": 0.8,
+                 "legend": {"showLegend": True, "displayMode": "list", "placement": "bottom"}},
+        defaults={"mappings": status_mappings(), "color": {"mode": "thresholds"},
+                  "thresholds": thresholds((None, "text"))},
+    ))
+
+    panels.append(row(lay, "Pools and members"))
+    panels.append(panel(
+        lay, "state-timeline", "Pool operating status",
+        "Operating status of each pool of the load balancer over time: DEGRADED when some "
+        "members are in ERROR, ERROR when all are.",
+        "none",
+        [target(state_code_expr("octavia_pool_operating_status", L, "cloud, pool_id")
+                + "\n" + info_join("pool", L, "name"), "{{name}} ({{pool_id}})")],
+        w=24, h=6,
+        options={"showValue": "never", "mergeValues": True, "rowHeight": 0.8,
+                 "legend": {"showLegend": True, "displayMode": "list", "placement": "bottom"}},
+        defaults={"mappings": status_mappings(), "color": {"mode": "thresholds"},
+                  "thresholds": thresholds((None, "text"))},
+    ))
+    member_join = info_join("member", L, "name, address, protocol_port")
+    panels.append(panel(
+        lay, "state-timeline", "Member operating status",
+        "Operating status of each member of each pool over time (ONLINE, ERROR when failing its "
+        "health checks, OFFLINE when administratively down, NO_MONITOR without a health "
+        "monitor, DRAINING).",
+        "none",
+        [target(state_code_expr("octavia_member_operating_status", L, "cloud, pool_id, member_id")
+                + f"\n{member_join}", "{{address}}:{{protocol_port}} {{name}}")],
+        w=24, h=10,
+        options={"showValue": "never", "mergeValues": True, "rowHeight": 0.8,
+                 "legend": {"showLegend": True, "displayMode": "list", "placement": "bottom"}},
+        defaults={"mappings": status_mappings(), "color": {"mode": "thresholds"},
+                  "thresholds": thresholds((None, "text"))},
+    ))
+    panels.append(panel(
+        lay, "table", "Members",
+        "Every member of the load balancer's pools now: pool, address, port, name and "
+        "operating status.",
+        "none",
+        [target("max by (cloud, pool_id, member_id, status) ("
+                f"octavia_member_operating_status{{{L}}} == 1)\n{member_join}", instant=True)],
+        w=24, h=8, options=table_options,
+        transformations=table_transform(["Value", "cloud"], {
+            "pool_id": "Pool ID", "member_id": "Member ID", "name": "Name",
+            "address": "Address", "protocol_port": "Port", "status": "Operating status"}),
+    ))
+
+    panels.append(row(lay, "Amphorae"))
+    panels.append(panel(
+        lay, "table", "Amphorae",
+        "The load balancer's amphorae now: status, role (MASTER/BACKUP/STANDALONE), compute "
+        "instance, lb-mgmt IP, flavor and zone. Admin-only data; empty for other providers.",
+        "none",
+        [target(f"max by (cloud, amphora_id, status) (octavia_amphora_status{{{L}}} == 1)\n"
+                + info_join("amphora", L,
+                            "role, compute_id, lb_network_ip, compute_flavor, cached_zone"),
+                instant=True)],
+        w=14, h=6, options=table_options,
+        transformations=table_transform(["Value", "cloud"], {
+            "amphora_id": "Amphora ID", "status": "Status", "role": "Role",
+            "compute_id": "Compute ID", "lb_network_ip": "lb-mgmt IP",
+            "compute_flavor": "Flavor", "cached_zone": "Zone"}),
+    ))
+    panels.append(panel(
+        lay, "bargauge", "Amphora certificate expiry",
+        "Time left until each amphora's agent certificate expires "
+        "(octavia_amphora_cert_expiration_timestamp_seconds - now). Housekeeping rotates at 14 "
+        "days by default; yellow below 14 days, red below 3 days.",
+        "s",
+        [target("max by (cloud, amphora_id) (octavia_amphora_cert_expiration_timestamp_seconds"
+                f"{{{L}}} > 0) - time()", "{{amphora_id}}")],
+        w=10, h=6,
+        options={"orientation": "horizontal", "displayMode": "basic", "showUnfilled": True,
+                 "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                 "valueMode": "color", "namePlacement": "left", "sizing": "auto"},
+        defaults={"min": 0, "thresholds": thresholds(
+            (None, "red"), (3 * 86400, "yellow"), (14 * 86400, "green"))},
+    ))
+
+    variables = [
+        datasource_var(),
+        query_var("cloud", "Cloud", "label_values(octavia_loadbalancer_info, cloud)",
+                  multi=False, include_all=False),
+        query_var("project", "Project",
+                  'label_values(octavia_loadbalancer_info{cloud=~"$cloud"}, project_id)',
+                  multi=False, include_all=True),
+        {
+            "type": "textbox",
+            "name": "name",
+            "label": "Name (regex)",
+            "description": "Narrows the load balancer list to names matching this regex.",
+            "query": ".*",
+            "current": {"text": ".*", "value": ".*"},
+            "options": [{"selected": True, "text": ".*", "value": ".*"}],
+            "hide": 0,
+        },
+        query_var("loadbalancer", "Load balancer",
+                  'label_values(octavia_loadbalancer_info{cloud=~"$cloud",project_id=~"$project",'
+                  'name=~"$name"}, loadbalancer_id)',
+                  multi=False, include_all=False),
+    ]
+    return dashboard(
+        "octavia-loadbalancer", "Octavia / Load balancer",
+        "One Octavia load balancer from octavia-exporter: status, listeners' traffic and "
+        f"errors, pool and member health, amphorae. See {RUNBOOKS}.",
+        variables, panels,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+
+BUILDERS = {"octavia-fleet.json": fleet, "octavia-loadbalancer.json": loadbalancer}
+
+
+def render(board: dict[str, Any]) -> str:
+    return json.dumps(board, indent=2, ensure_ascii=False) + "\n"
+
+
+def generate() -> dict[str, str]:
+    return {name: render(build()) for name, build in BUILDERS.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if a file is stale")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, text in generate().items():
+        path = DASHBOARDS_DIR / name
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+        else:
+            path.write_text(text, encoding="utf-8")
+    if stale:
+        print(f"stale: {', '.join(stale)}: run python dashboards/build_dashboards.py",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
