@@ -836,32 +836,60 @@ def generate(spec: FleetSpec, project_ids: Iterable[tuple[str, str]] = ()) -> Fl
     for i in range(max(0, spec.projects - len(existing))):
         fleet.add_project(f"tenant-{i + 1:02d}")
     step = max(1, (30 * DAY) // max(1, spec.lbs))
+    # In fleets of 8 or more, load balancers 2..8 show one special case each (when its share
+    # is not zero), so that even a small demo fleet has every case; the rest is left to chance.
+    forced: dict[int, str] = {}
+    if spec.lbs >= 8:
+        cases = [
+            ("no_listener", spec.no_listener_share), ("unattached_pool",
+                                                      spec.unattached_pool_share),
+            ("l7policy", spec.l7policy_share), ("degraded", spec.degraded_share),
+            ("error", spec.error_share), ("pending", spec.pending_share),
+            ("no_healthmonitor", 1.0 - spec.healthmonitor_share),
+        ]
+        forced = {2 + i: case for i, (case, share) in enumerate(cases) if share > 0}
     for n in range(1, spec.lbs + 1):
         fleet.clock += rng.randint(0, step) if n > 1 else 0
+        case = forced.get(n)
         shape = LBShape(
             listeners=spec.listeners_per_lb,
             pools=spec.pools_per_lb,
             members_per_pool=spec.members_per_pool,
             healthmonitor=rng.random() < spec.healthmonitor_share,
             amphorae=spec.amphorae_per_lb,
-            l7policy=rng.random() < spec.l7policy_share,
+            l7policy=rng.random() < spec.l7policy_share or case == "l7policy",
         )
-        if rng.random() < spec.no_listener_share:
+        if case == "no_healthmonitor":
+            shape.healthmonitor = False
+        elif case is not None:
+            shape.healthmonitor = shape.healthmonitor or spec.healthmonitor_share > 0
+        if rng.random() < spec.no_listener_share or case == "no_listener":
             shape.listeners = 0
-        if rng.random() < spec.unattached_pool_share:
+        if rng.random() < spec.unattached_pool_share or case == "unattached_pool":
             shape.pools = max(shape.pools, shape.listeners) + 1
+        if shape.l7policy:
+            shape.listeners = max(1, shape.listeners)
         fleet._counter = n
         lb = fleet.create_lb_tree(shape, serial=n)
-        _decorate(fleet, lb, spec, rng)
+        _decorate(fleet, lb, spec, rng, case)
     for _ in range(spec.spare_amphorae):
         fleet.add_spare_amphora()
     fleet.clock = start
     return fleet
 
 
-def _decorate(fleet: Fleet, lb: LoadBalancer, spec: FleetSpec, rng: random.Random) -> None:
+def _decorate(fleet: Fleet, lb: LoadBalancer, spec: FleetSpec, rng: random.Random,
+              case: str | None = None) -> None:
     """Put a share of the generated load balancers into interesting states."""
     roll = rng.random()
+    if case == "error":
+        roll = 0.0
+    elif case == "degraded":
+        roll = spec.error_share
+    elif case == "pending":
+        roll = spec.error_share + spec.degraded_share
+    elif case is not None:
+        roll = 1.0
     if roll < spec.error_share:
         lb.provisioning_status = ERROR
         lb.operating_status = ERROR

@@ -1,0 +1,5 @@
+"""``python -m exporter.simulator``."""
+
+from exporter.simulator.cli import main
+
+raise SystemExit(main())
