@@ -162,3 +162,13 @@ def test_every_inventory_expression_parses(promtool: str, tmp_path: Path) -> Non
     where = {f"inventory:expression_{i}:check": w
              for i, (w, _) in enumerate(promql_inventory.all_expressions())}
     assert result.returncode == 0, result.stdout + result.stderr + "\n" + json.dumps(where, indent=1)
+
+
+def test_docs_describe_every_panel() -> None:
+    docs = (promql_inventory.REPO / "docs" / "dashboards.md").read_text(encoding="utf-8")
+    for path in FILES:
+        board = _load(path)
+        assert f"`{board['uid']}`" in docs, board["uid"]
+        for panel in promql_inventory._panels(board["panels"]):
+            title = panel["title"]
+            assert title in docs, f"docs/dashboards.md does not describe {path.name}: {title!r}"
