@@ -328,7 +328,7 @@ class Simulator:
             response: web.StreamResponse = await handler(request)
             return response
         if fault.kind == "hang":
-            await self.faults.hang_event().wait()
+            await self.faults.hang()
             response = await handler(request)
             return response
         if fault.kind == "reset":
@@ -336,7 +336,8 @@ class Simulator:
             transport = request.transport
             if transport is not None:
                 transport.abort()
-            raise ConnectionResetError("simulated connection reset")
+            # aiohttp ignores the connection error writing this answer raises
+            return web.Response(status=500)
         if fault.kind == "error":
             return _error_response(fault.status, fault.retry_after)
         if fault.kind == "malformed":

@@ -103,7 +103,9 @@ class FaultSet:
     seed: int = 0
     faults: list[Fault] = field(default_factory=list)
     rng: random.Random = field(init=False)
+    hanging: int = field(default=0, init=False)
     _release: asyncio.Event | None = field(default=None, init=False)
+    _hang_entered: asyncio.Event | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -120,10 +122,24 @@ class FaultSet:
             self._release.set()
             self._release = None
 
-    def hang_event(self) -> asyncio.Event:
+    async def hang(self) -> None:
+        """Wait until the fault set changes (or the simulator stops)."""
         if self._release is None:
             self._release = asyncio.Event()
-        return self._release
+        release = self._release
+        self.hanging += 1
+        if self._hang_entered is not None:
+            self._hang_entered.set()
+        try:
+            await release.wait()
+        finally:
+            self.hanging -= 1
+
+    async def wait_hanging(self) -> None:
+        """Return once at least one request is hanging (for tests: no sleeps needed)."""
+        while self.hanging == 0:
+            self._hang_entered = asyncio.Event()
+            await self._hang_entered.wait()
 
     def _fires(self, fault: Fault) -> bool:
         if fault.rate >= 1.0:

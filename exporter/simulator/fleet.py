@@ -267,6 +267,8 @@ class LBShape:
     listeners: int = 2
     pools: int = 2
     members_per_pool: int = 5
+    # vary the member count per pool around members_per_pool (the generator does)
+    member_jitter: bool = False
     healthmonitor: bool = True
     amphorae: int = 2
     l7policy: bool = False
@@ -321,6 +323,8 @@ class Fleet:
         }
         # load balancers the scenario moves on at its next step
         self.transitions: dict[str, str] = {}
+        # certificates expire 1..400 days after this (the generator's "now"), else the clock
+        self.cert_base: int | None = None
         self._counter = 0
 
     # ----- lookup ---------------------------------------------------------------------------
@@ -597,7 +601,7 @@ class Fleet:
             if shape.healthmonitor:
                 self._add_healthmonitor(pool, n)
             count = (
-                shape.members_per_pool if shape.members_per_pool <= 1
+                shape.members_per_pool if shape.members_per_pool <= 1 or not shape.member_jitter
                 else rng.randint(shape.members_per_pool - shape.members_per_pool // 2,
                                  shape.members_per_pool + shape.members_per_pool // 2)
             )
@@ -675,7 +679,7 @@ class Fleet:
             ha_ip=lb.vip_address,
             vrrp_port_id=self.new_uuid(),
             ha_port_id=lb.vip_port_id,
-            cert_expiration=self.clock + rng.randint(1 * DAY, 400 * DAY),
+            cert_expiration=self._cert_base() + rng.randint(1 * DAY, 400 * DAY),
             role=role,
             status=ALLOCATED,
             created_at=lb.created_at,
@@ -690,13 +694,16 @@ class Fleet:
         lb.amphora_ids.append(amp.id)
         return amp
 
+    def _cert_base(self) -> int:
+        return self.cert_base if self.cert_base is not None else self.clock
+
     def add_spare_amphora(self) -> Amphora:
         n = len(self.amphorae) + 1
         amp = Amphora(
             id=self.new_uuid(), loadbalancer_id=None, compute_id=self.new_uuid(),
             lb_network_ip=f"192.0.{(n >> 8) & 255}.{n & 255}", vrrp_ip=None, ha_ip=None,
             vrrp_port_id=None, ha_port_id=None,
-            cert_expiration=self.clock + self.rng.randint(1 * DAY, 400 * DAY), role=None,
+            cert_expiration=self._cert_base() + self.rng.randint(1 * DAY, 400 * DAY), role=None,
             status=READY, created_at=self.clock, updated_at=self.clock, image_id=_IMAGE_ID,
             compute_flavor=_FLAVOR_ID,
         )
@@ -830,6 +837,7 @@ def generate(spec: FleetSpec, project_ids: Iterable[tuple[str, str]] = ()) -> Fl
     start = int(spec.start_time if spec.start_time is not None else time.time())
     # objects were created over the past 30 days, oldest first
     fleet = Fleet(clock=start - 30 * DAY, rng=rng)
+    fleet.cert_base = start
     for name, pid in project_ids:
         fleet.add_project(name, pid)
     existing = [p for p in fleet.projects.values() if p.name not in ("admin", "service")]
@@ -855,6 +863,7 @@ def generate(spec: FleetSpec, project_ids: Iterable[tuple[str, str]] = ()) -> Fl
             listeners=spec.listeners_per_lb,
             pools=spec.pools_per_lb,
             members_per_pool=spec.members_per_pool,
+            member_jitter=True,
             healthmonitor=rng.random() < spec.healthmonitor_share,
             amphorae=spec.amphorae_per_lb,
             l7policy=rng.random() < spec.l7policy_share or case == "l7policy",
@@ -875,6 +884,7 @@ def generate(spec: FleetSpec, project_ids: Iterable[tuple[str, str]] = ()) -> Fl
     for _ in range(spec.spare_amphorae):
         fleet.add_spare_amphora()
     fleet.clock = start
+    fleet.cert_base = None
     return fleet
 
 

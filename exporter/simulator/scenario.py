@@ -122,6 +122,7 @@ def step(fleet: Fleet, rng: random.Random, rates: ScenarioRates | None = None,
                 fleet.transitions[lb.id] = PENDING_DELETE
     if rng.random() < r.create_chance:
         shape = LBShape(provisioning_status=PENDING_CREATE, operating_status=OFFLINE,
+                        member_jitter=True,
                         l7policy=rng.random() < 0.1)
         lb = fleet.create_lb_tree(shape)
         fleet.transitions[lb.id] = PENDING_CREATE
