@@ -24,7 +24,7 @@ from aiohttp import web
 from exporter.simulator import errors
 from exporter.simulator.control import ControlAPI
 from exporter.simulator.faults import Decision, FaultSet, RequestCounter
-from exporter.simulator.fleet import Fleet, FleetSpec, generate
+from exporter.simulator.fleet import Fleet, FleetSpec, LBShape, generate
 from exporter.simulator.keystone import (
     APPCRED_ID,
     APPCRED_SECRET,
@@ -98,7 +98,12 @@ class Simulator:
             prefix = OCTAVIA_PREFIX if i == 0 else f"/{name}{OCTAVIA_PREFIX}"
             octavia = OctaviaService(name, prefix, fleet, self.identity,
                                      lambda: self.page_cap, lambda: self.auth_url)
-            scenario = Scenario(fleet, region_spec.seed, tick_interval)
+            template = LBShape(
+                listeners=region_spec.listeners_per_lb, pools=region_spec.pools_per_lb,
+                members_per_pool=region_spec.members_per_pool, member_jitter=True,
+                amphorae=region_spec.amphorae_per_lb,
+            )
+            scenario = Scenario(fleet, region_spec.seed, tick_interval, template=template)
             self.regions[name] = Region(name, prefix, fleet, scenario, octavia)
         self.keystone = KeystoneService(
             self.identity, lambda: self.base_url,
@@ -142,7 +147,7 @@ class Simulator:
 
     # ----- configuration --------------------------------------------------------------------
     def configure(self, *, token_ttl: float | None = None, page_cap: int | None = None,
-                  latency_ms: float | None = None) -> None:
+                  latency_ms: float | None = None, tick_interval: float | None = None) -> None:
         if token_ttl is not None:
             if float(token_ttl) <= 0:
                 raise ValueError("token_ttl must be > 0")
@@ -153,6 +158,15 @@ class Simulator:
             self.page_cap = int(page_cap)
         if latency_ms is not None:
             self.latency_ms = max(0.0, float(latency_ms))
+        if tick_interval is not None:
+            if float(tick_interval) < 0:
+                raise ValueError("tick_interval must be >= 0")
+            self.tick_interval = float(tick_interval)
+            for region in self.regions.values():
+                if self.running:
+                    region.scenario.set_interval(self.tick_interval)
+                else:
+                    region.scenario.tick_interval = self.tick_interval
 
     def config_json(self) -> dict[str, Any]:
         return {

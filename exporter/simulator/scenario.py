@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from exporter.simulator.fleet import (
     ACTIVE,
@@ -55,8 +55,8 @@ class StepReport:
 
 
 def step(fleet: Fleet, rng: random.Random, rates: ScenarioRates | None = None,
-         number: int = 0) -> StepReport:
-    """Advance the fleet by one step."""
+         number: int = 0, template: LBShape | None = None) -> StepReport:
+    """Advance the fleet by one step. New load balancers are shaped like ``template``."""
     r = rates or ScenarioRates()
     report = StepReport(step=number)
     fleet.clock += r.step_seconds
@@ -121,8 +121,8 @@ def step(fleet: Fleet, rng: random.Random, rates: ScenarioRates | None = None,
                 lb.updated_at = now
                 fleet.transitions[lb.id] = PENDING_DELETE
     if rng.random() < r.create_chance:
-        shape = LBShape(provisioning_status=PENDING_CREATE, operating_status=OFFLINE,
-                        member_jitter=True,
+        shape = replace(template or LBShape(member_jitter=True),
+                        provisioning_status=PENDING_CREATE, operating_status=OFFLINE,
                         l7policy=rng.random() < 0.1)
         lb = fleet.create_lb_tree(shape)
         fleet.transitions[lb.id] = PENDING_CREATE
@@ -162,8 +162,9 @@ class Scenario:
     """Owns the RNG and, when ``tick_interval`` > 0, a task stepping every interval."""
 
     def __init__(self, fleet: Fleet, seed: int, tick_interval: float = 0.0,
-                 rates: ScenarioRates | None = None) -> None:
+                 rates: ScenarioRates | None = None, template: LBShape | None = None) -> None:
         self.fleet = fleet
+        self.template = template
         self.rng = random.Random(seed ^ 0x5EED)
         self.tick_interval = tick_interval
         self.rates = rates or ScenarioRates(
@@ -175,12 +176,23 @@ class Scenario:
         reports = []
         for _ in range(n):
             self.steps += 1
-            reports.append(step(self.fleet, self.rng, self.rates, self.steps))
+            reports.append(step(self.fleet, self.rng, self.rates, self.steps, self.template))
         return reports
 
     def start(self) -> None:
         if self.tick_interval > 0 and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def set_interval(self, interval: float) -> None:
+        """Change the tick interval; restarts the ticking task if one runs."""
+        running = self._task is not None
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.tick_interval = interval
+        if running or interval > 0:
+            with contextlib.suppress(RuntimeError):  # no running loop: start() will do it
+                self.start()
 
     async def stop(self) -> None:
         task, self._task = self._task, None
