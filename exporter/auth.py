@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -86,6 +87,11 @@ def resolve_clouds(settings: Settings) -> list[Cloud]:
                 "or export OS_AUTH_URL and the other OS_* variables, or run with --demo"
             )
             continue
+        with warnings.catch_warnings():
+            # openstacksdk warns about its optional InfluxDB metrics on every session; we use
+            # neither, and operators should not see it at every start.
+            warnings.filterwarnings("ignore", message="Support for InfluxDB")
+            session = region.get_session()
         verify: bool | str = True
         if not config.get("verify", True):
             verify = False
@@ -94,7 +100,7 @@ def resolve_clouds(settings: Settings) -> list[Cloud]:
         clouds.append(
             Cloud(
                 name=name or region.name or "default",
-                session=region.get_session(),
+                session=session,
                 interface=str(config.get("interface") or "public"),
                 region_name=region.get_region_name() or None,
                 verify=verify,
