@@ -1,0 +1,63 @@
+"""openstacksdk's load-balancer proxy against the simulator: pagination, policy, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exporter.simulator import Simulator
+
+from .conftest import small_spec
+
+
+@pytest.fixture
+async def capped() -> Any:
+    sim = Simulator(small_spec(lbs=23), page_cap=5)
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+async def test_openstacksdk_lists_everything(capped: Simulator, tmp_path: Path) -> None:
+    import openstack
+    from openstack import config as os_config
+
+    path = tmp_path / "clouds.yaml"
+    capped.write_clouds_yaml(str(path))
+
+    def work() -> dict[str, Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loader = os_config.OpenStackConfig(config_files=[str(path)], load_envvars=False)
+            admin = openstack.connection.Connection(config=loader.get_one("simulator"))
+            demo = openstack.connection.Connection(config=loader.get_one("simulator-member"))
+            out: dict[str, Any] = {
+                "lbs": [lb.id for lb in admin.load_balancer.load_balancers()],
+                "amphorae": len(list(admin.load_balancer.amphorae())),
+                "demo_lbs": [lb.id for lb in demo.load_balancer.load_balancers()],
+            }
+            first = out["lbs"][0]
+            out["stats"] = admin.load_balancer.get_load_balancer_statistics(first).bytes_in
+            try:
+                list(demo.load_balancer.amphorae())
+                out["demo_amphorae"] = "allowed"
+            except openstack.exceptions.ForbiddenException:
+                out["demo_amphorae"] = "forbidden"
+            return out
+
+    result = await asyncio.to_thread(work)
+    fleet = capped.fleet
+    assert result["lbs"] == fleet.index["loadbalancers"].ids()
+    assert result["amphorae"] == len(fleet.amphorae)
+    demo_project = capped.identity.project_id("demo")
+    assert set(result["demo_lbs"]) == {
+        lb.id for lb in fleet.loadbalancers.values() if lb.project_id == demo_project}
+    assert result["stats"] == fleet.loadbalancer_stats(fleet.loadbalancers[result["lbs"][0]])[
+        "bytes_in"]
+    assert result["demo_amphorae"] == "forbidden"
