@@ -21,6 +21,7 @@ SERVICE_TYPE = "load-balancer"
 # Refresh a token this long before Keystone says it expires, so no request is sent with a token
 # that dies in flight.
 EXPIRY_MARGIN = 120.0
+MAX_BACKOFF = 60.0
 SECRET_KEYS = ("password", "application_credential_secret", "token", "secret", "passcode")
 
 
@@ -131,7 +132,10 @@ class KeystoneTokens:
         self._cloud = cloud
         self._lock = asyncio.Lock()
         self._token: str | None = None
-        self._expires = 0.0
+        self._refresh_at = 0.0
+        self._failures = 0
+        self._failed_until = 0.0
+        self._failure: AuthFailed | None = None
         self._endpoint: str | None = None
         self._on_auth = on_auth
         self.secrets: set[str] = set(cloud.secrets)
@@ -161,25 +165,35 @@ class KeystoneTokens:
         return str(token), expires, str(endpoint)
 
     async def _refresh(self) -> None:
+        if time.monotonic() < self._failed_until and self._failure is not None:
+            # Keystone failed moments ago: answer at once instead of hammering it once per
+            # pending request; the back-off doubles with each failure, up to MAX_BACKOFF.
+            raise self._failure
         try:
             token, expires, endpoint = await asyncio.to_thread(self._authenticate)
-        except AuthFailed:
+        except Exception as exc:
+            failure = exc if isinstance(exc, AuthFailed) else AuthFailed(
+                f"Keystone unreachable: {type(exc).__name__}")
+            self._failures += 1
+            self._failure = failure
+            self._failed_until = time.monotonic() + min(MAX_BACKOFF, 2.0 ** self._failures)
             if self._on_auth:
                 self._on_auth("failure")
-            raise
-        except Exception as exc:  # keystoneauth raises plain OSErrors on odd networks
-            if self._on_auth:
-                self._on_auth("failure")
-            raise AuthFailed(f"Keystone unreachable: {type(exc).__name__}") from exc
+            raise failure from exc
         if self._on_auth:
             self._on_auth("success")
-        self._token, self._expires, self._endpoint = token, expires, endpoint
+        self._failures, self._failure = 0, None
+        now = time.time()
+        # Refresh ahead of expiry, but never so far ahead that a short-lived token would be
+        # refreshed on every request.
+        self._refresh_at = expires - min(EXPIRY_MARGIN, max(0.0, expires - now) / 2)
+        self._token, self._endpoint = token, endpoint
         self.secrets.add(token)
 
     async def token(self) -> str:
-        if self._token is None or time.time() > self._expires - EXPIRY_MARGIN:
+        if self._token is None or time.time() >= self._refresh_at:
             async with self._lock:
-                if self._token is None or time.time() > self._expires - EXPIRY_MARGIN:
+                if self._token is None or time.time() >= self._refresh_at:
                     self._cloud.session.auth.invalidate()
                     await self._refresh()
         assert self._token is not None
@@ -196,4 +210,5 @@ class KeystoneTokens:
         async with self._lock:
             if self._token == stale:
                 self._token = None
+                self._failed_until = 0.0
                 self._cloud.session.auth.invalidate()

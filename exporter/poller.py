@@ -313,5 +313,8 @@ class CloudPoller:
                 return {}
             self._failed(exc)
             return dict(previous.amphorae) if previous else {}
-        return self._parse_all(
+        amphorae: dict[str, Amphora] = self._parse_all(
             "amphorae", raw, lambda item: parse.amphora(item, loadbalancers), {})
+        # Octavia keeps DELETED amphorae in the list until housekeeping purges them (a week by
+        # default); exporting them would grow the series count with every failover.
+        return {k: a for k, a in amphorae.items() if a.status != "DELETED"}

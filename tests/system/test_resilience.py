@@ -1,0 +1,246 @@
+"""The exporter when the cloud misbehaves: it keeps serving, keeps what it knew, and says so."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+import yaml
+
+from tests.system.conftest import events, one, status_of
+
+
+def member_count(metrics) -> float:
+    return one(metrics, "octavia_snapshot_objects", resource="member") or 0.0
+
+
+async def test_simulator_killed_and_back(sim, make_exporter) -> None:
+    exporter = make_exporter()
+    before = await exporter.cycle()
+    port = urlsplit(sim.base_url).port
+    await sim.stop()
+    during = await exporter.cycle()
+    assert one(during, "octavia_up", cloud="simulator") == 0
+    # The last good data stays, marked by the last success timestamp.
+    assert member_count(during) == member_count(before) > 0
+    assert one(during, "octavia_last_poll_success_timestamp_seconds", cloud="simulator") == one(
+        before, "octavia_last_poll_success_timestamp_seconds", cloud="simulator")
+    assert exporter.counter("octavia_poll_cycles_total", cloud="simulator", result="failure") == 1
+    await sim.start(port=port)
+    after = await exporter.cycle()
+    assert one(after, "octavia_up", cloud="simulator") == 1
+    assert exporter.cycles == [True, False, True]
+
+
+async def test_failed_status_trees_keep_last_known_members(control, make_exporter,
+                                                           log_buffer) -> None:
+    exporter = make_exporter()
+    first = await exporter.cycle()
+    truth = await control.fleet()
+    member = next(m for m in truth["members"] if m["operating_status"] == "ONLINE"
+                  and any(p["id"] == m["pool_id"] and p["listeners"] for p in truth["pools"]))
+    await control.call("PATCH", f"/_sim/members/{member['id']}", {"operating_status": "ERROR"})
+    await control.faults({"kind": "error", "endpoint": "loadbalancers/*/status", "status": 500})
+    second = await exporter.cycle()
+    assert one(second, "octavia_up", cloud="simulator") == 1
+    assert member_count(second) == member_count(first)
+    assert status_of(second, "octavia_member_operating_status", member_id=member["id"]) == "ONLINE"
+    assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
+                            endpoint="loadbalancers/{id}/status", reason="http_500") > 0
+
+    await control.call("DELETE", "/_sim/faults")
+    third = await exporter.cycle()
+    assert status_of(third, "octavia_member_operating_status", member_id=member["id"]) == "ERROR"
+    assert exporter.counter("octavia_status_transitions_total", cloud="simulator",
+                            resource="member", field="operating_status", from_status="ONLINE",
+                            to_status="ERROR") == 1
+    changed = [e for e in events(log_buffer) if e["event"] == "status_changed"
+               and e["id"] == member["id"]]
+    assert changed and changed[0]["old"] == "ONLINE" and changed[0]["new"] == "ERROR"
+
+
+async def test_failed_listener_stats_keep_counters_from_going_backwards(control,
+                                                                        make_exporter) -> None:
+    exporter = make_exporter()
+    first = await exporter.cycle()
+    await control.faults({"kind": "malformed", "endpoint": "listeners/*/stats"})
+    second = await exporter.cycle()
+    assert one(second, "octavia_up", cloud="simulator") == 1
+    for name in ("octavia_loadbalancer_bytes_in_total", "octavia_listener_bytes_in_total"):
+        assert sorted(second[name], key=str) == sorted(first[name], key=str)
+    assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
+                            endpoint="listeners/{id}/stats", reason="malformed") > 0
+
+
+async def test_truncated_bulk_list_fails_the_cycle_but_keeps_the_data(control,
+                                                                      make_exporter) -> None:
+    exporter = make_exporter()
+    first = await exporter.cycle()
+    await control.faults({"kind": "truncate", "endpoint": "loadbalancers"})
+    second = await exporter.cycle()
+    assert one(second, "octavia_up", cloud="simulator") == 0
+    assert member_count(second) == member_count(first)
+    assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
+                            endpoint="loadbalancers", reason="malformed") == 1
+
+
+async def test_stale_data_is_withdrawn_after_max_staleness(sim, make_exporter) -> None:
+    exporter = make_exporter(max_staleness=0.0)
+    await exporter.cycle()
+    await sim.stop()
+    metrics = await exporter.cycle()
+    assert one(metrics, "octavia_up", cloud="simulator") == 0
+    assert "octavia_member_info" not in metrics or not metrics["octavia_member_info"]
+    assert one(metrics, "octavia_last_poll_success_timestamp_seconds", cloud="simulator") > 0
+
+
+async def test_retries_honour_retry_after_and_recover(control, make_exporter) -> None:
+    exporter = make_exporter(retries=3)
+    await control.faults({"kind": "error", "endpoint": "loadbalancers", "status": 503,
+                          "retry_after": 0, "times": 2})
+    metrics = await exporter.cycle()
+    assert one(metrics, "octavia_up", cloud="simulator") == 1
+    assert exporter.counter("octavia_api_requests_total", cloud="simulator",
+                            endpoint="loadbalancers", code="503") == 2
+
+
+async def test_hung_and_reset_connections_are_abandoned(control, make_exporter) -> None:
+    exporter = make_exporter(request_timeout=0.3, retries=0)
+    await exporter.cycle()
+    await control.faults({"kind": "hang", "endpoint": "listeners/*/stats"},
+                         {"kind": "reset", "endpoint": "loadbalancers/*/status"})
+    metrics = await exporter.cycle()
+    await control.call("DELETE", "/_sim/faults")
+    assert one(metrics, "octavia_up", cloud="simulator") == 1
+    assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
+                            endpoint="listeners/{id}/stats", reason="timeout") > 0
+    assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
+                            endpoint="loadbalancers/{id}/status",
+                            reason="connection_error") > 0
+
+
+async def test_revoked_token_means_one_reauthentication(control, make_exporter) -> None:
+    exporter = make_exporter()
+    await exporter.cycle()
+    await control.call("POST", "/_sim/tokens/revoke")
+    metrics = await exporter.cycle()
+    assert one(metrics, "octavia_up", cloud="simulator") == 1
+    assert exporter.counter("octavia_authentications_total", cloud="simulator",
+                            result="success") == 2
+    assert exporter.counter("octavia_api_requests_total", cloud="simulator",
+                            endpoint="loadbalancers", code="401") == 1
+
+
+async def test_project_member_sees_its_project_and_no_amphorae(control, make_exporter,
+                                                               log_buffer) -> None:
+    exporter = make_exporter(clouds=("simulator-member",))
+    await exporter.cycle()
+    metrics = await exporter.cycle()
+    truth = await control.fleet()
+    demo = next(p["id"] for p in truth["projects"] if p["name"] == "demo")
+    expected = {lb["id"] for lb in truth["loadbalancers"] if lb["project_id"] == demo}
+    seen = {lab["loadbalancer_id"] for lab, _ in metrics["octavia_loadbalancer_info"]}
+    assert expected and seen == expected
+    assert one(metrics, "octavia_up", cloud="simulator-member") == 1
+    assert one(metrics, "octavia_collector_enabled", cloud="simulator-member",
+               collector="amphorae") == 0
+    assert not metrics.get("octavia_amphora_status")
+    warnings = [e for e in events(log_buffer) if e["event"] == "amphorae_disabled"]
+    assert len(warnings) == 1
+
+
+async def test_unknown_status_is_exported_and_counted(control, make_exporter) -> None:
+    exporter = make_exporter()
+    truth = await control.fleet()
+    lb = truth["loadbalancers"][0]["id"]
+    await control.call("PATCH", f"/_sim/loadbalancers/{lb}", {"operating_status": "MAINTENANCE"})
+    metrics = await exporter.cycle()
+    assert status_of(metrics, "octavia_loadbalancer_operating_status",
+                     loadbalancer_id=lb) == "MAINTENANCE"
+    assert exporter.counter("octavia_unknown_status_values_total", cloud="simulator",
+                            resource="loadbalancer", field="operating_status") == 1
+
+
+async def test_deleted_load_balancer_vanishes_everywhere(control, make_exporter,
+                                                         log_buffer) -> None:
+    exporter = make_exporter()
+    first = await exporter.cycle()
+    truth = await control.fleet()
+    lb = next(x for x in truth["loadbalancers"] if x["listeners"])["id"]
+    assert any(lab.get("loadbalancer_id") == lb for lab, _ in first["octavia_member_info"])
+    await control.call("DELETE", f"/_sim/loadbalancers/{lb}")
+    await exporter.cycle()
+    assert f'"{lb}"' not in exporter.text()
+    vanished = {e["resource"] for e in events(log_buffer) if e["event"] == "object_vanished"}
+    assert {"loadbalancer", "listener", "pool", "member"} <= vanished
+
+
+async def test_wrong_credentials_are_a_clear_error_not_a_crash(sim, tmp_path, monkeypatch,
+                                                               make_exporter,
+                                                               log_buffer) -> None:
+    clouds = yaml.safe_load(open(tmp_path / "clouds.yaml"))
+    broken = dict(clouds["clouds"]["simulator"])
+    broken["auth"] = dict(broken["auth"], password="wrong-password-123")
+    clouds["clouds"]["broken"] = broken
+    (tmp_path / "clouds.yaml").write_text(yaml.safe_dump(clouds))
+    exporter = make_exporter(clouds=("broken",))
+    metrics = await exporter.cycle()
+    assert one(metrics, "octavia_up", cloud="broken") == 0
+    failures = [e for e in events(log_buffer) if e["event"] == "poll_cycle_failed"]
+    assert failures and failures[0]["cloud"] == "broken" and failures[0]["reason"] == "auth"
+    assert "rejected the credentials" in failures[0]["detail"]
+    assert exporter.counter("octavia_authentications_total", cloud="broken",
+                            result="failure") == 1
+    assert "wrong-password-123" not in log_buffer.getvalue()
+
+
+async def test_no_secret_ever_reaches_logs_pages_or_metrics(sim, control, make_exporter,
+                                                            log_buffer) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from exporter.server import build_app
+
+    exporter = make_exporter(log_level="debug")
+    appcred = make_exporter(clouds=("simulator-appcred",))
+    await exporter.cycle()
+    await appcred.cycle()
+    await control.call("POST", "/_sim/tokens/revoke")
+    await control.faults({"kind": "error", "endpoint": "*", "status": 500})
+    await exporter.cycle()
+    await control.call("DELETE", "/_sim/faults")
+    await exporter.cycle()
+    async with TestClient(TestServer(build_app(exporter.service, exporter.exposition))) as client:
+        page = await (await client.get("/")).text()
+        body = await (await client.get("/metrics")).text()
+    tokens = set()
+    for tokens_source in (exporter.clients[0]._tokens, appcred.clients[0]._tokens):
+        tokens |= {s for s in tokens_source.secrets if len(s) > 20}
+    secrets = {"admin-secret", "demo-secret", "sim-appcred-secret", *tokens}
+    assert len(tokens) >= 3  # two admin tokens (before and after revocation) and the appcred one
+    emitted = log_buffer.getvalue() + page + body + exporter.text() + appcred.text()
+    for secret in secrets:
+        assert secret not in emitted
+
+
+async def test_cycles_never_overlap_and_are_paced(sim, control, make_exporter) -> None:
+    exporter = make_exporter(interval=0.2)
+    await control.faults({"kind": "latency", "endpoint": "loadbalancers", "latency_ms": 300})
+    in_flight = 0
+    most = 0
+    original = exporter.service.clouds[0].poller.poll
+
+    async def watched(previous):
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            return await original(previous)
+        finally:
+            in_flight -= 1
+
+    exporter.service.clouds[0].poller.poll = watched
+    await exporter.service.start()
+    await exporter.service.wait_cycles(3, timeout=20)
+    await exporter.service.stop()
+    assert most == 1
+    await asyncio.sleep(0)
