@@ -32,7 +32,7 @@ fi
 "$VENV/bin/python" -m pip install -q -e '.[test]'
 
 echo "== ruff"
-"$VENV/bin/ruff" check exporter tests
+"$VENV/bin/ruff" check exporter tests alerts dashboards
 echo "== mypy --strict exporter"
 "$VENV/bin/mypy" --strict exporter
 echo "== pytest"

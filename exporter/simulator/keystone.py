@@ -139,6 +139,8 @@ class Identity:
             audit_id=base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("="),
             appcred_id=appcred.id if appcred else None,
         )
+        if len(self.tokens) >= 10_000:
+            self.tokens = {k: t for k, t in self.tokens.items() if t.expires_at > now}
         self.tokens[token.id] = token
         return token
 
@@ -197,6 +199,8 @@ class Identity:
             return (400, "Expecting to find identity in auth. The server could not comply "
                          "with the request because it is missing or malformed.")
         scope = auth.get("scope")
+        if isinstance(scope, dict) and set(scope) - {"project"}:
+            return unauthorized  # domain, system and trust scopes are not simulated
         if "application_credential" in methods:
             spec = identity.get("application_credential") or {}
             cred: AppCredential | None = None
@@ -239,7 +243,8 @@ class Identity:
             return self.issue(user, project_id, ["token", *old.methods])
         return unauthorized
 
-    def render(self, token: Token, catalog: list[dict[str, Any]]) -> dict[str, Any]:
+    def render(self, token: Token, catalog: list[dict[str, Any]] | None) -> dict[str, Any]:
+        """The token body; ``catalog`` None leaves it out (``?nocatalog``)."""
         user = self.users[token.user_id]
         body: dict[str, Any] = {
             "methods": token.methods,
@@ -261,7 +266,8 @@ class Identity:
             }
             body["is_domain"] = False
             body["roles"] = [{"id": stable_id("role", r), "name": r} for r in token.roles]
-            body["catalog"] = catalog
+            if catalog is not None:
+                body["catalog"] = catalog
         if token.appcred_id is not None:
             cred = self.appcreds[token.appcred_id]
             body["application_credential"] = {"id": cred.id, "name": cred.name,
@@ -378,7 +384,8 @@ class KeystoneService:
             if status == 401:
                 return self._unauthorized(message)
             return errors.keystone_error(status, "Bad Request", message)
-        catalog = build_catalog(self._base_url(), self._regions())
+        catalog = (None if "nocatalog" in request.query
+                   else build_catalog(self._base_url(), self._regions()))
         return web.json_response(
             self.identity.render(result, catalog), status=201,
             headers={"X-Subject-Token": result.id},
@@ -392,6 +399,7 @@ class KeystoneService:
             return errors.keystone_error(
                 404, "Not Found", f"Could not find token: {subject}.")
         token = self.identity.tokens[subject]
-        catalog = build_catalog(self._base_url(), self._regions())
+        catalog = (None if "nocatalog" in request.query
+                   else build_catalog(self._base_url(), self._regions()))
         return web.json_response(self.identity.render(token, catalog),
                                  headers={"X-Subject-Token": subject})

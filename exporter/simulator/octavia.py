@@ -356,6 +356,12 @@ class OctaviaService:
                 return False
             return not (query.tags and not tags_match(obj.tags, query.tags))
 
+        # Octavia checks filters, then sort keys, then the marker
+        sortable = FILTERS[kind]
+        for key, _ in query.sort_keys:
+            if key not in sortable:
+                raise QueryError(f"Supplied sort key '{key}' is not valid.", webob=False)
+
         table = fleet.table(kind)
         marker_obj = None
         if query.marker is not None:
@@ -363,11 +369,6 @@ class OctaviaService:
             if marker_obj is None:
                 raise QueryError(
                     f"Supplied pagination marker '{query.marker}' is not valid.", webob=False)
-
-        sortable = FILTERS[kind]
-        for key, _ in query.sort_keys:
-            if key not in sortable:
-                raise QueryError(f"Supplied sort key '{key}' is not valid.", webob=False)
 
         source = self._source(kind, scope_project, dict(filters), pool)
         page: list[AnyObject]

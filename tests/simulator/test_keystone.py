@@ -220,3 +220,30 @@ async def test_clouds_yaml_works_with_openstacksdk(sim: Simulator, tmp_path: Pat
         token, endpoint = await asyncio.to_thread(connect, cloud)
         assert token in sim.identity.tokens
         assert endpoint == sim.octavia_url
+
+
+async def test_nocatalog_and_unsupported_scope(sim: Simulator,
+                                               http: aiohttp.ClientSession) -> None:
+    body = password_body("admin", "admin-secret", "admin")
+    async with http.post(f"{sim.auth_url}/auth/tokens?nocatalog", json=body) as resp:
+        assert resp.status == 201
+        token = (await resp.json())["token"]
+    assert "catalog" not in token and token["project"]["name"] == "admin"
+    body["auth"]["scope"] = {"system": {"all": True}}
+    async with http.post(f"{sim.auth_url}/auth/tokens", json=body) as resp:
+        assert resp.status == 401
+
+
+async def test_token_validation(sim: Simulator, http: aiohttp.ClientSession,
+                                get_token: TokenFactory) -> None:
+    admin = await get_token("admin")
+    demo = await get_token("demo")
+    headers = {"X-Auth-Token": admin, "X-Subject-Token": demo}
+    async with http.get(f"{sim.auth_url}/auth/tokens", headers=headers) as resp:
+        assert resp.status == 200
+        assert resp.headers["X-Subject-Token"] == demo
+        assert (await resp.json())["token"]["user"]["name"] == "demo"
+    async with http.delete(f"{sim.auth_url}/auth/tokens", headers=headers) as resp:
+        assert resp.status == 204
+    async with http.get(f"{sim.auth_url}/auth/tokens", headers=headers) as resp:
+        assert resp.status == 404

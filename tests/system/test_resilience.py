@@ -178,7 +178,7 @@ async def test_deleted_load_balancer_vanishes_everywhere(control, make_exporter,
 async def test_wrong_credentials_are_a_clear_error_not_a_crash(sim, tmp_path, monkeypatch,
                                                                make_exporter,
                                                                log_buffer) -> None:
-    clouds = yaml.safe_load(open(tmp_path / "clouds.yaml"))
+    clouds = yaml.safe_load((tmp_path / "clouds.yaml").read_text())
     broken = dict(clouds["clouds"]["simulator"])
     broken["auth"] = dict(broken["auth"], password="wrong-password-123")
     clouds["clouds"]["broken"] = broken
