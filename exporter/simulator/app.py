@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -313,6 +314,9 @@ class Simulator:
         try:
             response: web.StreamResponse = await handler(request)
             status = response.status
+            if resolved.service != "none" and not response.prepared:
+                # oslo.middleware's request id, as both services send it
+                response.headers.setdefault("x-openstack-request-id", f"req-{uuid.uuid4()}")
             return response
         except web.HTTPException as exc:
             status = exc.status

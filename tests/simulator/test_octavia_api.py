@@ -81,6 +81,8 @@ async def test_version_document_needs_no_token(sim: Simulator,
 async def test_v2_root(sim: Simulator, http: aiohttp.ClientSession,
                        admin: dict[str, str]) -> None:
     assert await get_json(http, f"{sim.octavia_url}/v2", admin) == (200, "v2")
+    async with http.get(f"{sim.octavia_url}/v2", headers=admin) as resp:
+        assert resp.headers["x-openstack-request-id"].startswith("req-")
 
 
 @pytest.mark.parametrize(("path", "keys"), [
