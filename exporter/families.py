@@ -98,6 +98,9 @@ def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
     yield _gauge("octavia_up", "1 when the last poll cycle could read the Octavia API's bulk "
                  "lists, 0 otherwise.", ["cloud"],
                  [([v.health.cloud], _flag(v.health.up)) for v in views])
+    yield _gauge("octavia_poll_interval_seconds", "The configured --interval between the starts "
+                 "of two poll cycles; rules scale staleness thresholds by it.", ["cloud"],
+                 [([v.health.cloud], v.health.interval) for v in views])
     yield _gauge("octavia_poll_duration_seconds", "Wall time of the last poll cycle.", ["cloud"],
                  [([v.health.cloud], v.health.last_cycle_duration) for v in views])
     yield _gauge("octavia_last_poll_success_timestamp_seconds",

@@ -26,9 +26,9 @@ log = structlog.get_logger("exporter.service")
 
 
 class CloudState:
-    def __init__(self, poller: CloudPoller) -> None:
+    def __init__(self, poller: CloudPoller, interval: float) -> None:
         self.poller = poller
-        self.health = CloudHealth(cloud=poller.cloud)
+        self.health = CloudHealth(cloud=poller.cloud, interval=interval)
         self.snapshot: FleetSnapshot | None = None
 
     def view(self) -> CloudView:
@@ -46,7 +46,7 @@ class Service:
         cycle_timeout: float,
         max_staleness: float,
     ) -> None:
-        self.clouds = [CloudState(p) for p in pollers]
+        self.clouds = [CloudState(p, interval) for p in pollers]
         self._telemetry = telemetry
         self._exposition = exposition
         self._interval = interval

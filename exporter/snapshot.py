@@ -163,6 +163,7 @@ class CloudHealth:
 
     cloud: str
     up: bool = False
+    interval: float = 0.0
     cycles_completed: int = 0
     last_cycle_duration: float = 0.0
     last_cycle_end: float = 0.0
