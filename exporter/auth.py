@@ -53,9 +53,21 @@ def _secrets(auth: Any) -> frozenset[str]:
     return frozenset(found)
 
 
+HOW_TO_CONFIGURE = (
+    "Set OS_CLOUD (or --os-cloud) to an entry of clouds.yaml (OS_CLIENT_CONFIG_FILE names the "
+    "file), or export OS_AUTH_URL and the other OS_* variables, or run with --demo"
+)
+
+
+def _label(name: str | None) -> str:
+    cloud = repr(name) if name else "from OS_* variables"
+    return f"clouds (--os-cloud / OS_CLOUD): cloud {cloud}"
+
+
 def resolve_clouds(settings: Settings) -> list[Cloud]:
     """Load every configured cloud; raise ConfigError naming each one that cannot be used."""
     import openstack.config
+    from keystoneauth1 import exceptions as ks_exceptions
     from openstack import exceptions as sdk_exceptions
 
     loader = openstack.config.OpenStackConfig()
@@ -78,15 +90,18 @@ def resolve_clouds(settings: Settings) -> list[Cloud]:
                 f"Clouds in clouds.yaml: {known}"
             )
             continue
+        except ks_exceptions.MissingRequiredOptions as exc:
+            missing = ", ".join(o.dest for o in exc.options)
+            problems.append(f"{_label(name)} is missing {missing}. {HOW_TO_CONFIGURE}")
+            continue
+        except ks_exceptions.NoMatchingPlugin as exc:
+            problems.append(f"{_label(name)}: unknown auth_type {exc.name!r} (e.g. password, "
+                            "v3applicationcredential, token)")
+            continue
         config = region.config
         auth = config.get("auth") or {}
         if not auth.get("auth_url"):
-            label = name or "from OS_* variables"
-            problems.append(
-                f"clouds (--os-cloud / OS_CLOUD): cloud {label!r} has no auth_url. Set "
-                "OS_CLOUD to an entry of clouds.yaml (OS_CLIENT_CONFIG_FILE names the file), "
-                "or export OS_AUTH_URL and the other OS_* variables, or run with --demo"
-            )
+            problems.append(f"{_label(name)} has no auth_url. {HOW_TO_CONFIGURE}")
             continue
         with warnings.catch_warnings():
             # openstacksdk warns about its optional InfluxDB metrics on every session; we use
