@@ -106,9 +106,9 @@ async def test_demo_serves_metrics_and_stops_cleanly_on_sigterm() -> None:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         await wait_ready(f"http://127.0.0.1:{port}/readyz", time.monotonic() + 60)
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
-                metrics = parse_exposition(await response.text())
+        async with aiohttp.ClientSession() as http, http.get(
+                f"http://127.0.0.1:{port}/metrics") as response:
+            metrics = parse_exposition(await response.text())
         if one(metrics, "octavia_up", cloud="simulator") != 1:
             process.kill()
             _, err = await process.communicate()
