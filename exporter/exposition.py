@@ -3,15 +3,13 @@
 Rendering a fleet of 100,000 members costs seconds; a scrape must cost milliseconds whatever
 the fleet size. So the fleet part is rendered once when a cycle ends, in a worker thread, in
 both text formats, gzipped, and kept as bytes. A scrape renders only the exporter's own small
-registry and appends it: gzip members may be concatenated (RFC 1952), so the cached compressed
-fleet part is sent as is. Clients that do not accept gzip (people with curl) get the fleet part
-decompressed on the fly, which is the rare, slower path.
+registry and appends it to the cached deflate stream as a few more blocks. Clients that do not
+accept gzip (people with curl) get the fleet part decompressed on the fly, the rare, slower path.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,21 +19,19 @@ from prometheus_client import exposition as text_format
 from prometheus_client.openmetrics import exposition as om_format
 
 from exporter.families import all_families
-from exporter.render import render_families
+from exporter.render import EMPTY, Deflated, render_families
 from exporter.snapshot import CloudView
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-GZIP_LEVEL = 6
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    text_gzip: bytes
-    openmetrics_gzip: bytes  # without the trailing "# EOF"
+    text: Deflated
+    openmetrics: Deflated  # without the trailing "# EOF"
     generation: int
     lines: int = 0
-    plain_bytes: int = 0
 
 
 class Exposition:
@@ -46,16 +42,15 @@ class Exposition:
         self._level = compression_level
         self._render_lock = threading.Lock()
         self._generation = 0
-        empty = gzip.compress(b"")
-        self.current = Rendered(empty, empty, 0)
+        self.current = Rendered(EMPTY, EMPTY, 0)
 
     def render_now(self, views: Sequence[CloudView]) -> Rendered:
         """Render the fleet part for these views (blocking; call from a worker thread)."""
         with self._render_lock:
             compressed = render_families(all_families(views, self._stateset), self._level)
             self._generation += 1
-            rendered = Rendered(compressed.text_gzip, compressed.openmetrics_gzip,
-                                self._generation, compressed.lines, compressed.plain_bytes)
+            rendered = Rendered(compressed.text, compressed.openmetrics, self._generation,
+                                compressed.lines)
             self.current = rendered
             return rendered
 
@@ -67,12 +62,12 @@ class Exposition:
         fleet = self.current
         if openmetrics:
             live = om_format.generate_latest(self._live)  # type: ignore[no-untyped-call]
-            head = fleet.openmetrics_gzip
+            head = fleet.openmetrics
             content_type = OPENMETRICS_CONTENT_TYPE
         else:
             live = text_format.generate_latest(self._live)
-            head = fleet.text_gzip
+            head = fleet.text
             content_type = TEXT_CONTENT_TYPE
         if compress:
-            return head + gzip.compress(live, GZIP_LEVEL), content_type
-        return gzip.decompress(head) + live, content_type
+            return head.gzip_with(live), content_type
+        return head.plain() + live, content_type

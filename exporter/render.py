@@ -4,19 +4,23 @@ prometheus_client builds an object per sample and renders through generic code; 
 members that is seconds of CPU and hundreds of MB. Here each sample line is formatted once and
 fed to two streaming compressors (Prometheus text 0.0.4 and OpenMetrics 1.0 share their sample
 lines; only the HELP/TYPE lines differ), and only the compressed bytes are kept, so memory
-holds megabytes rather than the uncompressed exposition.
+holds megabytes rather than the uncompressed exposition. A scrape appends the self-metrics as
+more deflate blocks and closes the gzip member, without recompressing the fleet part.
 """
 
 from __future__ import annotations
 
 import math
+import struct
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from exporter.families import Family
 
-GZIP_WBITS = 31  # zlib with a gzip header and trailer
+RAW_DEFLATE = -15  # deflate without zlib/gzip framing; we frame it ourselves
+# A gzip member header: magic, deflate, no flags, no mtime, no extra flags, unknown OS.
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 CHUNK_LINES = 4096
 
 
@@ -61,42 +65,72 @@ def sample_lines(family: Family) -> Iterable[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Deflated:
+    """A raw deflate stream ended by a sync flush (byte-aligned, not final), with the CRC-32 and
+    length of what it holds, so more deflate blocks can be appended and wrapped into ONE gzip
+    member. Many clients (aiohttp, some browsers) read only the first member of a multi-member
+    gzip body, so concatenating two gzip files is not an option."""
+
+    data: bytes
+    crc: int
+    size: int
+
+    def plain(self) -> bytes:
+        return zlib.decompressobj(RAW_DEFLATE).decompress(self.data)
+
+    def gzip_with(self, tail: bytes, level: int = 6) -> bytes:
+        compressor = zlib.compressobj(level, zlib.DEFLATED, RAW_DEFLATE)
+        body = compressor.compress(tail) + compressor.flush(zlib.Z_FINISH)
+        crc = zlib.crc32(tail, self.crc)
+        size = (self.size + len(tail)) & 0xFFFFFFFF
+        return GZIP_HEADER + self.data + body + struct.pack("<II", crc, size)
+
+
+EMPTY = Deflated(zlib.compressobj(1, zlib.DEFLATED, -15).flush(zlib.Z_SYNC_FLUSH), 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
 class Compressed:
-    text_gzip: bytes
-    openmetrics_gzip: bytes  # no trailing "# EOF": self-metrics follow, then the EOF
+    text: Deflated
+    openmetrics: Deflated  # no trailing "# EOF": self-metrics follow, then the EOF
     lines: int
-    plain_bytes: int
+
+
+class _Stream:
+    def __init__(self, level: int) -> None:
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, RAW_DEFLATE)
+        self._out: list[bytes] = []
+        self._crc = 0
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        self._out.append(self._compressor.compress(data))
+        self._crc = zlib.crc32(data, self._crc)
+        self._size += len(data)
+
+    def close(self) -> Deflated:
+        self._out.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
+        return Deflated(b"".join(self._out), self._crc, self._size)
 
 
 def render_families(families: Iterable[Family], level: int = 1) -> Compressed:
-    text = zlib.compressobj(level, zlib.DEFLATED, GZIP_WBITS)
-    om = zlib.compressobj(level, zlib.DEFLATED, GZIP_WBITS)
-    text_out: list[bytes] = []
-    om_out: list[bytes] = []
+    text, om = _Stream(level), _Stream(level)
     lines = 0
-    size = 0
     for family in families:
-        head_text = header(family, False).encode()
-        head_om = header(family, True).encode()
-        text_out.append(text.compress(head_text))
-        om_out.append(om.compress(head_om))
-        size += len(head_text)
+        text.write(header(family, False).encode())
+        om.write(header(family, True).encode())
         batch: list[str] = []
         for line in sample_lines(family):
             batch.append(line)
             if len(batch) >= CHUNK_LINES:
                 chunk = "".join(batch).encode()
-                text_out.append(text.compress(chunk))
-                om_out.append(om.compress(chunk))
+                text.write(chunk)
+                om.write(chunk)
                 lines += len(batch)
-                size += len(chunk)
                 batch = []
         if batch:
             chunk = "".join(batch).encode()
-            text_out.append(text.compress(chunk))
-            om_out.append(om.compress(chunk))
+            text.write(chunk)
+            om.write(chunk)
             lines += len(batch)
-            size += len(chunk)
-    text_out.append(text.flush())
-    om_out.append(om.flush())
-    return Compressed(b"".join(text_out), b"".join(om_out), lines, size)
+    return Compressed(text.close(), om.close(), lines)

@@ -91,10 +91,8 @@ async def test_fleet_has_the_cases_that_matter(control) -> None:
 async def test_golden_exposition(make_exporter) -> None:
     exporter = make_exporter()
     await exporter.cycle()
-    fleet_text = exporter.exposition.current
-    import gzip
-
-    lines = [line for line in gzip.decompress(fleet_text.text_gzip).decode().splitlines()
+    fleet_text = exporter.exposition.current.text.plain().decode()
+    lines = [line for line in fleet_text.splitlines()
              if not line.startswith(VOLATILE)]
     text = "\n".join(lines) + "\n"
     if os.environ.get("UPDATE_GOLDEN"):
