@@ -244,3 +244,18 @@ async def test_cycles_never_overlap_and_are_paced(sim, control, make_exporter) -
     await exporter.service.stop()
     assert most == 1
     await asyncio.sleep(0)
+
+
+async def test_several_clouds_in_one_process_are_told_apart(control, make_exporter) -> None:
+    exporter = make_exporter(clouds=("simulator", "simulator-member"))
+    metrics = await exporter.cycle()
+    assert exporter.cycles == [True, True]
+    up = {lab["cloud"]: v for lab, v in metrics["octavia_up"]}
+    assert up == {"simulator": 1, "simulator-member": 1}
+    by_cloud: dict[str, set[str]] = {}
+    for lab, _ in metrics["octavia_loadbalancer_info"]:
+        by_cloud.setdefault(lab["cloud"], set()).add(lab["loadbalancer_id"])
+    assert by_cloud["simulator-member"] < by_cloud["simulator"]
+    # Each family appears once in the exposition, whatever the number of clouds.
+    text = exporter.text()
+    assert text.count("# TYPE octavia_member_operating_status ") == 1
