@@ -46,6 +46,10 @@ class Settings:
     retries: int = 3
     max_staleness: float = 300.0
     page_size: int | None = None
+    listener_stats: bool = True
+    stats_interval: float = 0.0
+    healthy_tree_interval: float = 0.0
+    shard: tuple[int, int] = (1, 1)
     status_series: str = "current"
     amphorae: bool = True
     amphora_stats: bool = False
@@ -96,6 +100,16 @@ OPTIONS: tuple[Option, ...] = (
            "exported while polls fail (default 300)", "float", minimum=0.0),
     Option("page_size", "--page-size", "limit= for list calls (default: the API's maximum)",
            "int", minimum=1),
+    Option("listener_stats", "--listener-stats", "one stats call per listener (load-balancer "
+           "stats are their sum); off: one call per load balancer and no listener traffic "
+           "(default true)", "bool"),
+    Option("stats_interval", "--stats-interval", "seconds between stats refreshes of a load "
+           "balancer; 0 = every cycle (default 0)", "float", minimum=0.0),
+    Option("healthy_tree_interval", "--healthy-tree-interval", "seconds between status-tree "
+           "refreshes of a healthy load balancer; 0 = every cycle (default 0)", "float",
+           minimum=0.0),
+    Option("shard", "--shard", "K/N: export only the load balancers whose id hashes to shard K "
+           "of N (default 1/1)", "shard"),
     Option("status_series", "--status-series", "emit only the current state, or the full "
            "state set (default current)", "choice", ("current", "stateset")),
     Option("amphorae", "--amphorae", "collect amphorae (admin only; turned off on 403) "
@@ -179,6 +193,12 @@ def _convert(option: Option, raw: Any, source: str) -> tuple[Any, str | None]:
         if value not in option.choices:
             return None, (f"{where}: must be one of {', '.join(option.choices)}, got {raw!r}")
         return value, None
+    if option.kind == "shard":
+        index, sep, count = str(raw).strip().partition("/")
+        if (not sep or not index.isdigit() or not count.isdigit()
+                or not 1 <= int(index) <= int(count)):
+            return None, f"{where}: expected K/N with 1 <= K <= N (e.g. 2/3), got {raw!r}"
+        return (int(index), int(count)), None
     if option.kind == "address":
         host, sep, port_text = str(raw).strip().rpartition(":")
         if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:

@@ -7,16 +7,26 @@ Call budget per cycle (see docs/benchmarks.md for the measured figures):
                listener, plus one member list per pool that has members but no listener (those
                pools are absent from the status tree);
   traffic      one stats call per listener. Octavia computes load-balancer stats as the sum of
-               its listeners' (octavia/common/stats.py), so load-balancer stats cost no call;
+               its listeners' (octavia/common/stats.py), so load-balancer stats cost no call
+               (with --no-listener-stats: one load-balancer stats call instead, for load
+               balancers that have a listener);
   amphorae     one stats call per amphora, only with --amphora-stats.
 A failed per-object call keeps that object's last known values and is counted; a failed bulk
 list fails the cycle, and the previous snapshot stays in place.
+
+Cadence (--healthy-tree-interval, --stats-interval) trades freshness for calls: a status tree is
+refetched every cycle for a load balancer that is not ACTIVE/ONLINE, whose previous tree had a
+member that was not ONLINE, or whose pools' membership or updated_at changed; a healthy one only
+every --healthy-tree-interval. Octavia's health manager rolls member failures up into the load
+balancer's operating status, which the bulk list shows every cycle, so a member going down is
+still seen at the next cycle. Stats are refetched every --stats-interval.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
@@ -71,6 +81,15 @@ class CycleFailed(Exception):
         self.error = error
 
 
+HEALTHY_MEMBER = frozenset({"ONLINE", "NO_MONITOR"})
+
+
+def in_shard(loadbalancer_id: str, shard: tuple[int, int]) -> bool:
+    """Stable across processes and restarts (unlike hash()), so N exporters split one cloud."""
+    index, count = shard
+    return count <= 1 or zlib.crc32(loadbalancer_id.encode()) % count == index - 1
+
+
 class CloudPoller:
     def __init__(
         self,
@@ -81,14 +100,26 @@ class CloudPoller:
         amphorae: bool = True,
         amphora_stats: bool = False,
         page_size: int | None = None,
+        listener_stats: bool = True,
+        healthy_tree_interval: float = 0.0,
+        stats_interval: float = 0.0,
+        shard: tuple[int, int] = (1, 1),
     ) -> None:
         self.cloud = client.cloud
         self._client = client
         self._telemetry = telemetry
         self._concurrency = concurrency
         self._page_size = page_size
+        self._listener_stats = listener_stats
+        self._healthy_tree_interval = healthy_tree_interval
+        self._stats_interval = stats_interval
+        self._shard = shard
         self.amphorae_enabled = amphorae
         self.amphora_stats_enabled = amphora_stats and amphorae
+        # When each load balancer's tree / stats were last fetched (monotonic). Pruned to the
+        # current load balancers every cycle, so deleted objects leave nothing behind.
+        self._tree_fetched: dict[str, float] = {}
+        self._stats_fetched: dict[str, float] = {}
 
     def _failed(self, error: ApiError) -> None:
         self._telemetry.poll_errors.labels(self.cloud, error.endpoint, error.reason).inc()
@@ -102,8 +133,8 @@ class CloudPoller:
     async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...]) -> list[Any]:
         return await self._client.list_all(endpoint, path, key, fields, self._page_size)
 
-    def _parse_all(self, endpoint: str, raw: Iterable[Any], build: Callable[[Any], Any],
-                   previous: Mapping[str, Any]) -> dict[str, Any]:
+    def _parse_all(self, endpoint: str, raw: Iterable[Any],
+                   build: Callable[[Any], Any]) -> dict[str, Any]:
         parsed: dict[str, Any] = {}
         for item in raw:
             try:
@@ -114,8 +145,8 @@ class CloudPoller:
             parsed[obj.id] = obj
         return parsed
 
-    async def poll(self, previous: FleetSnapshot | None) -> FleetSnapshot:
-        started = time.time()
+    async def _bulk(self) -> tuple[dict[str, LoadBalancer], dict[str, Listener], dict[str, Pool],
+                                   dict[str, HealthMonitor]]:
         try:
             lbs_raw, listeners_raw, pools_raw, hms_raw = await asyncio.gather(
                 self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers", LB_FIELDS),
@@ -127,58 +158,56 @@ class CloudPoller:
         except ApiError as exc:
             self._failed(exc)
             raise CycleFailed(exc) from exc
-
-        empty: dict[str, Any] = {}
-        prev_lbs = previous.loadbalancers if previous else empty
-        loadbalancers: dict[str, LoadBalancer] = self._parse_all(
-            "loadbalancers", lbs_raw, parse.loadbalancer, prev_lbs)
-        listeners: dict[str, Listener] = self._parse_all(
-            "listeners", listeners_raw, parse.listener, empty)
-        pools: dict[str, Pool] = self._parse_all("pools", pools_raw, parse.pool, empty)
+        loadbalancers: dict[str, LoadBalancer] = {
+            k: v for k, v in self._parse_all("loadbalancers", lbs_raw, parse.loadbalancer).items()
+            if in_shard(k, self._shard)}
+        listeners: dict[str, Listener] = {
+            k: v for k, v in self._parse_all("listeners", listeners_raw, parse.listener).items()
+            if v.loadbalancer_id in loadbalancers}
+        pools: dict[str, Pool] = {
+            k: v for k, v in self._parse_all("pools", pools_raw, parse.pool).items()
+            if v.loadbalancer_id in loadbalancers}
         healthmonitors: dict[str, HealthMonitor] = self._parse_all(
-            "healthmonitors", hms_raw, lambda raw: parse.healthmonitor(raw, pools), empty)
+            "healthmonitors", hms_raw, lambda raw: parse.healthmonitor(raw, pools))
+        healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
+        return loadbalancers, listeners, pools, healthmonitors
 
+    async def poll(self, previous: FleetSnapshot | None) -> FleetSnapshot:
+        started = time.time()
+        now = time.monotonic()
+        loadbalancers, listeners, pools, healthmonitors = await self._bulk()
         amphorae = await self._amphorae(loadbalancers, previous)
+        old = _Previous(previous)
 
         jobs: list[Callable[[], Awaitable[None]]] = []
         members: dict[str, Member] = {}
         listener_stats: dict[str, Stats] = {}
+        lb_stats: dict[str, Stats] = {}
         amphora_stats: dict[tuple[str, str], Stats] = {}
-        prev_members_by_lb: dict[str, list[Member]] | None = None
-        prev_members_by_pool: dict[str, list[Member]] | None = None
 
-        def previous_members(key: str, by: str) -> list[Member]:
-            nonlocal prev_members_by_lb, prev_members_by_pool
-            if previous is None:
-                return []
-            if by == "lb":
-                if prev_members_by_lb is None:
-                    prev_members_by_lb = defaultdict(list)
-                    for m in previous.members.values():
-                        prev_members_by_lb[m.loadbalancer_id].append(m)
-                return prev_members_by_lb.get(key, [])
-            if prev_members_by_pool is None:
-                prev_members_by_pool = defaultdict(list)
-                for m in previous.members.values():
-                    prev_members_by_pool[m.pool_id].append(m)
-            return prev_members_by_pool.get(key, [])
+        def keep_members(kept: Iterable[Member]) -> None:
+            members.update((m.id, m) for m in kept)
 
-        tree_lbs = {p.loadbalancer_id for p in pools.values() if p.listener_ids and p.member_ids}
-        for lb_id in sorted(tree_lbs):
-            lb = loadbalancers.get(lb_id)
-            if lb is None:
+        tree_pools: dict[str, list[Pool]] = defaultdict(list)
+        for pool in pools.values():
+            if pool.listener_ids and pool.member_ids:
+                tree_pools[pool.loadbalancer_id].append(pool)
+        for lb_id, lb_pools in sorted(tree_pools.items()):
+            lb = loadbalancers[lb_id]
+            shown = {p.id for p in lb_pools}
+            if not self._tree_due(lb, lb_pools, old, now):
+                keep_members(m for m in old.members_of_lb(lb_id) if m.pool_id in shown)
                 continue
 
-            async def fetch_tree(lb: LoadBalancer = lb) -> None:
+            async def fetch_tree(lb: LoadBalancer = lb, shown: set[str] = shown) -> None:
                 try:
                     body = await self._client.get(
                         "loadbalancers/{id}/status", f"v2/lbaas/loadbalancers/{lb.id}/status")
                     members.update(parse.status_tree_members(body, lb))
+                    self._tree_fetched[lb.id] = now
                 except (ApiError, parse.ParseError) as exc:
-                    error = exc if isinstance(exc, ApiError) else ApiError(
-                        "loadbalancers/{id}/status", "malformed", str(exc))
-                    self._failed(error)
-                    members.update({m.id: m for m in previous_members(lb.id, "lb")})
+                    self._failed(_as_api_error(exc, "loadbalancers/{id}/status"))
+                    keep_members(m for m in old.members_of_lb(lb.id) if m.pool_id in shown)
 
             jobs.append(fetch_tree)
 
@@ -194,52 +223,42 @@ class CloudPoller:
                     members.update(parse.pool_members(raw, pool))
                 except ApiError as exc:
                     self._failed(exc)
-                    members.update({m.id: m for m in previous_members(pool.id, "pool")})
+                    keep_members(old.members_of_pool(pool.id))
 
             jobs.append(fetch_pool_members)
 
-        prev_listener_stats = previous.listener_stats if previous else {}
+        listeners_of: dict[str, list[Listener]] = defaultdict(list)
         for lst in listeners.values():
-
-            async def fetch_listener_stats(lst: Listener = lst) -> None:
-                try:
-                    body = await self._client.get(
-                        "listeners/{id}/stats", f"v2/lbaas/listeners/{lst.id}/stats")
-                    listener_stats[lst.id] = parse.stats(body)
-                except (ApiError, parse.ParseError) as exc:
-                    error = exc if isinstance(exc, ApiError) else ApiError(
-                        "listeners/{id}/stats", "malformed", str(exc))
-                    self._failed(error)
-                    if lst.id in prev_listener_stats:
-                        listener_stats[lst.id] = prev_listener_stats[lst.id]
-
-            jobs.append(fetch_listener_stats)
+            listeners_of[lst.loadbalancer_id].append(lst)
+        for lb_id, lb_listeners in listeners_of.items():
+            if not self._stats_due(lb_id, now):
+                for lst in lb_listeners:
+                    if lst.id in old.listener_stats:
+                        listener_stats[lst.id] = old.listener_stats[lst.id]
+                if lb_id in old.lb_stats:
+                    lb_stats[lb_id] = old.lb_stats[lb_id]
+                continue
+            self._stats_fetched[lb_id] = now
+            if self._listener_stats:
+                jobs.extend(self._listener_stats_job(lst, listener_stats, old)
+                            for lst in lb_listeners)
+            else:
+                jobs.append(self._lb_stats_job(lb_id, lb_stats, old))
 
         if self.amphora_stats_enabled:
-            prev_amp_stats = previous.amphora_stats if previous else {}
             for amp in amphorae.values():
-                if amp.status in ("DELETED", "PENDING_DELETE"):
-                    continue
-
-                async def fetch_amphora_stats(amp: Amphora = amp) -> None:
-                    try:
-                        body = await self._client.get(
-                            "amphorae/{id}/stats", f"v2/octavia/amphorae/{amp.id}/stats")
-                        for listener_id, row in parse.amphora_stats(body).items():
-                            amphora_stats[(amp.id, listener_id)] = row
-                    except (ApiError, parse.ParseError) as exc:
-                        error = exc if isinstance(exc, ApiError) else ApiError(
-                            "amphorae/{id}/stats", "malformed", str(exc))
-                        self._failed(error)
-                        for key, row in prev_amp_stats.items():
-                            if key[0] == amp.id:
-                                amphora_stats[key] = row
-
-                jobs.append(fetch_amphora_stats)
+                if amp.status != "PENDING_DELETE":
+                    jobs.append(self._amphora_stats_job(amp, amphora_stats, old))
 
         await self._run(jobs)
+        self._prune(loadbalancers)
 
-        lb_stats = self._loadbalancer_stats(loadbalancers, listeners, listener_stats, previous)
+        if self._listener_stats:
+            lb_stats = self._sum_listener_stats(loadbalancers, listeners_of, listener_stats, old)
+        else:
+            # No listener, no traffic: zero is known without asking.
+            lb_stats.update((lb_id, Stats()) for lb_id in loadbalancers
+                            if lb_id not in listeners_of)
         return FleetSnapshot(
             cloud=self.cloud,
             taken_at=started,
@@ -255,6 +274,75 @@ class CloudPoller:
             amphorae_enabled=self.amphorae_enabled,
             amphora_stats_enabled=self.amphora_stats_enabled,
         )
+
+    def _tree_due(self, lb: LoadBalancer, lb_pools: list[Pool], old: _Previous,
+                  now: float) -> bool:
+        fetched = self._tree_fetched.get(lb.id)
+        if fetched is None or self._healthy_tree_interval <= 0:
+            return True
+        if now - fetched >= self._healthy_tree_interval:
+            return True
+        if lb.provisioning_status != "ACTIVE" or lb.operating_status != "ONLINE":
+            return True
+        before = old.loadbalancers.get(lb.id)
+        if before is None or before.updated_at != lb.updated_at:
+            return True
+        for pool in lb_pools:
+            prior = old.pools.get(pool.id)
+            if prior is None or set(prior.member_ids) != set(pool.member_ids):
+                return True
+        return any(m.operating_status not in HEALTHY_MEMBER for m in old.members_of_lb(lb.id))
+
+    def _stats_due(self, lb_id: str, now: float) -> bool:
+        fetched = self._stats_fetched.get(lb_id)
+        return fetched is None or self._stats_interval <= 0 or (
+            now - fetched >= self._stats_interval)
+
+    def _prune(self, loadbalancers: Mapping[str, LoadBalancer]) -> None:
+        for table in (self._tree_fetched, self._stats_fetched):
+            for lb_id in [k for k in table if k not in loadbalancers]:
+                del table[lb_id]
+
+    def _listener_stats_job(self, lst: Listener, out: dict[str, Stats],
+                            old: _Previous) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            try:
+                body = await self._client.get(
+                    "listeners/{id}/stats", f"v2/lbaas/listeners/{lst.id}/stats")
+                out[lst.id] = parse.stats(body)
+            except (ApiError, parse.ParseError) as exc:
+                self._failed(_as_api_error(exc, "listeners/{id}/stats"))
+                self._stats_fetched.pop(lst.loadbalancer_id, None)
+                if lst.id in old.listener_stats:
+                    out[lst.id] = old.listener_stats[lst.id]
+        return job
+
+    def _lb_stats_job(self, lb_id: str, out: dict[str, Stats],
+                      old: _Previous) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            try:
+                body = await self._client.get(
+                    "loadbalancers/{id}/stats", f"v2/lbaas/loadbalancers/{lb_id}/stats")
+                out[lb_id] = parse.stats(body)
+            except (ApiError, parse.ParseError) as exc:
+                self._failed(_as_api_error(exc, "loadbalancers/{id}/stats"))
+                self._stats_fetched.pop(lb_id, None)
+                if lb_id in old.lb_stats:
+                    out[lb_id] = old.lb_stats[lb_id]
+        return job
+
+    def _amphora_stats_job(self, amp: Amphora, out: dict[tuple[str, str], Stats],
+                           old: _Previous) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            try:
+                body = await self._client.get(
+                    "amphorae/{id}/stats", f"v2/octavia/amphorae/{amp.id}/stats")
+                for listener_id, row in parse.amphora_stats(body).items():
+                    out[(amp.id, listener_id)] = row
+            except (ApiError, parse.ParseError) as exc:
+                self._failed(_as_api_error(exc, "amphorae/{id}/stats"))
+                out.update(old.amphora_stats_of(amp.id))
+        return job
 
     async def _run(self, jobs: list[Callable[[], Awaitable[None]]]) -> None:
         """A fixed pool of workers: 30,000 pending calls must not mean 30,000 tasks."""
@@ -272,26 +360,23 @@ class CloudPoller:
                 task.cancel()
 
     @staticmethod
-    def _loadbalancer_stats(
+    def _sum_listener_stats(
         loadbalancers: Mapping[str, LoadBalancer],
-        listeners: Mapping[str, Listener],
+        listeners_of: Mapping[str, list[Listener]],
         listener_stats: Mapping[str, Stats],
-        previous: FleetSnapshot | None,
+        old: _Previous,
     ) -> dict[str, Stats]:
-        by_lb: dict[str, list[str]] = defaultdict(list)
-        for lst in listeners.values():
-            by_lb[lst.loadbalancer_id].append(lst.id)
         result: dict[str, Stats] = {}
         for lb_id in loadbalancers:
-            listener_ids = by_lb.get(lb_id, [])
-            if all(lid in listener_stats for lid in listener_ids):
+            lb_listeners = listeners_of.get(lb_id, [])
+            if all(lst.id in listener_stats for lst in lb_listeners):
                 total = Stats()
-                for lid in listener_ids:
-                    total = total + listener_stats[lid]
+                for lst in lb_listeners:
+                    total = total + listener_stats[lst.id]
                 result[lb_id] = total
-            elif previous is not None and lb_id in previous.loadbalancer_stats:
+            elif lb_id in old.lb_stats:
                 # A partial sum would look like a counter reset; keep the last complete one.
-                result[lb_id] = previous.loadbalancer_stats[lb_id]
+                result[lb_id] = old.lb_stats[lb_id]
         return result
 
     async def _amphorae(
@@ -314,7 +399,49 @@ class CloudPoller:
             self._failed(exc)
             return dict(previous.amphorae) if previous else {}
         amphorae: dict[str, Amphora] = self._parse_all(
-            "amphorae", raw, lambda item: parse.amphora(item, loadbalancers), {})
+            "amphorae", raw, lambda item: parse.amphora(item, loadbalancers))
         # Octavia keeps DELETED amphorae in the list until housekeeping purges them (a week by
-        # default); exporting them would grow the series count with every failover.
-        return {k: a for k, a in amphorae.items() if a.status != "DELETED"}
+        # default); exporting them would grow the series count with every failover. Spares
+        # (no load balancer) belong to no shard but the first.
+        return {k: a for k, a in amphorae.items() if a.status != "DELETED" and (
+            a.loadbalancer_id in loadbalancers
+            or (not a.loadbalancer_id and self._shard[0] == 1))}
+
+
+def _as_api_error(exc: Exception, endpoint: str) -> ApiError:
+    return exc if isinstance(exc, ApiError) else ApiError(endpoint, "malformed", str(exc))
+
+
+class _Previous:
+    """The previous snapshot, indexed lazily by parent for the fall-backs above."""
+
+    def __init__(self, snapshot: FleetSnapshot | None) -> None:
+        self._snapshot = snapshot
+        self.loadbalancers: Mapping[str, LoadBalancer] = snapshot.loadbalancers if snapshot else {}
+        self.pools: Mapping[str, Pool] = snapshot.pools if snapshot else {}
+        self.listener_stats: Mapping[str, Stats] = snapshot.listener_stats if snapshot else {}
+        self.lb_stats: Mapping[str, Stats] = snapshot.loadbalancer_stats if snapshot else {}
+        self._by_lb: dict[str, list[Member]] | None = None
+        self._by_pool: dict[str, list[Member]] | None = None
+        self._amp_stats: dict[str, dict[tuple[str, str], Stats]] | None = None
+
+    def members_of_lb(self, lb_id: str) -> list[Member]:
+        if self._by_lb is None:
+            self._by_lb = defaultdict(list)
+            for m in self._snapshot.members.values() if self._snapshot else ():
+                self._by_lb[m.loadbalancer_id].append(m)
+        return self._by_lb.get(lb_id, [])
+
+    def members_of_pool(self, pool_id: str) -> list[Member]:
+        if self._by_pool is None:
+            self._by_pool = defaultdict(list)
+            for m in self._snapshot.members.values() if self._snapshot else ():
+                self._by_pool[m.pool_id].append(m)
+        return self._by_pool.get(pool_id, [])
+
+    def amphora_stats_of(self, amphora_id: str) -> dict[tuple[str, str], Stats]:
+        if self._amp_stats is None:
+            self._amp_stats = defaultdict(dict)
+            for key, row in (self._snapshot.amphora_stats.items() if self._snapshot else ()):
+                self._amp_stats[key[0]][key] = row
+        return self._amp_stats.get(amphora_id, {})

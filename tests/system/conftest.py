@@ -95,7 +95,7 @@ class Control:
         await self.call("PUT", "/_sim/faults", list(faults))
 
     async def requests(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self.call("GET", "/_sim/requests")
+        result: list[dict[str, Any]] = (await self.call("GET", "/_sim/requests"))["requests"]
         return result
 
 

@@ -1,0 +1,116 @@
+"""API-call economy: the calls per cycle equal the documented formula, and the cadence and
+sharding options cut them as documented (docs/benchmarks.md, "API calls per cycle")."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tests.system.conftest import one
+
+PAGE_CAP = 5  # the sim fixture's pagination_max_limit
+
+
+def pages(count: int) -> int:
+    # Octavia adds a next link to every full page, so a multiple of the cap costs an empty page.
+    return count // PAGE_CAP + 1
+
+
+async def octavia_calls(control) -> Counter[str]:
+    calls: Counter[str] = Counter()
+    for row in await control.requests():
+        if row["service"] == "octavia":
+            calls[row["endpoint"]] += row["count"]
+    await control.call("POST", "/_sim/requests/reset")
+    return calls
+
+
+def expected_calls(truth: dict[str, Any], listener_stats: bool = True) -> Counter[str]:
+    pools = truth["pools"]
+    tree_lbs = {p["loadbalancer_id"] for p in pools if p["listeners"] and p["members"]}
+    unattached = [p for p in pools if not p["listeners"] and p["members"]]
+    lbs_with_listeners = {x["loadbalancer_id"] for x in truth["listeners"]}
+    calls = Counter({
+        "/v2/lbaas/loadbalancers": pages(len(truth["loadbalancers"])),
+        "/v2/lbaas/listeners": pages(len(truth["listeners"])),
+        "/v2/lbaas/pools": pages(len(pools)),
+        "/v2/lbaas/healthmonitors": pages(len(truth["healthmonitors"])),
+        "/v2/octavia/amphorae": pages(len(truth["amphorae"])),
+        "/v2/lbaas/loadbalancers/{id}/status": len(tree_lbs),
+        "/v2/lbaas/pools/{pool_id}/members": sum(pages(len(p["members"])) for p in unattached),
+    })
+    if listener_stats:
+        calls["/v2/lbaas/listeners/{id}/stats"] = len(truth["listeners"])
+    else:
+        calls["/v2/lbaas/loadbalancers/{id}/stats"] = len(lbs_with_listeners)
+    return +calls
+
+
+async def test_calls_per_cycle_equal_the_documented_formula(control, make_exporter) -> None:
+    truth = await control.fleet()
+    await octavia_calls(control)
+    exporter = make_exporter()
+    await exporter.cycle()
+    assert await octavia_calls(control) == expected_calls(truth)
+    await exporter.cycle()
+    assert await octavia_calls(control) == expected_calls(truth)
+
+
+async def test_without_listener_stats_one_call_per_load_balancer(control, make_exporter) -> None:
+    truth = await control.fleet()
+    await octavia_calls(control)
+    exporter = make_exporter(listener_stats=False)
+    metrics = await exporter.cycle()
+    assert await octavia_calls(control) == expected_calls(truth, listener_stats=False)
+    assert not metrics.get("octavia_listener_bytes_in_total")
+    for lb in truth["loadbalancers"]:
+        assert one(metrics, "octavia_loadbalancer_bytes_in_total",
+                   loadbalancer_id=lb["id"]) == lb["stats"]["bytes_in"]
+
+
+async def test_healthy_trees_and_stats_wait_for_their_interval(control, make_exporter) -> None:
+    exporter = make_exporter(healthy_tree_interval=3600, stats_interval=3600)
+    first = await exporter.cycle()
+    truth = await control.fleet()
+    await octavia_calls(control)
+    second = await exporter.cycle()
+    calls = await octavia_calls(control)
+    unhealthy = set()
+    for lb in truth["loadbalancers"]:
+        lb_members = [m for m in truth["members"] if m["loadbalancer_id"] == lb["id"]]
+        if (lb["provisioning_status"], lb["operating_status"]) != ("ACTIVE", "ONLINE") or any(
+                m["operating_status"] not in ("ONLINE", "NO_MONITOR") for m in lb_members):
+            unhealthy.add(lb["id"])
+    tree_lbs = {p["loadbalancer_id"] for p in truth["pools"] if p["listeners"] and p["members"]}
+    assert calls["/v2/lbaas/loadbalancers/{id}/status"] == len(tree_lbs & unhealthy)
+    assert len(tree_lbs & unhealthy) < len(tree_lbs)
+    assert "/v2/lbaas/listeners/{id}/stats" not in calls
+    # Nothing was lost by not asking.
+    for name in ("octavia_member_operating_status", "octavia_listener_bytes_in_total",
+                 "octavia_loadbalancer_bytes_in_total"):
+        assert sorted(second[name], key=repr) == sorted(first[name], key=repr), name
+
+    # A member going down on a healthy load balancer rolls up into its operating status, which
+    # the bulk list shows, so its tree is fetched again at once.
+    healthy_lb = next(iter(sorted(tree_lbs - unhealthy)))
+    member = next(m for m in truth["members"] if m["loadbalancer_id"] == healthy_lb
+                  and any(p["id"] == m["pool_id"] and p["listeners"] for p in truth["pools"]))
+    await control.call("PATCH", f"/_sim/members/{member['id']}", {"operating_status": "ERROR"})
+    third = await exporter.cycle()
+    assert [lab["status"] for lab, v in third["octavia_member_operating_status"]
+            if lab["member_id"] == member["id"] and v == 1] == ["ERROR"]
+
+
+async def test_shards_split_the_fleet_without_overlap_or_gap(control, make_exporter) -> None:
+    truth = await control.fleet()
+    seen: list[set[str]] = []
+    members: list[set[str]] = []
+    for index in (1, 2, 3):
+        metrics = await make_exporter(shard=(index, 3)).cycle()
+        seen.append({lab["loadbalancer_id"] for lab, _ in metrics["octavia_loadbalancer_info"]})
+        members.append({lab["member_id"] for lab, _ in metrics["octavia_member_info"]})
+    assert all(seen)  # 12 load balancers over 3 shards: none is empty
+    assert set().union(*seen) == {lb["id"] for lb in truth["loadbalancers"]}
+    assert sum(map(len, seen)) == len(truth["loadbalancers"])
+    assert set().union(*members) == {m["id"] for m in truth["members"]}
+    assert sum(map(len, members)) == len(truth["members"])
