@@ -6,7 +6,10 @@
 
 Covered: every dashboard target, every dashboard template-variable query (label_values(x, l)
 becomes the selector x, query_result(q) becomes q), and every rule `expr`. Grafana variables
-are replaced by values Prometheus accepts (see substitute()).
+are replaced by values Prometheus accepts (see substitute()); pass `values` to choose them
+(the end-to-end tests use a short $__rate_interval). label_value_queries() says which entries
+are label_values(x, l) variables and which label they ask for, so a test can call
+/api/v1/label/<l>/values?match[]=x the way Grafana does.
 
 Expressions that read recording-rule series (names with a colon) only return data when
 alerts/octavia-recording.rules.yml is loaded in that Prometheus; recording_rule_inputs() names
@@ -40,7 +43,9 @@ BUILTIN_VALUES = {
 DEFAULT_VALUE = ".*"
 
 _VARIABLE = re.compile(r"\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$(\w+)")
-_LABEL_VALUES = re.compile(r"^\s*label_values\((?P<selector>.+),\s*\w+\s*\)\s*$", re.S)
+_LABEL_VALUES = re.compile(
+    r"^\s*label_values\((?P<selector>.+),\s*(?P<label>\w+)\s*\)\s*$", re.S
+)
 _QUERY_RESULT = re.compile(r"^\s*query_result\((?P<query>.+)\)\s*$", re.S)
 _RECORDED = re.compile(r"(?<![\w:])([a-zA-Z_]\w*:[\w:]+)")
 
@@ -86,24 +91,46 @@ def _panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def dashboard_expressions(raw: bool = False) -> list[tuple[str, str]]:
+def _dashboards() -> list[tuple[Path, dict[str, Any]]]:
+    return [(path, json.loads(path.read_text(encoding="utf-8")))
+            for path in sorted(DASHBOARDS_DIR.glob("*.json"))]
+
+
+def dashboard_expressions(
+    raw: bool = False, values: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
     """(where, expr) for every target and variable query of every dashboard."""
     out = []
-    for path in sorted(DASHBOARDS_DIR.glob("*.json")):
-        board = json.loads(path.read_text(encoding="utf-8"))
+    for path, board in _dashboards():
         for var in board.get("templating", {}).get("list", []):
             if var.get("type") != "query":
                 continue
             promql = variable_query_to_promql(_variable_query(var))
             if promql is not None:
                 where = f"{path.name}: variable ${var['name']}"
-                out.append((where, promql if raw else substitute(promql)))
+                out.append((where, promql if raw else substitute(promql, values)))
         for panel in _panels(board.get("panels", [])):
             for tgt in panel.get("targets", []):
                 expr = tgt.get("expr")
                 if expr:
                     where = f"{path.name}: panel {panel['title']!r} target {tgt.get('refId')}"
-                    out.append((where, expr if raw else substitute(expr)))
+                    out.append((where, expr if raw else substitute(expr, values)))
+    return out
+
+
+def label_value_queries(values: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """where -> (selector, label) for every label_values(selector, label) variable query, with
+    the same `where` as dashboard_expressions() and variables substituted."""
+    out = {}
+    for path, board in _dashboards():
+        for var in board.get("templating", {}).get("list", []):
+            if var.get("type") != "query":
+                continue
+            match = _LABEL_VALUES.match(_variable_query(var))
+            if match:
+                where = f"{path.name}: variable ${var['name']}"
+                out[where] = (substitute(match.group("selector").strip(), values),
+                              match.group("label"))
     return out
 
 
@@ -121,9 +148,10 @@ def rule_expressions() -> list[tuple[str, str]]:
     return out
 
 
-def all_expressions() -> list[tuple[str, str]]:
-    """(where, expr) for every shipped PromQL expression, Grafana variables substituted."""
-    return dashboard_expressions() + rule_expressions()
+def all_expressions(values: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(where, expr) for every shipped PromQL expression, Grafana variables substituted
+    (with `values` where given, see substitute())."""
+    return dashboard_expressions(values=values) + rule_expressions()
 
 
 def recording_rule_inputs(expr: str) -> set[str]:
