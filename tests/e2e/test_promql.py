@@ -1,0 +1,121 @@
+"""Every shipped PromQL expression, against a real Prometheus scraping real exporters.
+
+Each dashboard target, dashboard variable query and rule expression (tests/rules/
+promql_inventory.py) is its own test: it must parse, and it must return data for the seeded
+scenario (tests/e2e/scenario.py) — an expression that silently returns nothing fails.
+label_values() variables go through /api/v1/label/<label>/values as Grafana sends them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Stack, query_nonempty
+from tests.e2e.harness import wait_until
+from tests.rules.promql_inventory import all_expressions, label_value_queries
+from tests.rules.rulefiles import alerting_rules, recording_rules
+
+# Grafana's $__rate_interval is max(4 * scrape interval, $__interval + scrape interval): with the
+# 1 s scrape interval of this Prometheus, a few seconds. 30 s keeps a margin and still has data
+# seconds after start-up. ($__range, $__interval_ms … keep their defaults.)
+E2E_VALUES = {"__rate_interval": "30s", "__interval": "5s"}
+EXPRESSIONS = all_expressions(E2E_VALUES)
+LABEL_VALUE_QUERIES = label_value_queries(E2E_VALUES)
+
+# Expressions that are empty by design whenever an exporter is being scraped — which the whole
+# scenario needs. They are evaluated at a moment before Prometheus's first scrape instead (the
+# situation they exist for), and must be empty now.
+# - absent(octavia_up): "no exporter data at all".
+BEFORE_ANY_DATA = {"octavia-alerts.rules.yml: alert OctaviaExporterAbsent (critical)"}
+
+ALERTS = alerting_rules()
+ALERT_IDS = [f"{r['alert']}-{r['labels']['severity']}" for r in ALERTS]
+
+
+def test_every_grafana_variable_was_substituted() -> None:
+    assert EXPRESSIONS
+    leftovers = [(where, expr) for where, expr in EXPRESSIONS if "$" in expr or "[[" in expr]
+    assert not leftovers
+
+
+def test_allow_list_names_real_expressions() -> None:
+    assert {where for where, _ in EXPRESSIONS} >= BEFORE_ANY_DATA
+
+
+@pytest.mark.parametrize(("where", "expr"), EXPRESSIONS, ids=[w for w, _ in EXPRESSIONS])
+def test_expression_parses_and_returns_data(stack: Stack, where: str, expr: str) -> None:
+    if where in LABEL_VALUE_QUERIES:
+        selector, label = LABEL_VALUE_QUERIES[where]
+        values = wait_until(lambda: stack.prom.label_values(label, selector),
+                            f"label values of {label} for {selector}", 15.0)
+        assert all(values), values
+        if label == "cloud":
+            assert "simulator" in values
+        return
+    if where in BEFORE_ANY_DATA:
+        result = stack.prom.query(expr, at=stack.before_any_data)
+        assert result, f"{expr} at a time without data"
+        assert stack.prom.query(expr) == [], f"{expr} is not empty with data"
+        return
+    result = query_nonempty(stack, expr)
+    # Some series may be NaN (histogram_quantile of an endpoint without requests in the
+    # window; Grafana draws a gap), but a result of nothing but NaN shows nothing either.
+    values = [float(series["value"][1]) for series in result]
+    assert any(not math.isnan(v) for v in values), f"only NaN from {expr}: {result[:5]}"
+
+
+@pytest.mark.parametrize("record", [r["record"] for r in recording_rules()])
+def test_recording_rule_produces_series(stack: Stack, record: str) -> None:
+    result = query_nonempty(stack, f'{{__name__="{record}"}}')
+    # Recording rules aggregate target labels away: one series per object or group.
+    assert all("instance" not in s["metric"] for s in result), result[:3]
+
+
+def test_prometheus_loaded_every_rule_and_evaluates_it_without_error(stack: Stack) -> None:
+    loaded: dict[str, list[dict[str, Any]]] = {}
+    for group in stack.prom.rule_groups():
+        for rule in group["rules"]:
+            loaded.setdefault(rule["name"], []).append(rule)
+    shipped = [r.get("alert") or r.get("record") for r in ALERTS + recording_rules()]
+    assert sorted(loaded) == sorted(set(shipped))
+
+    def all_healthy() -> list[str] | None:
+        bad = [f"{name}: {rule['health']} {rule.get('lastError', '')}"
+               for name, rules in loaded.items() for rule in rules if rule["health"] != "ok"]
+        return None if bad else ["ok"]
+
+    for name, rules in loaded.items():
+        assert len(rules) == shipped.count(name), name
+    wait_until(all_healthy, "every rule evaluated without error", 10.0)
+    for group in stack.prom.rule_groups():
+        for rule in group["rules"]:
+            assert rule["health"] == "ok", (rule["name"], rule.get("lastError"))
+
+
+def _alerts_of(stack: Stack, name: str, severity: str) -> list[dict[str, Any]]:
+    return [a for a in stack.prom.alerts()
+            if a["labels"]["alertname"] == name and a["labels"]["severity"] == severity]
+
+
+@pytest.mark.parametrize("rule", ALERTS, ids=ALERT_IDS)
+def test_alert_fires_in_the_scenario_with_rendered_annotations(
+        stack: Stack, rule: dict[str, Any]) -> None:
+    """With `for:` shortened (see conftest.py), every alert the scenario provokes fires, and
+    its annotation templates find every label they use."""
+    name, severity = rule["alert"], rule["labels"]["severity"]
+    if f"octavia-alerts.rules.yml: alert {name} ({severity})" in BEFORE_ANY_DATA:
+        assert _alerts_of(stack, name, severity) == []
+        return
+    firing = wait_until(
+        lambda: [a for a in _alerts_of(stack, name, severity) if a["state"] == "firing"],
+        f"{name} ({severity}) firing", 20.0, on_timeout=stack.diagnostics)
+    for alert in firing:
+        assert set(alert["annotations"]) == {"summary", "description", "runbook_url"}
+        for key, text in alert["annotations"].items():
+            assert "<no value>" not in text, (key, text, alert["labels"])
+            assert "error expanding" not in text, (key, text)
+            assert "{{" not in text, (key, text)
+        assert "instance" not in alert["labels"] or name == "OctaviaExporterTargetDown"
