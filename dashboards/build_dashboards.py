@@ -312,7 +312,8 @@ def fleet() -> dict[str, Any]:
         lay, "stat", "Last successful poll",
         "Per cloud: how long ago the newest successful poll cycle ended "
         "(time() - octavia_last_poll_success_timestamp_seconds). Polls run every --interval "
-        "(30 s by default); the OctaviaDataStale alert fires above 5 minutes.",
+        "(30 s by default, octavia_poll_interval_seconds); the OctaviaDataStale alert fires "
+        "above ten intervals, and never below 5 minutes.",
         "s",
         [target(f"time() - max by (cloud) (octavia_last_poll_success_timestamp_seconds{{{F}}})",
                 "{{cloud}}")],
