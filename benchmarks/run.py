@@ -1,0 +1,256 @@
+"""Fleet-scale benchmark: the real exporter against the simulator, both as processes on 127.0.0.1.
+
+For each fleet size it measures, in one run: API calls per cycle against the documented minimum,
+cycle wall time against the ideal `calls x latency / concurrency`, exporter CPU seconds per cycle
+and peak RSS, /metrics latency (p50/p99, gzip as Prometheus scrapes) while a cycle runs, the
+exposition's size plain and gzipped, and the series count. Prints a Markdown table (and JSON with
+--json) for docs/benchmarks.md.
+
+    python benchmarks/run.py --quick                       # 100 and 1,000 LBs, < 2 minutes
+    python benchmarks/run.py --sizes 100,1000,10000        # the full table
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http(url: str, headers: dict[str, str] | None = None, data: bytes | None = None,
+         timeout: float = 60) -> tuple[bytes, dict[str, str]]:
+    request = urllib.request.Request(url, headers=headers or {}, data=data)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.read(), dict(response.headers)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Process:
+    def __init__(self, name: str, args: list[str], workdir: Path,
+                 env: dict[str, str] | None = None) -> None:
+        self.log_path = workdir / f"{name}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
+                                      env={**os.environ, **(env or {})})
+
+    def lines(self) -> list[str]:
+        return self.log_path.read_text(errors="replace").splitlines()
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._log.close()
+
+
+def wait_for(condition: Any, what: str, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def cycles_done(exporter: Process) -> list[dict[str, Any]]:
+    done = []
+    for line in exporter.lines():
+        if '"poll_cycle_done"' in line:
+            done.append(json.loads(line))
+    return done
+
+
+@dataclass
+class Result:
+    lbs: int
+    members: int
+    calls: int
+    minimum_calls: int
+    call_ratio: float
+    cycle_seconds: float
+    ideal_seconds: float
+    efficiency: float
+    cpu_seconds_per_cycle: float
+    peak_rss_mb: float
+    scrape_p50_ms: float
+    scrape_p99_ms: float
+    scrapes: int
+    plain_mb: float
+    gzip_mb: float
+    series: int
+
+
+def documented_minimum(fleet: dict[str, Any], page_cap: int) -> int:
+    """Bulk lists (pages), one status tree per load balancer with members behind a listener, one
+    member list per pool with members but no listener, one stats call per listener."""
+    def pages(count: int) -> int:
+        return count // page_cap + 1
+
+    pools = fleet["pools"]
+    tree_lbs = {p["loadbalancer_id"] for p in pools if p["listeners"] and p["members"]}
+    unattached = [p for p in pools if not p["listeners"] and p["members"]]
+    return (pages(len(fleet["loadbalancers"])) + pages(len(fleet["listeners"]))
+            + pages(len(pools)) + pages(len(fleet["healthmonitors"]))
+            + pages(len(fleet["amphorae"])) + len(tree_lbs)
+            + sum(pages(len(p["members"])) for p in unattached) + len(fleet["listeners"]))
+
+
+def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
+    sim_port, exp_port = free_port(), free_port()
+    clouds = workdir / f"clouds-{lbs}.yaml"
+    sim = Process(f"simulator-{lbs}", [
+        sys.executable, "-m", "exporter.simulator", "--lbs", str(lbs), "--seed", "1",
+        "--port", str(sim_port), "--latency-ms", str(args.latency_ms),
+        "--write-clouds-yaml", str(clouds)], workdir)
+    exporter: Process | None = None
+    try:
+        base = f"http://127.0.0.1:{sim_port}"
+        wait_for(lambda: clouds.exists() and sim.popen.poll() is None, "simulator", 120)
+        wait_for(lambda: _ok(base + "/_sim/config"), "simulator HTTP", 60)
+        fleet = json.loads(http(base + "/_sim/fleet?kinds=loadbalancers,listeners,pools,"
+                                       "healthmonitors,amphorae,members")[0])
+        page_cap = int(json.loads(http(base + "/_sim/config")[0])["page_cap"])
+        exporter = Process(f"exporter-{lbs}", [
+            sys.executable, "-m", "exporter", "--os-cloud", "simulator", "--interval", "1",
+            "--concurrency", str(args.concurrency), "--log-format", "json",
+            "--request-timeout", "30", "--cycle-timeout", "600",
+            "--web.listen-address", f"127.0.0.1:{exp_port}"], workdir,
+            env={"OS_CLIENT_CONFIG_FILE": str(clouds)})
+        pid = exporter.popen.pid
+        metrics_url = f"http://127.0.0.1:{exp_port}/metrics"
+
+        # Cycle 1 is the warm-up (imports, first token). Cycle 2: calls, wall time and CPU, with
+        # nobody scraping. Cycle 3: scrape latency while the cycle runs.
+        wait_for(lambda: len(cycles_done(exporter)) >= 1, "first cycle", 900)
+        http(base + "/_sim/requests/reset", data=b"")
+        cpu_before = cpu_seconds(pid)
+        second = wait_for(lambda: cycles_done(exporter)[1:2], "second cycle", 900)[0]
+        cpu_per_cycle = cpu_seconds(pid) - cpu_before
+        requests = json.loads(http(base + "/_sim/requests")[0])["requests"]
+        calls = sum(r["count"] for r in requests if r["service"] == "octavia")
+
+        latencies: list[float] = []
+        while len(cycles_done(exporter)) < 3 and len(latencies) < args.max_scrapes:
+            started = time.perf_counter()
+            http(metrics_url, {"Accept-Encoding": "gzip"})
+            latencies.append((time.perf_counter() - started) * 1000)
+        wait_for(lambda: len(cycles_done(exporter)) >= 3, "third cycle", 900)
+        zipped, _ = http(metrics_url, {"Accept-Encoding": "gzip"})
+        plain = gzip.decompress(zipped)
+        series = sum(1 for line in plain.splitlines() if line and not line.startswith(b"#"))
+        rss = peak_rss_mb(pid)
+
+        duration = float(second["duration_seconds"])
+        ideal = calls * args.latency_ms / 1000 / args.concurrency
+        minimum = documented_minimum(fleet, page_cap)
+        quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+        return Result(
+            lbs=lbs, members=len(fleet["members"]), calls=calls, minimum_calls=minimum,
+            call_ratio=round(calls / minimum, 3), cycle_seconds=round(duration, 2),
+            ideal_seconds=round(ideal, 2), efficiency=round(duration / ideal, 3),
+            cpu_seconds_per_cycle=round(cpu_per_cycle, 2), peak_rss_mb=round(rss, 1),
+            scrape_p50_ms=round(statistics.median(latencies), 1),
+            scrape_p99_ms=round(quantiles[98], 1), scrapes=len(latencies),
+            plain_mb=round(len(plain) / 1e6, 2), gzip_mb=round(len(zipped) / 1e6, 2),
+            series=series,
+        )
+    except BaseException:
+        for proc in (sim, exporter):
+            if proc is not None:
+                print(f"--- {proc.log_path} (tail)", file=sys.stderr)
+                print("\n".join(proc.lines()[-20:]), file=sys.stderr)
+        raise
+    finally:
+        if exporter is not None:
+            exporter.stop()
+        sim.stop()
+
+
+def _ok(url: str) -> bool:
+    try:
+        http(url, timeout=2)
+        return True
+    except OSError:
+        return False
+
+
+def table(results: list[Result], args: argparse.Namespace) -> str:
+    head = ("| LBs | members | API calls | documented minimum | ratio | cycle (s) | ideal (s) | "
+            "cycle / ideal | CPU s / cycle | peak RSS (MB) | /metrics p50 (ms) | p99 (ms) | "
+            "scrapes | plain (MB) | gzip (MB) | series |")
+    rows = [head, "|" + "---|" * 16]
+    for r in results:
+        rows.append(
+            f"| {r.lbs:,} | {r.members:,} | {r.calls:,} | {r.minimum_calls:,} | {r.call_ratio} | "
+            f"{r.cycle_seconds} | {r.ideal_seconds} | {r.efficiency} | "
+            f"{r.cpu_seconds_per_cycle} | {r.peak_rss_mb} | {r.scrape_p50_ms} | "
+            f"{r.scrape_p99_ms} | {r.scrapes} | {r.plain_mb} | {r.gzip_mb} | {r.series:,} |")
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
+               f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}")
+    return (f"Latency {args.latency_ms} ms per API call, concurrency {args.concurrency}; "
+            f"{machine}.\n\n" + "\n".join(rows))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100,1000,10000",
+                        help="comma-separated load-balancer counts")
+    parser.add_argument("--quick", action="store_true", help="100 and 1,000 only")
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--max-scrapes", type=int, default=300)
+    parser.add_argument("--json", help="also write the results as JSON to this file")
+    args = parser.parse_args()
+    sizes = [100, 1000] if args.quick else [int(x) for x in args.sizes.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="octavia-bench-") as tmp:
+        for size in sizes:
+            result = run_size(size, args, Path(tmp))
+            print(json.dumps(asdict(result)), file=sys.stderr, flush=True)
+            results.append(result)
+    print(table(results, args))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
