@@ -9,6 +9,8 @@ label_values() variables go through /api/v1/label/<label>/values as Grafana send
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,3 +121,23 @@ def test_alert_fires_in_the_scenario_with_rendered_annotations(
             assert "error expanding" not in text, (key, text)
             assert "{{" not in text, (key, text)
         assert "instance" not in alert["labels"] or name == "OctaviaExporterTargetDown"
+
+
+def _documented_promql() -> list[tuple[str, str]]:
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    out = []
+    for path in sorted(docs.glob("*.md")):
+        for number, block in enumerate(
+                re.findall(r"```promql\n(.*?)```", path.read_text(encoding="utf-8"), re.S)):
+            out.append((f"{path.name} #{number + 1}", block))
+    return out
+
+
+DOCUMENTED = _documented_promql()
+
+
+@pytest.mark.parametrize(("where", "expr"), DOCUMENTED, ids=[w for w, _ in DOCUMENTED])
+def test_documented_promql_parses(stack: Stack, where: str, expr: str) -> None:
+    # Examples about other sources (Octavia's own PROMETHEUS listener) may well be empty here;
+    # they must still be valid PromQL. PromQLError is raised when Prometheus rejects them.
+    stack.prom.query(expr)
