@@ -12,14 +12,13 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 
 import structlog
-from aiohttp import web
 
 from exporter import config, logs, webconfig
 from exporter.auth import KeystoneTokens, resolve_clouds
 from exporter.client import OctaviaClient
 from exporter.exposition import Exposition
 from exporter.poller import CloudPoller
-from exporter.server import build_app
+from exporter.server import ServerThread, build_app
 from exporter.service import Service
 from exporter.telemetry import Telemetry
 
@@ -115,14 +114,13 @@ async def serve(settings: config.Settings) -> int:
     telemetry = Telemetry()
     service, exposition, clients = build_service(settings, telemetry)
     auth = webconfig.BasicAuth(web_config.users) if web_config.users else None
-    runner = web.AppRunner(build_app(service, exposition, auth), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.listen_host, settings.listen_port,
-                       ssl_context=web_config.ssl_context)
+    server = ServerThread(build_app(service, exposition, auth), settings.listen_host,
+                          settings.listen_port, web_config.ssl_context)
     try:
-        await site.start()
+        server.start()
     except OSError as exc:
-        await runner.cleanup()
+        for client in clients:
+            await client.close()
         return _config_error([f"listen_address (--web.listen-address): cannot listen on "
                               f"{settings.listen_host}:{settings.listen_port}: {exc.strerror}"])
     host = "127.0.0.1" if settings.listen_host in ("0.0.0.0", "") else settings.listen_host
@@ -142,7 +140,7 @@ async def serve(settings: config.Settings) -> int:
         log.warning("shutdown_timeout", seconds=SHUTDOWN_GRACE)
     for client in clients:
         await client.close()
-    await runner.cleanup()
+    server.stop()
     return 0
 
 

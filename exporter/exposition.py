@@ -58,7 +58,12 @@ class Exposition:
         return await asyncio.to_thread(self.render_now, views)
 
     def body(self, openmetrics: bool, compress: bool) -> tuple[bytes, str]:
-        """The full exposition as the client asked for it, and its content type."""
+        """The full exposition as one bytes object (for --once and tests)."""
+        parts, content_type = self.parts(openmetrics, compress)
+        return b"".join(parts), content_type
+
+    def parts(self, openmetrics: bool, compress: bool) -> tuple[list[bytes], str]:
+        """The full exposition as the client asked for it, in parts, and its content type."""
         fleet = self.current
         if openmetrics:
             live = om_format.generate_latest(self._live)  # type: ignore[no-untyped-call]
@@ -69,5 +74,5 @@ class Exposition:
             head = fleet.text
             content_type = TEXT_CONTENT_TYPE
         if compress:
-            return head.gzip_with(live), content_type
-        return head.plain() + live, content_type
+            return head.gzip_parts(live), content_type
+        return [head.plain(), live], content_type

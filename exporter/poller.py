@@ -146,14 +146,15 @@ class CloudPoller:
         return parsed
 
     async def _bulk(self) -> tuple[dict[str, LoadBalancer], dict[str, Listener], dict[str, Pool],
-                                   dict[str, HealthMonitor]]:
+                                   dict[str, HealthMonitor], list[Any] | ApiError | None]:
         try:
-            lbs_raw, listeners_raw, pools_raw, hms_raw = await asyncio.gather(
+            lbs_raw, listeners_raw, pools_raw, hms_raw, amphorae_raw = await asyncio.gather(
                 self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers", LB_FIELDS),
                 self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS),
                 self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS),
                 self._list("healthmonitors", "v2/lbaas/healthmonitors", "healthmonitors",
                            HM_FIELDS),
+                self._amphora_list(),
             )
         except ApiError as exc:
             self._failed(exc)
@@ -170,13 +171,23 @@ class CloudPoller:
         healthmonitors: dict[str, HealthMonitor] = self._parse_all(
             "healthmonitors", hms_raw, lambda raw: parse.healthmonitor(raw, pools))
         healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
-        return loadbalancers, listeners, pools, healthmonitors
+        return loadbalancers, listeners, pools, healthmonitors, amphorae_raw
+
+    async def _amphora_list(self) -> list[Any] | ApiError | None:
+        """Fetched beside the other bulk lists; its failure must not fail the cycle."""
+        if not self.amphorae_enabled:
+            return None
+        try:
+            return await self._list("amphorae", "v2/octavia/amphorae", "amphorae",
+                                    AMPHORA_FIELDS)
+        except ApiError as exc:
+            return exc
 
     async def poll(self, previous: FleetSnapshot | None) -> FleetSnapshot:
         started = time.time()
         now = time.monotonic()
-        loadbalancers, listeners, pools, healthmonitors = await self._bulk()
-        amphorae = await self._amphorae(loadbalancers, previous)
+        loadbalancers, listeners, pools, healthmonitors, amphorae_raw = await self._bulk()
+        amphorae = self._amphorae(amphorae_raw, loadbalancers, previous)
         old = _Previous(previous)
 
         jobs: list[Callable[[], Awaitable[None]]] = []
@@ -379,14 +390,14 @@ class CloudPoller:
                 result[lb_id] = old.lb_stats[lb_id]
         return result
 
-    async def _amphorae(
-        self, loadbalancers: Mapping[str, LoadBalancer], previous: FleetSnapshot | None
+    def _amphorae(
+        self, raw: list[Any] | ApiError | None, loadbalancers: Mapping[str, LoadBalancer],
+        previous: FleetSnapshot | None,
     ) -> dict[str, Amphora]:
-        if not self.amphorae_enabled:
+        if raw is None:
             return {}
-        try:
-            raw = await self._list("amphorae", "v2/octavia/amphorae", "amphorae", AMPHORA_FIELDS)
-        except ApiError as exc:
+        if isinstance(raw, ApiError):
+            exc = raw
             if exc.status == 403:
                 self.amphorae_enabled = False
                 self.amphora_stats_enabled = False

@@ -2,10 +2,11 @@
 
 prometheus_client builds an object per sample and renders through generic code; at 100,000
 members that is seconds of CPU and hundreds of MB. Here each sample line is formatted once and
-fed to two streaming compressors (Prometheus text 0.0.4 and OpenMetrics 1.0 share their sample
-lines; only the HELP/TYPE lines differ), and only the compressed bytes are kept, so memory
-holds megabytes rather than the uncompressed exposition. A scrape appends the self-metrics as
-more deflate blocks and closes the gzip member, without recompressing the fleet part.
+compressed once (Prometheus text 0.0.4 and OpenMetrics 1.0 share their sample lines; only the
+HELP/TYPE lines differ, and each format gets its own small header segments), and only the
+compressed bytes are kept, so memory holds megabytes rather than the uncompressed exposition.
+A scrape appends the self-metrics as more deflate blocks and closes the gzip member, without
+recompressing the fleet part.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import struct
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from exporter.families import Family
 
@@ -66,27 +68,34 @@ def sample_lines(family: Family) -> Iterable[str]:
 
 @dataclass(frozen=True, slots=True)
 class Deflated:
-    """A raw deflate stream ended by a sync flush (byte-aligned, not final), with the CRC-32 and
-    length of what it holds, so more deflate blocks can be appended and wrapped into ONE gzip
-    member. Many clients (aiohttp, some browsers) read only the first member of a multi-member
-    gzip body, so concatenating two gzip files is not an option."""
+    """Raw deflate segments, each ended by a sync flush (byte-aligned, not final), with the
+    CRC-32 and length of what they hold. Segments can be concatenated, and more blocks appended,
+    then wrapped into ONE gzip member: many clients (aiohttp, some browsers) read only the first
+    member of a multi-member gzip body, so concatenating two gzip files is not an option. The
+    segments are kept unjoined so that a 40 MB exposition is never copied to be served."""
 
-    data: bytes
+    chunks: tuple[bytes, ...]
     crc: int
     size: int
 
-    def plain(self) -> bytes:
-        return zlib.decompressobj(RAW_DEFLATE).decompress(self.data)
+    @property
+    def compressed_size(self) -> int:
+        return sum(len(c) for c in self.chunks)
 
-    def gzip_with(self, tail: bytes, level: int = 6) -> bytes:
+    def plain(self) -> bytes:
+        inflater = zlib.decompressobj(RAW_DEFLATE)
+        return b"".join(inflater.decompress(chunk) for chunk in self.chunks)
+
+    def gzip_parts(self, tail: bytes, level: int = 6) -> list[bytes]:
+        """The gzip member as parts to write one after the other: header, fleet, tail, trailer."""
         compressor = zlib.compressobj(level, zlib.DEFLATED, RAW_DEFLATE)
         body = compressor.compress(tail) + compressor.flush(zlib.Z_FINISH)
         crc = zlib.crc32(tail, self.crc)
         size = (self.size + len(tail)) & 0xFFFFFFFF
-        return GZIP_HEADER + self.data + body + struct.pack("<II", crc, size)
+        return [GZIP_HEADER, *self.chunks, body, struct.pack("<II", crc, size)]
 
 
-EMPTY = Deflated(zlib.compressobj(1, zlib.DEFLATED, -15).flush(zlib.Z_SYNC_FLUSH), 0, 0)
+EMPTY = Deflated((), 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,41 +105,54 @@ class Compressed:
     lines: int
 
 
-class _Stream:
-    def __init__(self, level: int) -> None:
-        self._compressor = zlib.compressobj(level, zlib.DEFLATED, RAW_DEFLATE)
-        self._out: list[bytes] = []
-        self._crc = 0
-        self._size = 0
+def _segment(data: bytes, level: int) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, RAW_DEFLATE)
+    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
-    def write(self, data: bytes) -> None:
-        self._out.append(self._compressor.compress(data))
-        self._crc = zlib.crc32(data, self._crc)
-        self._size += len(data)
 
-    def close(self) -> Deflated:
-        self._out.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
-        return Deflated(b"".join(self._out), self._crc, self._size)
+class _Format:
+    """One text format's running CRC and length over the shared segments."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.crc = 0
+        self.size = 0
+
+    def add(self, plain: bytes, compressed: bytes) -> None:
+        self.chunks.append(compressed)
+        self.crc = zlib.crc32(plain, self.crc)
+        self.size += len(plain)
+
+    def done(self) -> Deflated:
+        return Deflated(tuple(self.chunks), self.crc, self.size)
 
 
 def render_families(families: Iterable[Family], level: int = 1) -> Compressed:
-    text, om = _Stream(level), _Stream(level)
+    """Both formats; each family's samples are compressed ONCE and shared by both, since only
+    the HELP/TYPE lines differ between Prometheus text and OpenMetrics."""
+    text, om = _Format(), _Format()
     lines = 0
     for family in families:
-        text.write(header(family, False).encode())
-        om.write(header(family, True).encode())
+        for fmt, openmetrics in ((text, False), (om, True)):
+            head = header(family, openmetrics).encode()
+            fmt.add(head, _segment(head, level))
+        compressor = zlib.compressobj(level, zlib.DEFLATED, RAW_DEFLATE)
         batch: list[str] = []
         for line in sample_lines(family):
             batch.append(line)
             if len(batch) >= CHUNK_LINES:
-                chunk = "".join(batch).encode()
-                text.write(chunk)
-                om.write(chunk)
                 lines += len(batch)
+                _shared(compressor, "".join(batch).encode(), text, om)
                 batch = []
-        if batch:
-            chunk = "".join(batch).encode()
-            text.write(chunk)
-            om.write(chunk)
-            lines += len(batch)
-    return Compressed(text.close(), om.close(), lines)
+        lines += len(batch)
+        _shared(compressor, "".join(batch).encode(), text, om, final=True)
+    return Compressed(text.done(), om.done(), lines)
+
+
+def _shared(compressor: Any, plain: bytes, text: _Format, om: _Format,
+            final: bool = False) -> None:
+    compressed = compressor.compress(plain)
+    if final:
+        compressed += compressor.flush(zlib.Z_SYNC_FLUSH)
+    text.add(plain, compressed)
+    om.add(plain, compressed)

@@ -1,8 +1,17 @@
-"""HTTP endpoints: /metrics, / (landing page), /healthz, /readyz."""
+"""HTTP endpoints: /metrics, / (landing page), /healthz, /readyz — served from their own thread.
+
+The poller's event loop is busy for seconds at a time during a large cycle (thousands of
+responses to parse). A scrape must not queue behind that work, so the HTTP server runs its own
+event loop in a dedicated thread. It only reads: the latest rendered exposition (swapped
+atomically), the thread-safe self-metrics registry, and the polling health.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import html
+import ssl
+import threading
 import time
 
 from aiohttp import web
@@ -28,15 +37,22 @@ def wants_gzip(accept_encoding: str) -> bool:
     return False
 
 
-async def metrics(request: web.Request) -> web.Response:
+async def metrics(request: web.Request) -> web.StreamResponse:
     exposition = request.app[EXPOSITION_KEY]
     compress = wants_gzip(request.headers.get("Accept-Encoding", ""))
-    body, content_type = exposition.body(
+    parts, content_type = exposition.parts(
         wants_openmetrics(request.headers.get("Accept", "")), compress)
-    response = web.Response(body=body, headers={"Content-Type": content_type,
-                                                "Vary": "Accept, Accept-Encoding"})
+    response = web.StreamResponse(headers={"Content-Type": content_type,
+                                           "Vary": "Accept, Accept-Encoding"})
     if compress:
         response.headers["Content-Encoding"] = "gzip"
+    response.content_length = sum(len(part) for part in parts)
+    await response.prepare(request)
+    # Written part by part: the cached fleet part is tens of MB at fleet scale and is never
+    # copied into one buffer.
+    for part in parts:
+        await response.write(part)
+    await response.write_eof()
     return response
 
 
@@ -92,3 +108,45 @@ def build_app(service: Service, exposition: Exposition,
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
+
+
+class ServerThread:
+    """Runs the aiohttp app on its own event loop in a daemon thread."""
+
+    def __init__(self, app: web.Application, host: str, port: int,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        self._app = app
+        self._host, self._port, self._ssl = host, port, ssl_context
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self._run, name="http", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._runner = web.AppRunner(self._app, access_log=None)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, self._host, self._port, ssl_context=self._ssl)
+            self._loop.run_until_complete(site.start())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
+
+    def start(self) -> None:
+        """Start serving; raise what binding raised (OSError for a port in use)."""
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout)
