@@ -141,3 +141,14 @@ def test_documented_promql_parses(stack: Stack, where: str, expr: str) -> None:
     # Examples about other sources (Octavia's own PROMETHEUS listener) may well be empty here;
     # they must still be valid PromQL. PromQLError is raised when Prometheus rejects them.
     stack.prom.query(expr)
+
+
+def test_data_stale_says_when_a_cloud_never_polled(stack: Stack) -> None:
+    # simulator-broken's API has answered 503 since the exporter started: its success
+    # timestamp is 0, and the description must not claim a poll "ended 20000d ago".
+    alerts = wait_until(
+        lambda: [a for a in stack.prom.alerts() if a["state"] == "firing"
+                 and a["labels"]["alertname"] == "OctaviaDataStale"], "OctaviaDataStale", 20.0)
+    assert [a["labels"]["cloud"] for a in alerts] == ["simulator-broken"]
+    assert alerts[0]["annotations"]["description"].startswith(
+        "No poll of cloud simulator-broken has succeeded since its exporter started:")
