@@ -340,5 +340,9 @@ def stack(binaries: Binaries, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 def query_nonempty(stack: Stack, expr: str, timeout: float = 15.0) -> list[dict[str, Any]]:
     """The result of `expr`, polled until it is not empty; fails at once if it does not parse."""
-    return wait_until(lambda: stack.prom.query(expr), f"a non-empty result for {expr}",
-                      timeout, on_timeout=stack.diagnostics)
+    def probe() -> list[dict[str, Any]]:
+        stack.procs.check_alive()  # a crashed exporter fails every test at once, not slowly
+        return stack.prom.query(expr)
+
+    return wait_until(probe, f"a non-empty result for {expr}", timeout,
+                      on_timeout=stack.diagnostics)

@@ -39,6 +39,14 @@ class PromQLError(AssertionError):
     """Prometheus rejected a query (it does not parse, or cannot be evaluated)."""
 
 
+class ProcessDied(RuntimeError):
+    """A process the tests started has exited on its own."""
+
+
+# Errors no amount of waiting fixes: wait_until raises them at once.
+FATAL = (PromQLError, ProcessDied)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -55,14 +63,14 @@ def wait_until(
     on_timeout: Callable[[], str] | None = None,
 ) -> T:
     """Call `probe` until it returns something truthy; return that. Exceptions count as "not
-    yet" (the last one is reported), except PromQLError, which no amount of waiting fixes.
+    yet" (the last one is reported), except FATAL ones, which are raised at once.
     Raises WaitTimeout after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last_error: BaseException | None = None
     while True:
         try:
             result = probe()
-        except PromQLError:
+        except FATAL:
             raise
         except Exception as exc:  # the service may not be up yet
             last_error = exc
@@ -166,7 +174,8 @@ class Processes:
     def check_alive(self) -> None:
         dead = [p for p in self.started if not p.alive() and not p.stopped]
         if dead:
-            raise RuntimeError(", ".join(f"{p.name} exited with {p.popen.returncode}" for p in dead))
+            raise ProcessDied(
+                ", ".join(f"{p.name} exited with {p.popen.returncode}" for p in dead))
 
     def logs(self, lines: int = 40) -> str:
         out = []
