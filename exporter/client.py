@@ -12,7 +12,7 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -184,8 +184,13 @@ class OctaviaClient:
         collection: str,
         fields: Sequence[str] = (),
         page_size: int | None = None,
+        on_page: Callable[[list[Any]], None] | None = None,
     ) -> list[Any]:
-        """Every item of a collection, following `<collection>_links` to a short or empty page."""
+        """Every item of a collection, following `<collection>_links` to a short or empty page.
+
+        With `on_page`, each page is handed over as it arrives and nothing is accumulated: at
+        fleet scale the raw JSON of every list at once would be the exporter's peak memory.
+        """
         base: list[tuple[str, str]] = [("fields", f) for f in fields]
         if page_size:
             base.append(("limit", str(page_size)))
@@ -199,7 +204,10 @@ class OctaviaClient:
             page = body[collection]
             if not page:
                 break
-            items.extend(page)
+            if on_page is None:
+                items.extend(page)
+            else:
+                on_page(page)
             next_query = _next_query(body.get(f"{collection}_links"))
             if next_query is None:
                 break

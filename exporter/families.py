@@ -113,8 +113,8 @@ def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
                   for resource, count in snap.counts().items()])
     yield _gauge("octavia_collector_enabled", "1 when an optional collection is on for this cloud.",
                  ["cloud", "collector"],
-                 [([v.health.cloud, name], _flag(snap is not None and getattr(snap, attr)))
-                  for v, snap in usable
+                 [([v.health.cloud, name], _flag(getattr(v.health, attr)))
+                  for v in views
                   for name, attr in (("amphorae", "amphorae_enabled"),
                                      ("amphora_stats", "amphora_stats_enabled"))])
 

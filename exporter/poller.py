@@ -130,46 +130,52 @@ class CloudPoller:
         self._telemetry.poll_errors.labels(self.cloud, endpoint, "malformed").inc()
         log.warning("malformed_object", cloud=self.cloud, endpoint=endpoint, problem=problem)
 
-    async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...]) -> list[Any]:
-        return await self._client.list_all(endpoint, path, key, fields, self._page_size)
+    def _collector(self, endpoint: str, build: Callable[[Any], Any],
+                   into: dict[str, Any]) -> Callable[[list[Any]], None]:
+        """Parse a page as it arrives into `into`, so raw pages are freed page by page."""
+        def on_page(page: list[Any]) -> None:
+            for item in page:
+                try:
+                    obj = build(item)
+                except parse.ParseError as exc:
+                    self._malformed(endpoint, str(exc))
+                    continue
+                into[obj.id] = obj
+        return on_page
 
-    def _parse_all(self, endpoint: str, raw: Iterable[Any],
-                   build: Callable[[Any], Any]) -> dict[str, Any]:
-        parsed: dict[str, Any] = {}
-        for item in raw:
-            try:
-                obj = build(item)
-            except parse.ParseError as exc:
-                self._malformed(endpoint, str(exc))
-                continue
-            parsed[obj.id] = obj
-        return parsed
+    async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...],
+                    build: Callable[[Any], Any], into: dict[str, Any]) -> None:
+        await self._client.list_all(endpoint, path, key, fields, self._page_size,
+                                    on_page=self._collector(endpoint, build, into))
 
     async def _bulk(self) -> tuple[dict[str, LoadBalancer], dict[str, Listener], dict[str, Pool],
                                    dict[str, HealthMonitor], list[Any] | ApiError | None]:
+        loadbalancers: dict[str, LoadBalancer] = {}
+        listeners: dict[str, Listener] = {}
+        pools: dict[str, Pool] = {}
+        hms_raw: list[Any] = []
         try:
-            lbs_raw, listeners_raw, pools_raw, hms_raw, amphorae_raw = await asyncio.gather(
-                self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers", LB_FIELDS),
-                self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS),
-                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS),
-                self._list("healthmonitors", "v2/lbaas/healthmonitors", "healthmonitors",
-                           HM_FIELDS),
+            _, _, _, _, amphorae_raw = await asyncio.gather(
+                self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers", LB_FIELDS,
+                           parse.loadbalancer, loadbalancers),
+                self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
+                           parse.listener, listeners),
+                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, parse.pool, pools),
+                # Health monitors name their pool, which may arrive later: parse at the end.
+                self._client.list_all("healthmonitors", "v2/lbaas/healthmonitors",
+                                      "healthmonitors", HM_FIELDS, self._page_size,
+                                      on_page=hms_raw.extend),
                 self._amphora_list(),
             )
         except ApiError as exc:
             self._failed(exc)
             raise CycleFailed(exc) from exc
-        loadbalancers: dict[str, LoadBalancer] = {
-            k: v for k, v in self._parse_all("loadbalancers", lbs_raw, parse.loadbalancer).items()
-            if in_shard(k, self._shard)}
-        listeners: dict[str, Listener] = {
-            k: v for k, v in self._parse_all("listeners", listeners_raw, parse.listener).items()
-            if v.loadbalancer_id in loadbalancers}
-        pools: dict[str, Pool] = {
-            k: v for k, v in self._parse_all("pools", pools_raw, parse.pool).items()
-            if v.loadbalancer_id in loadbalancers}
-        healthmonitors: dict[str, HealthMonitor] = self._parse_all(
-            "healthmonitors", hms_raw, lambda raw: parse.healthmonitor(raw, pools))
+        loadbalancers = {k: v for k, v in loadbalancers.items() if in_shard(k, self._shard)}
+        listeners = {k: v for k, v in listeners.items() if v.loadbalancer_id in loadbalancers}
+        pools = {k: v for k, v in pools.items() if v.loadbalancer_id in loadbalancers}
+        healthmonitors: dict[str, HealthMonitor] = {}
+        self._collector("healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
+                        healthmonitors)(hms_raw)
         healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
         return loadbalancers, listeners, pools, healthmonitors, amphorae_raw
 
@@ -178,8 +184,8 @@ class CloudPoller:
         if not self.amphorae_enabled:
             return None
         try:
-            return await self._list("amphorae", "v2/octavia/amphorae", "amphorae",
-                                    AMPHORA_FIELDS)
+            return await self._client.list_all("amphorae", "v2/octavia/amphorae", "amphorae",
+                                               AMPHORA_FIELDS, self._page_size)
         except ApiError as exc:
             return exc
 
@@ -409,8 +415,9 @@ class CloudPoller:
                 return {}
             self._failed(exc)
             return dict(previous.amphorae) if previous else {}
-        amphorae: dict[str, Amphora] = self._parse_all(
-            "amphorae", raw, lambda item: parse.amphora(item, loadbalancers))
+        amphorae: dict[str, Amphora] = {}
+        self._collector("amphorae", lambda item: parse.amphora(item, loadbalancers),
+                        amphorae)(raw)
         # Octavia keeps DELETED amphorae in the list until housekeeping purges them (a week by
         # default); exporting them would grow the series count with every failover. Spares
         # (no load balancer) belong to no shard but the first.

@@ -28,7 +28,9 @@ log = structlog.get_logger("exporter.service")
 class CloudState:
     def __init__(self, poller: CloudPoller, interval: float) -> None:
         self.poller = poller
-        self.health = CloudHealth(cloud=poller.cloud, interval=interval)
+        self.health = CloudHealth(cloud=poller.cloud, interval=interval,
+                                  amphorae_enabled=poller.amphorae_enabled,
+                                  amphora_stats_enabled=poller.amphora_stats_enabled)
         self.snapshot: FleetSnapshot | None = None
 
     def view(self) -> CloudView:
@@ -101,7 +103,8 @@ class Service:
         state.health = dataclasses.replace(
             health, up=ok, cycles_completed=health.cycles_completed + 1,
             last_cycle_duration=duration, last_cycle_end=now, last_success=last_success,
-            stale_withdrawn=stale,
+            stale_withdrawn=stale, amphorae_enabled=state.poller.amphorae_enabled,
+            amphora_stats_enabled=state.poller.amphora_stats_enabled,
         )
         self._telemetry.poll_cycles.labels(cloud, "success" if ok else "failure").inc()
         log.info("poll_cycle_done", cloud=cloud, ok=ok, duration_seconds=round(duration, 3),

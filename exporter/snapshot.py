@@ -170,6 +170,10 @@ class CloudHealth:
     last_success: float = 0.0
     # True when the fleet data is older than --max-staleness and has been withdrawn.
     stale_withdrawn: bool = False
+    # The poller's settings, not the last snapshot's: a cloud that has never answered still
+    # has amphora collection on.
+    amphorae_enabled: bool = False
+    amphora_stats_enabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
