@@ -9,6 +9,7 @@ the one object it could not read, so one bad object never costs the rest of the 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -41,8 +42,15 @@ def text(obj: Mapping[str, Any], key: str) -> str:
 
 
 def status(obj: Mapping[str, Any], key: str) -> str:
+    # Interned: a handful of distinct values shared by hundreds of thousands of objects, where
+    # the JSON decoder would allocate a fresh string for each.
     value = text(obj, key).strip()
-    return value.upper() if value else states.MISSING
+    return sys.intern(value.upper()) if value else states.MISSING
+
+
+def shared(obj: Mapping[str, Any], key: str) -> str:
+    """A low-cardinality text field (project, protocol, algorithm…), interned like statuses."""
+    return sys.intern(text(obj, key))
 
 
 def object_id(obj: Any) -> str:
@@ -125,17 +133,17 @@ def loadbalancer(obj: Any) -> LoadBalancer:
     return LoadBalancer(
         id=lb_id,
         name=text(obj, "name"),
-        project_id=text(obj, "project_id") or text(obj, "tenant_id"),
+        project_id=shared(obj, "project_id") or shared(obj, "tenant_id"),
         provisioning_status=status(obj, "provisioning_status"),
         operating_status=status(obj, "operating_status"),
         admin_state_up=flag(obj.get("admin_state_up")),
         vip_address=text(obj, "vip_address"),
         vip_port_id=text(obj, "vip_port_id"),
-        vip_network_id=text(obj, "vip_network_id"),
-        vip_subnet_id=text(obj, "vip_subnet_id"),
-        provider=text(obj, "provider"),
-        flavor_id=text(obj, "flavor_id"),
-        availability_zone=text(obj, "availability_zone"),
+        vip_network_id=shared(obj, "vip_network_id"),
+        vip_subnet_id=shared(obj, "vip_subnet_id"),
+        provider=shared(obj, "provider"),
+        flavor_id=shared(obj, "flavor_id"),
+        availability_zone=shared(obj, "availability_zone"),
         created_at=timestamp(obj.get("created_at")),
         updated_at=timestamp(obj.get("updated_at")),
         listener_ids=ids(obj.get("listeners")),
@@ -149,12 +157,12 @@ def listener(obj: Any) -> Listener:
     return Listener(
         id=listener_id,
         name=text(obj, "name"),
-        project_id=text(obj, "project_id") or text(obj, "tenant_id"),
+        project_id=shared(obj, "project_id") or shared(obj, "tenant_id"),
         loadbalancer_id=parent_id(obj, "loadbalancer_id", "loadbalancers"),
         provisioning_status=status(obj, "provisioning_status"),
         operating_status=status(obj, "operating_status"),
         admin_state_up=flag(obj.get("admin_state_up")),
-        protocol=text(obj, "protocol"),
+        protocol=shared(obj, "protocol"),
         protocol_port=integer(obj.get("protocol_port")),
         default_pool_id=text(obj, "default_pool_id"),
         connection_limit=limit if limit is not None else -1,
@@ -166,13 +174,13 @@ def pool(obj: Any) -> Pool:
     return Pool(
         id=pool_id,
         name=text(obj, "name"),
-        project_id=text(obj, "project_id") or text(obj, "tenant_id"),
+        project_id=shared(obj, "project_id") or shared(obj, "tenant_id"),
         loadbalancer_id=parent_id(obj, "loadbalancer_id", "loadbalancers"),
         provisioning_status=status(obj, "provisioning_status"),
         operating_status=status(obj, "operating_status"),
         admin_state_up=flag(obj.get("admin_state_up")),
-        protocol=text(obj, "protocol"),
-        lb_algorithm=text(obj, "lb_algorithm"),
+        protocol=shared(obj, "protocol"),
+        lb_algorithm=shared(obj, "lb_algorithm"),
         healthmonitor_id=text(obj, "healthmonitor_id"),
         listener_ids=ids(obj.get("listeners")) or ids([obj.get("listener_id")]),
         member_ids=ids(obj.get("members")),
@@ -186,13 +194,13 @@ def healthmonitor(obj: Any, pools: Mapping[str, Pool]) -> HealthMonitor:
     return HealthMonitor(
         id=hm_id,
         name=text(obj, "name"),
-        project_id=text(obj, "project_id") or text(obj, "tenant_id"),
+        project_id=shared(obj, "project_id") or shared(obj, "tenant_id"),
         pool_id=pool_id,
         loadbalancer_id=owner.loadbalancer_id if owner else "",
         provisioning_status=status(obj, "provisioning_status"),
         operating_status=status(obj, "operating_status"),
         admin_state_up=flag(obj.get("admin_state_up")),
-        monitor_type=text(obj, "type"),
+        monitor_type=shared(obj, "type"),
     )
 
 
@@ -206,13 +214,13 @@ def amphora(obj: Any, loadbalancers: Mapping[str, LoadBalancer]) -> Amphora:
         status=status(obj, "status"),
         project_id=owner.project_id if owner else "",
         compute_id=text(obj, "compute_id"),
-        role=text(obj, "role"),
+        role=shared(obj, "role"),
         lb_network_ip=text(obj, "lb_network_ip"),
         vrrp_ip=text(obj, "vrrp_ip"),
         ha_ip=text(obj, "ha_ip"),
-        image_id=text(obj, "image_id"),
-        compute_flavor=text(obj, "compute_flavor"),
-        cached_zone=text(obj, "cached_zone"),
+        image_id=shared(obj, "image_id"),
+        compute_flavor=shared(obj, "compute_flavor"),
+        cached_zone=shared(obj, "cached_zone"),
         cert_expiration=timestamp(obj.get("cert_expiration")),
     )
 

@@ -130,8 +130,8 @@ class CloudPoller:
         self._telemetry.poll_errors.labels(self.cloud, endpoint, "malformed").inc()
         log.warning("malformed_object", cloud=self.cloud, endpoint=endpoint, problem=problem)
 
-    def _collector(self, endpoint: str, build: Callable[[Any], Any],
-                   into: dict[str, Any]) -> Callable[[list[Any]], None]:
+    def _collector(self, endpoint: str, build: Callable[[Any], Any], into: dict[str, Any],
+                   before: Mapping[str, Any]) -> Callable[[list[Any]], None]:
         """Parse a page as it arrives into `into`, so raw pages are freed page by page."""
         def on_page(page: list[Any]) -> None:
             for item in page:
@@ -140,16 +140,18 @@ class CloudPoller:
                 except parse.ParseError as exc:
                     self._malformed(endpoint, str(exc))
                     continue
-                into[obj.id] = obj
+                into[obj.id] = _same(before, obj.id, obj)
         return on_page
 
     async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...],
-                    build: Callable[[Any], Any], into: dict[str, Any]) -> None:
+                    build: Callable[[Any], Any], into: dict[str, Any],
+                    before: Mapping[str, Any]) -> None:
         await self._client.list_all(endpoint, path, key, fields, self._page_size,
-                                    on_page=self._collector(endpoint, build, into))
+                                    on_page=self._collector(endpoint, build, into, before))
 
-    async def _bulk(self) -> tuple[dict[str, LoadBalancer], dict[str, Listener], dict[str, Pool],
-                                   dict[str, HealthMonitor], list[Any] | ApiError | None]:
+    async def _bulk(self, old: _Previous) -> tuple[
+            dict[str, LoadBalancer], dict[str, Listener], dict[str, Pool],
+            dict[str, HealthMonitor], list[Any] | ApiError | None]:
         loadbalancers: dict[str, LoadBalancer] = {}
         listeners: dict[str, Listener] = {}
         pools: dict[str, Pool] = {}
@@ -157,10 +159,11 @@ class CloudPoller:
         try:
             _, _, _, _, amphorae_raw = await asyncio.gather(
                 self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers", LB_FIELDS,
-                           parse.loadbalancer, loadbalancers),
+                           parse.loadbalancer, loadbalancers, old.loadbalancers),
                 self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
-                           parse.listener, listeners),
-                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, parse.pool, pools),
+                           parse.listener, listeners, old.listeners),
+                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, parse.pool, pools,
+                           old.pools),
                 # Health monitors name their pool, which may arrive later: parse at the end.
                 self._client.list_all("healthmonitors", "v2/lbaas/healthmonitors",
                                       "healthmonitors", HM_FIELDS, self._page_size,
@@ -175,7 +178,7 @@ class CloudPoller:
         pools = {k: v for k, v in pools.items() if v.loadbalancer_id in loadbalancers}
         healthmonitors: dict[str, HealthMonitor] = {}
         self._collector("healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
-                        healthmonitors)(hms_raw)
+                        healthmonitors, old.healthmonitors)(hms_raw)
         healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
         return loadbalancers, listeners, pools, healthmonitors, amphorae_raw
 
@@ -192,9 +195,9 @@ class CloudPoller:
     async def poll(self, previous: FleetSnapshot | None) -> FleetSnapshot:
         started = time.time()
         now = time.monotonic()
-        loadbalancers, listeners, pools, healthmonitors, amphorae_raw = await self._bulk()
-        amphorae = self._amphorae(amphorae_raw, loadbalancers, previous)
         old = _Previous(previous)
+        loadbalancers, listeners, pools, healthmonitors, amphorae_raw = await self._bulk(old)
+        amphorae = self._amphorae(amphorae_raw, loadbalancers, previous)
 
         jobs: list[Callable[[], Awaitable[None]]] = []
         members: dict[str, Member] = {}
@@ -220,7 +223,8 @@ class CloudPoller:
                 try:
                     body = await self._client.get(
                         "loadbalancers/{id}/status", f"v2/lbaas/loadbalancers/{lb.id}/status")
-                    members.update(parse.status_tree_members(body, lb))
+                    fresh = parse.status_tree_members(body, lb)
+                    members.update((k, _same(old.members, k, m)) for k, m in fresh.items())
                     self._tree_fetched[lb.id] = now
                 except (ApiError, parse.ParseError) as exc:
                     self._failed(_as_api_error(exc, "loadbalancers/{id}/status"))
@@ -237,7 +241,8 @@ class CloudPoller:
                     raw = await self._client.list_all(
                         "pools/{id}/members", f"v2/lbaas/pools/{pool.id}/members", "members",
                         page_size=self._page_size)
-                    members.update(parse.pool_members(raw, pool))
+                    fresh = parse.pool_members(raw, pool)
+                    members.update((k, _same(old.members, k, m)) for k, m in fresh.items())
                 except ApiError as exc:
                     self._failed(exc)
                     keep_members(old.members_of_pool(pool.id))
@@ -326,7 +331,7 @@ class CloudPoller:
             try:
                 body = await self._client.get(
                     "listeners/{id}/stats", f"v2/lbaas/listeners/{lst.id}/stats")
-                out[lst.id] = parse.stats(body)
+                out[lst.id] = _same(old.listener_stats, lst.id, parse.stats(body))
             except (ApiError, parse.ParseError) as exc:
                 self._failed(_as_api_error(exc, "listeners/{id}/stats"))
                 self._stats_fetched.pop(lst.loadbalancer_id, None)
@@ -417,13 +422,21 @@ class CloudPoller:
             return dict(previous.amphorae) if previous else {}
         amphorae: dict[str, Amphora] = {}
         self._collector("amphorae", lambda item: parse.amphora(item, loadbalancers),
-                        amphorae)(raw)
+                        amphorae, previous.amphorae if previous else {})(raw)
         # Octavia keeps DELETED amphorae in the list until housekeeping purges them (a week by
         # default); exporting them would grow the series count with every failover. Spares
         # (no load balancer) belong to no shard but the first.
         return {k: a for k, a in amphorae.items() if a.status != "DELETED" and (
             a.loadbalancer_id in loadbalancers
             or (not a.loadbalancer_id and self._shard[0] == 1))}
+
+
+def _same(before: Mapping[str, Any], key: str, obj: Any) -> Any:
+    """The previous snapshot's object when nothing changed, else the new one. Done as each
+    object is parsed, so the two snapshots alive during a cycle cost little more than one and
+    unchanged strings are never held twice."""
+    old = before.get(key)
+    return old if old is not None and old == obj else obj
 
 
 def _as_api_error(exc: Exception, endpoint: str) -> ApiError:
@@ -436,7 +449,11 @@ class _Previous:
     def __init__(self, snapshot: FleetSnapshot | None) -> None:
         self._snapshot = snapshot
         self.loadbalancers: Mapping[str, LoadBalancer] = snapshot.loadbalancers if snapshot else {}
+        self.listeners: Mapping[str, Listener] = snapshot.listeners if snapshot else {}
         self.pools: Mapping[str, Pool] = snapshot.pools if snapshot else {}
+        self.members: Mapping[str, Member] = snapshot.members if snapshot else {}
+        self.healthmonitors: Mapping[str, HealthMonitor] = (
+            snapshot.healthmonitors if snapshot else {})
         self.listener_stats: Mapping[str, Stats] = snapshot.listener_stats if snapshot else {}
         self.lb_stats: Mapping[str, Stats] = snapshot.loadbalancer_stats if snapshot else {}
         self._by_lb: dict[str, list[Member]] | None = None
