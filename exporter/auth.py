@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from exporter.config import ConfigError, Settings
 
 SERVICE_TYPE = "load-balancer"
+NETWORK = "network"
 # Refresh a token this long before Keystone says it expires, so no request is sent with a token
 # that dies in flight.
 EXPIRY_MARGIN = 120.0
@@ -137,6 +138,8 @@ class TokenProvider(Protocol):
 
     async def endpoint(self) -> str: ...
 
+    async def network_endpoint(self) -> str | None: ...
+
     async def invalidate(self, stale: str) -> None: ...
 
 
@@ -152,10 +155,11 @@ class KeystoneTokens:
         self._failed_until = 0.0
         self._failure: AuthFailed | None = None
         self._endpoint: str | None = None
+        self._network: str | None = None
         self._on_auth = on_auth
         self.secrets: set[str] = set(cloud.secrets)
 
-    def _authenticate(self) -> tuple[str, float, str]:
+    def _authenticate(self) -> tuple[str, float, str, str | None]:
         from keystoneauth1 import exceptions as ks_exceptions
 
         session = self._cloud.session
@@ -167,6 +171,12 @@ class KeystoneTokens:
                 interface=self._cloud.interface,
                 region_name=self._cloud.region_name,
             )
+            try:
+                network: str | None = str(access.service_catalog.url_for(
+                    service_type=NETWORK, interface=self._cloud.interface,
+                    region_name=self._cloud.region_name))
+            except ks_exceptions.EndpointNotFound:
+                network = None
         except ks_exceptions.EndpointNotFound as exc:
             raise AuthFailed(
                 f"no '{SERVICE_TYPE}' endpoint (interface {self._cloud.interface}, region "
@@ -177,7 +187,7 @@ class KeystoneTokens:
         except ks_exceptions.ClientException as exc:
             raise AuthFailed(f"Keystone authentication failed: {type(exc).__name__}") from exc
         expires = access.expires.timestamp() if access.expires else time.time() + 3600.0
-        return str(token), expires, str(endpoint)
+        return str(token), expires, str(endpoint), network
 
     async def _refresh(self) -> None:
         if time.monotonic() < self._failed_until and self._failure is not None:
@@ -185,7 +195,7 @@ class KeystoneTokens:
             # pending request; the back-off doubles with each failure, up to MAX_BACKOFF.
             raise self._failure
         try:
-            token, expires, endpoint = await asyncio.to_thread(self._authenticate)
+            token, expires, endpoint, network = await asyncio.to_thread(self._authenticate)
         except Exception as exc:
             failure = exc if isinstance(exc, AuthFailed) else AuthFailed(
                 f"Keystone unreachable: {type(exc).__name__}")
@@ -202,7 +212,7 @@ class KeystoneTokens:
         # Refresh ahead of expiry, but never so far ahead that a short-lived token would be
         # refreshed on every request.
         self._refresh_at = expires - min(EXPIRY_MARGIN, max(0.0, expires - now) / 2)
-        self._token, self._endpoint = token, endpoint
+        self._token, self._endpoint, self._network = token, endpoint, network
         self.secrets.add(token)
 
     async def token(self) -> str:
@@ -219,6 +229,12 @@ class KeystoneTokens:
             await self.token()
         assert self._endpoint is not None
         return self._endpoint
+
+    async def network_endpoint(self) -> str | None:
+        """Neutron from the same catalog, or None when the catalog has no network service."""
+        if self._endpoint is None:
+            await self.token()
+        return self._network
 
     async def invalidate(self, stale: str) -> None:
         """Forget a refused token; concurrent callers holding it share one re-authentication."""

@@ -126,15 +126,23 @@ class OctaviaClient:
         return b"".join(chunks)
 
     async def get(
-        self, endpoint: str, path: str, params: Sequence[tuple[str, str]] = ()
+        self, endpoint: str, path: str, params: Sequence[tuple[str, str]] = (),
+        service: str = "load-balancer",
     ) -> Any:
-        """GET `path` (relative to the Octavia root) and return the decoded JSON body."""
+        """GET `path` (relative to the service's root: Octavia, or Neutron with
+        service="network") and return the decoded JSON body."""
         reauthenticated = False
         attempt = 0
         while True:
             try:
                 token = await self._tokens.token()
-                root = api_root(await self._tokens.endpoint())
+                if service == "network":
+                    network = await self._tokens.network_endpoint()
+                    if network is None:
+                        raise ApiError(endpoint, "no_endpoint", "no network service in catalog")
+                    root = api_root(network)
+                else:
+                    root = api_root(await self._tokens.endpoint())
             except AuthFailed as exc:
                 raise ApiError(endpoint, "auth", str(exc)) from exc
             url = f"{root}/{path.lstrip('/')}"
@@ -185,6 +193,7 @@ class OctaviaClient:
         fields: Sequence[str] = (),
         page_size: int | None = None,
         on_page: Callable[[list[Any]], None] | None = None,
+        service: str = "load-balancer",
     ) -> list[Any]:
         """Every item of a collection, following `<collection>_links` to a short or empty page.
 
@@ -198,7 +207,7 @@ class OctaviaClient:
         items: list[Any] = []
         seen_markers: set[str] = set()
         for _ in range(MAX_PAGES):
-            body = await self.get(endpoint, path, params)
+            body = await self.get(endpoint, path, params, service)
             if not isinstance(body, Mapping) or not isinstance(body.get(collection), list):
                 raise ApiError(endpoint, "malformed", f"no '{collection}' list in the response")
             page = body[collection]

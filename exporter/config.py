@@ -53,6 +53,7 @@ class Settings:
     status_series: str = "current"
     amphorae: bool = True
     amphora_stats: bool = False
+    floating_ips: bool = True
     log_level: str = "info"
     log_format: str = "auto"
     max_body_bytes: int = 64 * 1024 * 1024
@@ -114,6 +115,9 @@ OPTIONS: tuple[Option, ...] = (
            "state set (default current)", "choice", ("current", "stateset")),
     Option("amphorae", "--amphorae", "collect amphorae (admin only; turned off on 403) "
            "(default true)", "bool"),
+    Option("floating_ips", "--floating-ips", "one paginated Neutron floating IP list per "
+           "cycle, joined to load balancers by VIP port (turned off when the catalog has no "
+           "network service or Neutron answers 403) (default true)", "bool"),
     Option("amphora_stats", "--amphora-stats", "one stats call per amphora per cycle "
            "(default false)", "bool"),
     Option("log_level", "--log-level", "log level (default info)", "choice",

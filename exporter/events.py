@@ -68,6 +68,35 @@ def diff(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[Transition | Presen
                                str(getattr(obj, "project_id", "")))
 
 
+@dataclass(frozen=True, slots=True)
+class FloatingIPChange:
+    """A floating IP attached to, detached from, or moved between load balancers."""
+
+    id: str
+    address: str
+    old_loadbalancer_id: str  # "" when it was not attached to one
+    new_loadbalancer_id: str  # "" when it no longer is
+
+    @property
+    def kind(self) -> str:
+        if not self.old_loadbalancer_id:
+            return "attached"
+        return "detached" if not self.new_loadbalancer_id else "moved"
+
+
+def floating_ip_changes(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[FloatingIPChange]:
+    if not (old.floating_ips_enabled and new.floating_ips_enabled):
+        return
+    for fip_id, fip in new.floating_ips.items():
+        before = old.floating_ips.get(fip_id)
+        if before is None or before.loadbalancer_id != fip.loadbalancer_id:
+            yield FloatingIPChange(fip_id, fip.address,
+                                   before.loadbalancer_id if before else "", fip.loadbalancer_id)
+    for fip_id, fip in old.floating_ips.items():
+        if fip_id not in new.floating_ips:
+            yield FloatingIPChange(fip_id, fip.address, fip.loadbalancer_id, "")
+
+
 def unknown_statuses(snapshot: FleetSnapshot) -> Counter[tuple[str, str]]:
     """(resource, field) → how many objects carry a status outside Octavia's documented set."""
     found: Counter[tuple[str, str]] = Counter()

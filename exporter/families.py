@@ -116,7 +116,8 @@ def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
                  [([v.health.cloud, name], _flag(getattr(v.health, attr)))
                   for v in views
                   for name, attr in (("amphorae", "amphorae_enabled"),
-                                     ("amphora_stats", "amphora_stats_enabled"))])
+                                     ("amphora_stats", "amphora_stats_enabled"),
+                                     ("floating_ips", "floating_ips_enabled"))])
 
 
 def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
@@ -138,6 +139,13 @@ def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Ite
         yield _gauge(f"octavia_loadbalancer_{what}_timestamp_seconds",
                      f"When the load balancer was last {what}, per the API. {POLLED}", labels,
                      ((v, getattr(lb, attr)) for v, lb in rows if getattr(lb, attr) is not None))
+    yield _info("octavia_loadbalancer_floating_ip",
+                f"Neutron floating IPs attached to the load balancer's VIP port, one series each. "
+                f"{POLLED}", labels, ["floating_ip_address", "floating_ip_id", "status"],
+                (([s.cloud, f.loadbalancer_id, s.loadbalancers[f.loadbalancer_id].project_id],
+                  [f.address, f.id, f.status])
+                 for s in snaps for f in s.floating_ips.values()
+                 if f.loadbalancer_id in s.loadbalancers))
     yield from _stats("octavia_loadbalancer", "load balancer", labels,
                       [(v, s.loadbalancer_stats[lb.id]) for s in snaps
                        for lb in s.loadbalancers.values() if lb.id in s.loadbalancer_stats

@@ -17,6 +17,7 @@ from typing import Any
 from exporter import states
 from exporter.snapshot import (
     Amphora,
+    FloatingIP,
     HealthMonitor,
     Listener,
     LoadBalancer,
@@ -323,3 +324,21 @@ def pool_members(items: list[Any], owner: Pool) -> dict[str, Member]:
             protocol_port=integer(raw.get("protocol_port")),
         )
     return members
+
+
+def floating_ip(obj: Any, loadbalancer_by_port: Mapping[str, str]) -> FloatingIP | None:
+    """A Neutron floating IP, or None when it is not attached to a load balancer's VIP port."""
+    fip_id = object_id(obj)
+    port_id = text(obj, "port_id")
+    lb_id = loadbalancer_by_port.get(port_id) if port_id else None
+    if lb_id is None:
+        return None
+    return FloatingIP(
+        id=fip_id,
+        address=text(obj, "floating_ip_address"),
+        loadbalancer_id=lb_id,
+        status=status(obj, "status"),
+        port_id=port_id,
+        network_id=shared(obj, "floating_network_id"),
+        project_id=shared(obj, "project_id") or shared(obj, "tenant_id"),
+    )

@@ -38,6 +38,7 @@ from exporter.client import ApiError, OctaviaClient
 from exporter.snapshot import (
     Amphora,
     FleetSnapshot,
+    FloatingIP,
     HealthMonitor,
     Listener,
     LoadBalancer,
@@ -66,6 +67,9 @@ POOL_FIELDS = (
 HM_FIELDS = (
     "id", "name", "project_id", "pools", "provisioning_status", "operating_status",
     "admin_state_up", "type",
+)
+FLOATING_IP_FIELDS = (
+    "id", "floating_ip_address", "port_id", "status", "floating_network_id", "project_id",
 )
 AMPHORA_FIELDS = (
     "id", "loadbalancer_id", "compute_id", "status", "role", "lb_network_ip", "vrrp_ip",
@@ -104,6 +108,7 @@ class CloudPoller:
         healthy_tree_interval: float = 0.0,
         stats_interval: float = 0.0,
         shard: tuple[int, int] = (1, 1),
+        floating_ips: bool = True,
     ) -> None:
         self.cloud = client.cloud
         self._client = client
@@ -116,6 +121,7 @@ class CloudPoller:
         self._shard = shard
         self.amphorae_enabled = amphorae
         self.amphora_stats_enabled = amphora_stats and amphorae
+        self.floating_ips_enabled = floating_ips
         # When each load balancer's tree / stats were last fetched (monotonic). Pruned to the
         # current load balancers every cycle, so deleted objects leave nothing behind.
         self._tree_fetched: dict[str, float] = {}
@@ -151,13 +157,14 @@ class CloudPoller:
 
     async def _bulk(self, old: _Previous) -> tuple[
             dict[str, LoadBalancer], dict[str, Listener], dict[str, Pool],
-            dict[str, HealthMonitor], list[Any] | ApiError | None]:
+            dict[str, HealthMonitor], list[Any] | ApiError | None,
+            list[Any] | ApiError | None]:
         loadbalancers: dict[str, LoadBalancer] = {}
         listeners: dict[str, Listener] = {}
         pools: dict[str, Pool] = {}
         hms_raw: list[Any] = []
         try:
-            _, _, _, _, amphorae_raw = await asyncio.gather(
+            _, _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
                 self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers", LB_FIELDS,
                            parse.loadbalancer, loadbalancers, old.loadbalancers),
                 self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
@@ -169,6 +176,7 @@ class CloudPoller:
                                       "healthmonitors", HM_FIELDS, self._page_size,
                                       on_page=hms_raw.extend),
                 self._amphora_list(),
+                self._floating_ip_list(),
             )
         except ApiError as exc:
             self._failed(exc)
@@ -180,7 +188,51 @@ class CloudPoller:
         self._collector("healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
                         healthmonitors, old.healthmonitors)(hms_raw)
         healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
-        return loadbalancers, listeners, pools, healthmonitors, amphorae_raw
+        return loadbalancers, listeners, pools, healthmonitors, amphorae_raw, floating_raw
+
+    async def _floating_ip_list(self) -> list[Any] | ApiError | None:
+        """Neutron's floating IPs: beside the bulk lists, and never able to fail the cycle."""
+        if not self.floating_ips_enabled:
+            return None
+        try:
+            return await self._client.list_all(
+                "floatingips", "v2.0/floatingips", "floatingips", FLOATING_IP_FIELDS,
+                self._page_size, service="network")
+        except ApiError as exc:
+            return exc
+
+    def _floating_ips(self, raw: list[Any] | ApiError | None,
+                      loadbalancers: Mapping[str, LoadBalancer],
+                      previous: FleetSnapshot | None) -> dict[str, FloatingIP]:
+        if raw is None:
+            return {}
+        if isinstance(raw, ApiError):
+            if raw.reason == "no_endpoint" or raw.status in (403, 404):
+                self.floating_ips_enabled = False
+                log.warning(
+                    "floating_ips_disabled", cloud=self.cloud,
+                    reason="no network (Neutron) endpoint in the service catalog"
+                    if raw.reason == "no_endpoint" else
+                    f"Neutron answered {raw.status} to the floating IP list",
+                )
+                return {}
+            self._failed(raw)
+            if previous is None:
+                return {}
+            return {k: f for k, f in previous.floating_ips.items()
+                    if f.loadbalancer_id in loadbalancers}
+        by_port = {lb.vip_port_id: lb.id for lb in loadbalancers.values() if lb.vip_port_id}
+        found: dict[str, FloatingIP] = {}
+        before = previous.floating_ips if previous else {}
+        for item in raw:
+            try:
+                fip = parse.floating_ip(item, by_port)
+            except parse.ParseError as exc:
+                self._malformed("floatingips", str(exc))
+                continue
+            if fip is not None:
+                found[fip.id] = _same(before, fip.id, fip)
+        return found
 
     async def _amphora_list(self) -> list[Any] | ApiError | None:
         """Fetched beside the other bulk lists; its failure must not fail the cycle."""
@@ -196,8 +248,10 @@ class CloudPoller:
         started = time.time()
         now = time.monotonic()
         old = _Previous(previous)
-        loadbalancers, listeners, pools, healthmonitors, amphorae_raw = await self._bulk(old)
+        (loadbalancers, listeners, pools, healthmonitors, amphorae_raw,
+         floating_raw) = await self._bulk(old)
         amphorae = self._amphorae(amphorae_raw, loadbalancers, previous)
+        floating_ips = self._floating_ips(floating_raw, loadbalancers, previous)
 
         jobs: list[Callable[[], Awaitable[None]]] = []
         members: dict[str, Member] = {}
@@ -295,6 +349,8 @@ class CloudPoller:
             amphora_stats=amphora_stats,
             amphorae_enabled=self.amphorae_enabled,
             amphora_stats_enabled=self.amphora_stats_enabled,
+            floating_ips=floating_ips,
+            floating_ips_enabled=self.floating_ips_enabled,
         )
 
     def _tree_due(self, lb: LoadBalancer, lb_pools: list[Pool], old: _Previous,

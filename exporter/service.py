@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import structlog
 
 from exporter.client import ApiError
-from exporter.events import Presence, Transition, diff, unknown_statuses
+from exporter.events import Presence, Transition, diff, floating_ip_changes, unknown_statuses
 from exporter.exposition import Exposition
 from exporter.poller import CloudPoller, CycleFailed
 from exporter.snapshot import CloudHealth, CloudView, FleetSnapshot
@@ -30,7 +30,8 @@ class CloudState:
         self.poller = poller
         self.health = CloudHealth(cloud=poller.cloud, interval=interval,
                                   amphorae_enabled=poller.amphorae_enabled,
-                                  amphora_stats_enabled=poller.amphora_stats_enabled)
+                                  amphora_stats_enabled=poller.amphora_stats_enabled,
+                                  floating_ips_enabled=poller.floating_ips_enabled)
         self.snapshot: FleetSnapshot | None = None
 
     def view(self) -> CloudView:
@@ -105,6 +106,7 @@ class Service:
             last_cycle_duration=duration, last_cycle_end=now, last_success=last_success,
             stale_withdrawn=stale, amphorae_enabled=state.poller.amphorae_enabled,
             amphora_stats_enabled=state.poller.amphora_stats_enabled,
+            floating_ips_enabled=state.poller.floating_ips_enabled,
         )
         self._telemetry.poll_cycles.labels(cloud, "success" if ok else "failure").inc()
         log.info("poll_cycle_done", cloud=cloud, ok=ok, duration_seconds=round(duration, 3),
@@ -130,6 +132,11 @@ class Service:
                 log.info("object_appeared" if event.appeared else "object_vanished",
                          cloud=cloud, resource=event.resource, id=event.id, name=event.name,
                          project_id=event.project_id)
+        for change in floating_ip_changes(old, new):
+            self._telemetry.floating_ip_changes.labels(cloud, change.kind).inc()
+            log.info(f"floating_ip_{change.kind}", cloud=cloud, id=change.id,
+                     address=change.address, old_loadbalancer_id=change.old_loadbalancer_id,
+                     new_loadbalancer_id=change.new_loadbalancer_id)
 
     async def publish(self) -> None:
         async with self._publish_lock:

@@ -128,6 +128,19 @@ class Amphora:
 
 
 @dataclass(frozen=True, slots=True)
+class FloatingIP:
+    """A Neutron floating IP attached to a load balancer's VIP port."""
+
+    id: str
+    address: str
+    loadbalancer_id: str
+    status: str
+    port_id: str = ""
+    network_id: str = ""
+    project_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FleetSnapshot:
     """One consistent view of one cloud's fleet."""
 
@@ -145,6 +158,8 @@ class FleetSnapshot:
     amphora_stats: Mapping[tuple[str, str], Stats] = field(default_factory=dict)
     amphorae_enabled: bool = False
     amphora_stats_enabled: bool = False
+    floating_ips: Mapping[str, FloatingIP] = field(default_factory=dict)
+    floating_ips_enabled: bool = False
 
     def counts(self) -> dict[str, int]:
         return {
@@ -154,6 +169,7 @@ class FleetSnapshot:
             "member": len(self.members),
             "healthmonitor": len(self.healthmonitors),
             "amphora": len(self.amphorae),
+            "floating_ip": len(self.floating_ips),
         }
 
 
@@ -174,6 +190,7 @@ class CloudHealth:
     # has amphora collection on.
     amphorae_enabled: bool = False
     amphora_stats_enabled: bool = False
+    floating_ips_enabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

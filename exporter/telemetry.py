@@ -68,6 +68,13 @@ class Telemetry:
             ["cloud", "resource", "field", "from_status", "to_status"],
             registry=self.registry,
         )
+        self.floating_ip_changes = Counter(
+            "octavia_floating_ip_changes",
+            "Floating IPs attached to, detached from or moved between load balancers, seen "
+            "between two consecutive poll cycles.",
+            ["cloud", "change"],
+            registry=self.registry,
+        )
         self.unknown_values = Counter(
             "octavia_unknown_status_values",
             "Status values outside Octavia's documented set, seen per poll cycle; exported "

@@ -23,6 +23,9 @@ class FakeTokens:
     async def endpoint(self) -> str:
         return ROOT + "/v2"
 
+    async def network_endpoint(self) -> str | None:
+        return None
+
     async def invalidate(self, stale: str) -> None:
         if stale == self.current:
             self.issued += 1
