@@ -89,12 +89,16 @@ class OctaviaClient:
         self._ssl = ssl
         self._concurrency = concurrency
         self._session: aiohttp.ClientSession | None = None
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._histograms: dict[str, Any] = {}
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._concurrency, ssl=self._ssl),
                 timeout=self._timeout,
+                # The API sets no cookies we need; the jar costs time on every response.
+                cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"Accept": "application/json",
                          "User-Agent": f"octavia-exporter/{__version__}"},
                 raise_for_status=False,
@@ -107,15 +111,24 @@ class OctaviaClient:
             self._session = None
 
     def _count(self, endpoint: str, code: str, started: float) -> None:
-        self._telemetry.api_requests.labels(self.cloud, endpoint, code).inc()
-        self._telemetry.api_duration.labels(self.cloud, endpoint).observe(
-            time.monotonic() - started
-        )
+        # The labelled children are cached: 30,000 requests a cycle at fleet scale.
+        counter = self._counters.get((endpoint, code))
+        if counter is None:
+            counter = self._counters[(endpoint, code)] = self._telemetry.api_requests.labels(
+                self.cloud, endpoint, code)
+        histogram = self._histograms.get(endpoint)
+        if histogram is None:
+            histogram = self._histograms[endpoint] = self._telemetry.api_duration.labels(
+                self.cloud, endpoint)
+        counter.inc()
+        histogram.observe(time.monotonic() - started)
 
     async def _read(self, response: aiohttp.ClientResponse, endpoint: str) -> bytes:
         declared = response.content_length
         if declared is not None and declared > self._max_body:
             raise ApiError(endpoint, "too_large", f"{declared} bytes declared")
+        if declared is not None:
+            return await response.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(256 * 1024):
