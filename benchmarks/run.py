@@ -108,6 +108,7 @@ class Result:
     ideal_seconds: float
     efficiency: float
     cpu_seconds_per_cycle: float
+    simulator_cpu_seconds: float
     peak_rss_mb: float
     scrape_p50_ms: float
     scrape_p99_ms: float
@@ -160,9 +161,10 @@ def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
         # nobody scraping. Cycle 3: scrape latency while the cycle runs.
         wait_for(lambda: len(cycles_done(exporter)) >= 1, "first cycle", 900)
         http(base + "/_sim/requests/reset", data=b"")
-        cpu_before = cpu_seconds(pid)
+        cpu_before, sim_before = cpu_seconds(pid), cpu_seconds(sim.popen.pid)
         second = wait_for(lambda: cycles_done(exporter)[1:2], "second cycle", 900)[0]
         cpu_per_cycle = cpu_seconds(pid) - cpu_before
+        sim_cpu = cpu_seconds(sim.popen.pid) - sim_before
         requests = json.loads(http(base + "/_sim/requests")[0])["requests"]
         calls = sum(r["count"] for r in requests if r["service"] == "octavia")
 
@@ -185,7 +187,8 @@ def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
             lbs=lbs, members=len(fleet["members"]), calls=calls, minimum_calls=minimum,
             call_ratio=round(calls / minimum, 3), cycle_seconds=round(duration, 2),
             ideal_seconds=round(ideal, 2), efficiency=round(duration / ideal, 3),
-            cpu_seconds_per_cycle=round(cpu_per_cycle, 2), peak_rss_mb=round(rss, 1),
+            cpu_seconds_per_cycle=round(cpu_per_cycle, 2),
+            simulator_cpu_seconds=round(sim_cpu, 2), peak_rss_mb=round(rss, 1),
             scrape_p50_ms=round(statistics.median(latencies), 1),
             scrape_p99_ms=round(quantiles[98], 1), scrapes=len(latencies),
             plain_mb=round(len(plain) / 1e6, 2), gzip_mb=round(len(zipped) / 1e6, 2),
@@ -213,14 +216,15 @@ def _ok(url: str) -> bool:
 
 def table(results: list[Result], args: argparse.Namespace) -> str:
     head = ("| LBs | members | API calls | documented minimum | ratio | cycle (s) | ideal (s) | "
-            "cycle / ideal | CPU s / cycle | peak RSS (MB) | /metrics p50 (ms) | p99 (ms) | "
-            "scrapes | plain (MB) | gzip (MB) | series |")
-    rows = [head, "|" + "---|" * 16]
+            "cycle / ideal | CPU s / cycle | simulator CPU s | peak RSS (MB) | "
+            "/metrics p50 (ms) | p99 (ms) | scrapes | plain (MB) | gzip (MB) | series |")
+    rows = [head, "|" + "---|" * 17]
     for r in results:
         rows.append(
             f"| {r.lbs:,} | {r.members:,} | {r.calls:,} | {r.minimum_calls:,} | {r.call_ratio} | "
             f"{r.cycle_seconds} | {r.ideal_seconds} | {r.efficiency} | "
-            f"{r.cpu_seconds_per_cycle} | {r.peak_rss_mb} | {r.scrape_p50_ms} | "
+            f"{r.cpu_seconds_per_cycle} | {r.simulator_cpu_seconds} | {r.peak_rss_mb} | "
+            f"{r.scrape_p50_ms} | "
             f"{r.scrape_p99_ms} | {r.scrapes} | {r.plain_mb} | {r.gzip_mb} | {r.series:,} |")
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
                f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}")
