@@ -1,0 +1,456 @@
+"""A real Keystone and a real Octavia API on loopback, from a cached virtualenv of their own.
+
+Follows the measured recipe in shared/real-openstack.md (summarised in docs/real-openstack.md):
+Keystone on sqlite with fernet tokens, the Octavia API on sqlite with keystone auth and the noop
+drivers, both under gunicorn behind a WSGI shim that hides gunicorn's arguments from
+oslo.config. Every process is started in a session (process group) of its own and stopped by
+that group id; nothing here kills by name.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SIDE = HERE / "openstack_side"
+CONSTRAINTS = HERE / "constraints.txt"
+REQUIREMENTS = ("octavia", "keystone", "python-keystoneclient")
+CACHE_ENV = "OCTAVIA_EXPORTER_OPENSTACK_CACHE"
+INSTALL_TIMEOUT = 480.0
+PASSWORD = "integration-secret"
+ADMIN_PASSWORD = "bootstrap-secret"
+REGION = "RegionOne"
+TENANTS = ("tenant-a", "tenant-b", "tenant-c")
+# Octavia's page cap, kept small so that every list the exporter reads spans several pages.
+PAGE_CAP = 5
+# Seconds keystonemiddleware caches a validated token (see OCTAVIA_CONF).
+TOKEN_CACHE_SECONDS = 2
+
+
+class VenvUnavailable(Exception):
+    """The OpenStack virtualenv could not be built (no registry, a pin that does not resolve…)."""
+
+
+class StartupFailed(Exception):
+    """A server did not come up; the message carries the end of its log."""
+
+
+# --- the virtualenv ----------------------------------------------------------------------------
+
+def venv_key() -> str:
+    digest = hashlib.sha256()
+    digest.update(CONSTRAINTS.read_bytes())
+    digest.update(" ".join(REQUIREMENTS).encode())
+    digest.update(f"{sys.version_info.major}.{sys.version_info.minor}".encode())
+    return digest.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or REPO / ".cache" / "openstack-venv")
+
+
+@dataclass
+class VenvInfo:
+    path: Path
+    built: bool  # False: reused from the cache
+    seconds: float
+
+    @property
+    def python(self) -> str:
+        return str(self.path / "bin" / "python")
+
+    def bin(self, name: str) -> str:
+        return str(self.path / "bin" / name)
+
+
+def ensure_venv() -> VenvInfo:
+    """The cached virtualenv for the current constraints, built on first use.
+
+    A virtualenv is not relocatable (scripts name their interpreter by absolute path), so it is
+    built in place and marked complete last; a directory without the mark is rebuilt. A file
+    lock keeps two test runs from building the same one at once. Virtualenvs of other keys (an
+    old pin set) are removed once the new one is complete.
+    """
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / venv_key()
+    mark = target / ".complete"
+    started = time.monotonic()
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if mark.exists():
+            return VenvInfo(target, False, time.monotonic() - started)
+        shutil.rmtree(target, ignore_errors=True)
+        log = root / f"{target.name}.install.log"
+        deadline = started + INSTALL_TIMEOUT
+        with open(log, "w") as out:
+            steps = (
+                [sys.executable, "-m", "venv", str(target)],
+                [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                 "--disable-pip-version-check", "-c", str(CONSTRAINTS), *REQUIREMENTS],
+                [str(target / "bin" / "python"), "-m", "pip", "check"],
+            )
+            for argv in steps:
+                out.write(f"$ {' '.join(argv)}\n")
+                out.flush()
+                try:
+                    code = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL,
+                                          timeout=max(1.0, deadline - time.monotonic())).returncode
+                except (OSError, subprocess.TimeoutExpired) as exc:
+                    code, detail = -1, repr(exc)
+                else:
+                    detail = f"exit {code}"
+                if code != 0:
+                    shutil.rmtree(target, ignore_errors=True)
+                    tail = log.read_text(errors="replace")[-3000:]
+                    raise VenvUnavailable(
+                        f"cannot build the OpenStack virtualenv ({argv[2] if len(argv) > 2 else argv[0]}: "
+                        f"{detail}); log {log}:\n{tail}")
+        seconds = time.monotonic() - started
+        mark.write_text(json.dumps({"seconds": round(seconds, 1), "built": time.time()}))
+        for other in root.iterdir():
+            if other.is_dir() and other != target:
+                shutil.rmtree(other, ignore_errors=True)
+        return VenvInfo(target, True, seconds)
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+_RUNNING: dict[int, subprocess.Popen[bytes]] = {}  # process-group id → its leader
+
+
+def stop_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM the process group led by `process`, reap the leader, SIGKILL what is left."""
+    pgid = process.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(grace)
+    # The leader is reaped (or hung); anything of the group still alive gets SIGKILL.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(5.0)
+    _RUNNING.pop(pgid, None)
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for process in list(_RUNNING.values()):
+        stop_group(process, 2.0)
+
+
+@dataclass
+class Server:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    port: int
+    ready_url: str
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> float:
+        """Start in a new session and poll until ready; returns the seconds it took."""
+        started = time.monotonic()
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+        _RUNNING[self.process.pid] = self.process
+        deadline = started + timeout
+        problem = "no answer"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                problem = f"exited with {self.process.returncode}"
+                break
+            try:
+                if requests.get(self.ready_url, timeout=1.0).status_code < 500:
+                    return time.monotonic() - started
+                problem = "answered 5xx"
+            except requests.RequestException as exc:
+                problem = type(exc).__name__
+            time.sleep(0.1)
+        self.stop()
+        raise StartupFailed(f"{self.name} not ready at {self.ready_url} within {timeout:g} s "
+                            f"({problem}); last lines of {self.log}:\n{self.tail()}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        stop_group(self.process)
+        self.process = None
+
+    def tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run(argv: list[str], *, env: dict[str, str] | None = None, stdin: str | None = None,
+        timeout: float = 120.0, what: str = "") -> str:
+    done = subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True,
+                          timeout=timeout)
+    if done.returncode != 0:
+        raise StartupFailed(f"{what or argv[0]} failed ({done.returncode}):\n"
+                            f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    return done.stdout
+
+
+def gunicorn(venv: VenvInfo, module: str, port: int) -> list[str]:
+    return [venv.python, "-m", "gunicorn", "--workers", "1", "--threads", "4",
+            "--no-control-socket", "--graceful-timeout", "2", "--timeout", "60",
+            "--bind", f"127.0.0.1:{port}", "--pythonpath", str(SIDE), f"{module}:application"]
+
+
+# --- the cloud ---------------------------------------------------------------------------------
+
+@dataclass
+class Cloud:
+    """Keystone + Octavia API, seeded; what a test needs to reach and change them."""
+
+    venv: VenvInfo
+    workdir: Path
+    keystone: Server
+    octavia: Server
+    seed: dict[str, Any]
+    clouds_yaml: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://127.0.0.1:{self.keystone.port}/v3"
+
+    @property
+    def octavia_url(self) -> str:
+        return f"http://127.0.0.1:{self.octavia.port}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.workdir / "octavia.db"
+
+    def project_id(self, name: str) -> str:
+        project: str = self.seed["projects"][name]
+        return project
+
+    def token(self, user: str = "exporter", project: str = "admin") -> str:
+        """A fresh token (password auth), straight from Keystone's REST API."""
+        body = {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "domain": {"id": "default"},
+                "password": ADMIN_PASSWORD if user == "admin" else PASSWORD}}},
+            "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+        response = requests.post(f"{self.auth_url}/auth/tokens", json=body, timeout=10)
+        response.raise_for_status()
+        return response.headers["X-Subject-Token"]
+
+    def revoke(self, token: str) -> None:
+        """DELETE /v3/auth/tokens as the admin: Keystone refuses `token` from now on."""
+        response = requests.delete(f"{self.auth_url}/auth/tokens", timeout=10, headers={
+            "X-Auth-Token": self.token("admin"), "X-Subject-Token": token})
+        assert response.status_code == 204, (response.status_code, response.text)
+
+    def restart_octavia(self, down: Callable[[], None] | None = None) -> None:
+        self.octavia.stop()
+        if down:
+            down()
+        self.timings["octavia_restart"] = self.octavia.start()
+
+    def stop(self) -> None:
+        self.octavia.stop()
+        self.keystone.stop()
+
+
+KEYSTONE_CONF = """\
+[DEFAULT]
+log_file = {dir}/keystone.log
+[database]
+connection = sqlite:///{dir}/keystone.db
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = {dir}/fernet-keys
+[credential]
+key_repository = {dir}/credential-keys
+[identity]
+# bcrypt's cheapest cost: every user made and every password token costs a hash, 0.3 s each at
+# the default cost of 12 on this machine; these passwords protect nothing.
+password_hash_rounds = 4
+"""
+
+OCTAVIA_CONF = """\
+[DEFAULT]
+transport_url = fake://
+log_file = {dir}/octavia-api.log
+[database]
+connection = sqlite:///{dir}/octavia.db
+# sqlite uses NullPool, which refuses pool_timeout: every request would be a 500.
+pool_timeout =
+[api_settings]
+bind_host = 127.0.0.1
+bind_port = {port}
+auth_strategy = keystone
+enabled_provider_drivers = noop_driver:The noop driver,amphora:Amphora driver
+default_provider_driver = noop_driver
+pagination_max_limit = {page_cap}
+[controller_worker]
+amphora_driver = amphora_noop_driver
+compute_driver = compute_noop_driver
+network_driver = network_noop_driver
+image_driver = image_noop_driver
+volume_driver = volume_noop_driver
+[keystone_authtoken]
+www_authenticate_uri = {auth_url}
+auth_url = {auth_url}
+auth_type = password
+username = octavia
+password = {password}
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+service_token_roles_required = true
+# Without it keystonemiddleware looks for Keystone's admin endpoint and every request is a 500.
+interface = public
+# No memcached, so keystonemiddleware caches validated tokens in-process, for 300 s by default:
+# a token revoked in Keystone would still be accepted for five minutes. Validating every request
+# instead (-1) costs 100-200 ms a request here, so cache briefly: a revocation takes effect within
+# {token_cache} s (the revocation test polls until it does).
+token_cache_time = {token_cache}
+# Octavia needs no catalog from the token (noop drivers); leaving it out halves validation time.
+include_service_catalog = false
+"""
+
+
+def clouds_yaml(auth_url: str, seed: dict[str, Any]) -> dict[str, Any]:
+    common = {"region_name": REGION, "interface": "public", "identity_api_version": 3}
+
+    def password(user: str, project: str) -> dict[str, Any]:
+        return {**common, "auth_type": "password", "auth": {
+            "auth_url": auth_url, "username": user, "password": PASSWORD,
+            "project_name": project, "user_domain_name": "Default",
+            "project_domain_name": "Default"}}
+
+    credential = seed["application_credential"]
+    return {"clouds": {
+        "os-admin": password("exporter", "admin"),
+        "os-member": password("viewer", TENANTS[0]),
+        "os-appcred": {**common, "auth_type": "v3applicationcredential", "auth": {
+            "auth_url": auth_url, "application_credential_id": credential["id"],
+            "application_credential_secret": credential["secret"]}},
+    }}
+
+
+def start_cloud(venv: VenvInfo, workdir: Path) -> Cloud:
+    """Bring up Keystone and Octavia in `workdir`; on any failure stop what was started."""
+    timings: dict[str, float] = {"venv": venv.seconds}
+    t0 = time.monotonic()
+    ks_port, oct_port = free_port(), free_port()
+    while oct_port == ks_port:
+        oct_port = free_port()
+    auth_url = f"http://127.0.0.1:{ks_port}/v3"
+    octavia_url = f"http://127.0.0.1:{oct_port}"
+    (workdir / "keystone.conf").write_text(KEYSTONE_CONF.format(dir=workdir))
+    octavia_conf = workdir / "octavia.conf"
+    octavia_conf.write_text(OCTAVIA_CONF.format(
+        dir=workdir, port=oct_port, page_cap=PAGE_CAP, auth_url=auth_url, password=PASSWORD,
+        token_cache=TOKEN_CACHE_SECONDS))
+    # The caller's OS_* variables (a real cloud's, say) must not reach the services.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OS_")}
+    env.update(HOME=str(workdir), OS_KEYSTONE_CONFIG_DIR=str(workdir),
+               OCTAVIA_CONFIG_FILE=str(octavia_conf), PYTHONWARNINGS="ignore")
+    manage = [venv.bin("keystone-manage"), "--config-file", str(workdir / "keystone.conf")]
+    owner = ["--keystone-user", str(os.getuid()), "--keystone-group", str(os.getgid())]
+
+    # Independent steps run side by side: Keystone's schema, its key repositories and Octavia's
+    # schema (2 cores; each is mostly Python start-up and sqlite).
+    parallel = {
+        "keystone db_sync": [*manage, "db_sync"],
+        "keystone fernet_setup": [*manage, "fernet_setup", *owner],
+        "keystone credential_setup": [*manage, "credential_setup", *owner],
+        "octavia schema": [venv.python, str(SIDE / "make_octavia_db.py"), str(octavia_conf)],
+    }
+    procs = {what: subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+             for what, argv in parallel.items()}
+    failures = []
+    for what, proc in procs.items():
+        out, err = proc.communicate(timeout=180)
+        if proc.returncode != 0:
+            failures.append(f"{what} failed ({proc.returncode}):\n{out[-1000:]}\n{err[-3000:]}")
+    if failures:
+        raise StartupFailed("\n".join(failures))
+    run([*manage, "bootstrap", "--bootstrap-password", ADMIN_PASSWORD,
+         "--bootstrap-public-url", auth_url, "--bootstrap-region-id", REGION],
+        env=env, what="keystone-manage bootstrap")
+    timings["prepare"] = time.monotonic() - t0
+
+    keystone = Server("keystone", gunicorn(venv, "wsgi_keystone", ks_port), env,
+                      workdir / "keystone-gunicorn.log", ks_port, auth_url)
+    octavia = Server("octavia", gunicorn(venv, "wsgi_octavia", oct_port), env,
+                     workdir / "octavia-gunicorn.log", oct_port, octavia_url + "/")
+    try:
+        timings["keystone_start"] = keystone.start()
+        t1 = time.monotonic()
+        seed = json.loads(run(
+            [venv.python, str(SIDE / "seed_keystone.py")], env=env, what="seeding Keystone",
+            stdin=json.dumps({"auth_url": auth_url, "admin_password": ADMIN_PASSWORD,
+                              "password": PASSWORD, "octavia_url": octavia_url,
+                              "projects": list(TENANTS), "region": REGION})))
+        timings["seed"] = time.monotonic() - t1
+        timings["octavia_start"] = octavia.start()
+    except BaseException as exc:
+        octavia.stop()
+        keystone.stop()
+        if isinstance(exc, StartupFailed):
+            raise StartupFailed(f"{exc}\n--- keystone log:\n{tail(workdir / 'keystone.log')}"
+                                f"\n--- octavia log:\n{tail(workdir / 'octavia-api.log')}") from exc
+        raise
+    path = workdir / "clouds.yaml"
+    path.write_text(yaml.safe_dump(clouds_yaml(auth_url, seed)))
+    path.chmod(0o600)
+    timings["bring_up"] = time.monotonic() - t0
+    return Cloud(venv, workdir, keystone, octavia, seed, path, timings)
+
+
+def tail(path: Path, chars: int = 3000) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(none)"
+
+
+@contextlib.contextmanager
+def running_cloud(venv: VenvInfo, workdir: Path) -> Iterator[Cloud]:
+    cloud = start_cloud(venv, workdir)
+    try:
+        yield cloud
+    finally:
+        cloud.stop()
