@@ -1,4 +1,5 @@
-"""The simulated fleet: Octavia objects, their statuses and statistics, and a seeded generator.
+"""The simulated fleet: Octavia objects, their statuses and statistics, Neutron's floating IPs on
+the load balancers' VIP ports, and a seeded generator.
 
 The model mirrors what the Octavia API exposes (see ``views.py`` for the JSON shapes). Objects are
 kept in dicts by id plus sorted indexes (global and per project) so that list pages are cheap.
@@ -56,6 +57,12 @@ KINDS = (
 PROJECT_SCOPED_KINDS = (
     "loadbalancers", "listeners", "pools", "members", "healthmonitors", "l7policies",
 )
+
+# Floating IP statuses (neutron_lib.constants FLOATINGIP_STATUS_*)
+FIP_ACTIVE = "ACTIVE"
+FIP_DOWN = "DOWN"
+FIP_ERROR = "ERROR"
+FLOATINGIP_STATUSES = (FIP_ACTIVE, FIP_DOWN, FIP_ERROR)
 
 DAY = 86400
 
@@ -253,6 +260,29 @@ class StatsRow:
     request_errors: int = 0
 
 
+@dataclass(slots=True)
+class FloatingIP:
+    """A Neutron floating IP. ``port_id`` is the VIP port of the load balancer it is attached
+    to (Neutron's ``fixed_port_id``), or None."""
+
+    id: str
+    project_id: str
+    floating_ip_address: str
+    floating_network_id: str
+    status: str
+    created_at: int
+    updated_at: int
+    port_id: str | None = None
+    fixed_ip_address: str | None = None
+    router_id: str | None = None
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    revision_number: int = 0
+    dns_domain: str = ""
+    dns_name: str = ""
+    qos_policy_id: str | None = None
+
+
 STAT_FIELDS = (
     "bytes_in", "bytes_out", "active_connections", "total_connections", "request_errors",
 )
@@ -299,6 +329,9 @@ class FleetSpec:
     admin_down_share: float = 0.01
     spare_amphorae: int = 0
     start_time: float | None = None
+    floatingip_share: float = 0.6
+    two_floatingip_share: float = 0.05
+    unattached_floatingip_share: float = 0.05
 
 
 class Fleet:
@@ -326,6 +359,17 @@ class Fleet:
         # certificates expire 1..400 days after this (the generator's "now"), else the clock
         self.cert_base: int | None = None
         self._counter = 0
+        # Neutron: floating IPs by id, ordered by id (Neutron's default order), per project,
+        # by the port they are attached to, and the unattached ones per project
+        self.floatingips: dict[str, FloatingIP] = {}
+        self.fip_index = SortedIndex()
+        self.fip_project_index: dict[str, SortedIndex] = {}
+        self.fips_by_port: dict[str, list[str]] = {}
+        self.free_fips: dict[str, SortedIndex] = {}
+        self.lb_by_port: dict[str, str] = {}
+        # floating IPs draw from their own RNG so that they leave the Octavia objects alone
+        self.net_rng = random.Random(0)
+        self._fip_serial = 0
 
     # ----- lookup ---------------------------------------------------------------------------
     def table(self, kind: str) -> dict[str, AnyObject]:
@@ -375,6 +419,8 @@ class Fleet:
     # ----- add / remove ---------------------------------------------------------------------
     def _add(self, kind: str, obj: AnyObject) -> None:
         self.table(kind)[obj.id] = obj
+        if isinstance(obj, LoadBalancer):
+            self.lb_by_port[obj.vip_port_id] = obj.id
         key = self.key(obj)
         self.index[kind].add(key)
         if kind in self.project_index:
@@ -391,6 +437,8 @@ class Fleet:
                 idx.remove(key)
         self.index[kind].remove(key)
         del self.table(kind)[obj.id]
+        if isinstance(obj, LoadBalancer):
+            self.lb_by_port.pop(obj.vip_port_id, None)
 
     def add_project(self, name: str, project_id: str | None = None) -> Project:
         project = Project(id=project_id or self.new_hex(), name=name)
@@ -795,12 +843,116 @@ class Fleet:
             amp = self.amphorae[amp_id]
             amp.status = DELETED
             amp.updated_at = self.clock
+        # deleting the VIP port disassociates its floating IPs (Neutron keeps them, DOWN)
+        for fip_id in list(self.fips_by_port.get(lb.vip_port_id, [])):
+            self.attach_floatingip(self.floatingips[fip_id], None)
         self._remove("loadbalancers", lb)
         self.transitions.pop(lb_id, None)
+
+    # ----- floating IPs (Neutron) -----------------------------------------------------------
+    @staticmethod
+    def fip_key(fip: FloatingIP) -> SortKey:
+        """Neutron lists by id: the index key ignores the creation time."""
+        return (0, fip.id)
+
+    def router_id(self, project_id: str) -> str:
+        """The project's router between its VIP subnet and the public network (stable)."""
+        return str(uuid.uuid5(_ROUTER_NAMESPACE, project_id))
+
+    def lb_of_fip(self, fip: FloatingIP) -> LoadBalancer | None:
+        if fip.port_id is None:
+            return None
+        lb_id = self.lb_by_port.get(fip.port_id)
+        return self.loadbalancers.get(lb_id) if lb_id else None
+
+    def _next_fip_address(self) -> str:
+        self._fip_serial += 1
+        n = self._fip_serial
+        # 172.24.4.0/22 and up (devstack's public range), skipping .0, .1 and .255
+        return f"172.{24 + (n // 62500) % 8}.{4 + (n // 250) % 250}.{2 + n % 250}"
+
+    def add_floatingip(self, project_id: str, lb: LoadBalancer | None = None,
+                       created_at: int | None = None, description: str = "",
+                       tags: list[str] | None = None, floating_ip_address: str | None = None,
+                       dns_name: str = "", dns_domain: str = "") -> FloatingIP:
+        """Allocate a floating IP, attached to ``lb``'s VIP port when one is given."""
+        now = self.clock if created_at is None else created_at
+        fip = FloatingIP(
+            id=str(uuid.UUID(int=self.net_rng.getrandbits(128), version=4)),
+            project_id=project_id,
+            floating_ip_address=floating_ip_address or self._next_fip_address(),
+            floating_network_id=PUBLIC_NETWORK_ID,
+            status=FIP_DOWN,
+            created_at=now,
+            updated_at=now,
+            description=description,
+            tags=list(tags or []),
+            dns_name=dns_name,
+            dns_domain=dns_domain,
+        )
+        self.floatingips[fip.id] = fip
+        key = self.fip_key(fip)
+        self.fip_index.add(key)
+        self.fip_project_index.setdefault(project_id, SortedIndex()).add(key)
+        self.free_fips.setdefault(project_id, SortedIndex()).add(key)
+        if lb is not None:
+            self.attach_floatingip(fip, lb, bump=False)
+        return fip
+
+    def attach_floatingip(self, fip: FloatingIP, lb: LoadBalancer | None,
+                          bump: bool = True) -> None:
+        """Associate a floating IP with ``lb``'s VIP port (ACTIVE), or disassociate it (None:
+        DOWN). Stamps ``updated_at`` and the revision number unless ``bump`` is False."""
+        key = self.fip_key(fip)
+        if fip.port_id is not None:
+            attached = self.fips_by_port.get(fip.port_id, [])
+            if fip.id in attached:
+                attached.remove(fip.id)
+            if not attached:
+                self.fips_by_port.pop(fip.port_id, None)
+        else:
+            free = self.free_fips.get(fip.project_id)
+            if free is not None:
+                free.remove(key)
+        if lb is None:
+            fip.port_id = None
+            fip.fixed_ip_address = None
+            fip.router_id = None
+            fip.status = FIP_DOWN
+            self.free_fips.setdefault(fip.project_id, SortedIndex()).add(key)
+        else:
+            fip.port_id = lb.vip_port_id
+            fip.fixed_ip_address = lb.vip_address
+            fip.router_id = self.router_id(lb.project_id)
+            fip.status = FIP_ACTIVE
+            self.fips_by_port.setdefault(lb.vip_port_id, []).append(fip.id)
+        if bump:
+            fip.updated_at = max(self.clock, fip.updated_at)
+            fip.revision_number += 1
+
+    def delete_floatingip(self, fip_id: str) -> None:
+        fip = self.floatingips[fip_id]
+        if fip.port_id is not None:
+            self.attach_floatingip(fip, None, bump=False)
+        key = self.fip_key(fip)
+        free = self.free_fips.get(fip.project_id)
+        if free is not None:
+            free.remove(key)
+        project_index = self.fip_project_index.get(fip.project_id)
+        if project_index is not None:
+            project_index.remove(key)
+        self.fip_index.remove(key)
+        del self.floatingips[fip_id]
+
+    def sync_vip_address(self, lb: LoadBalancer) -> None:
+        """A changed VIP address moves the fixed IP of the floating IPs on the VIP port."""
+        for fip_id in self.fips_by_port.get(lb.vip_port_id, []):
+            self.floatingips[fip_id].fixed_ip_address = lb.vip_address
 
     # ----- counts ---------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         return {kind: len(self.table(kind)) for kind in KINDS} | {
+            "floatingips": len(self.floatingips),
             "projects": len(self.projects),
         }
 
@@ -810,6 +962,8 @@ _NETWORK_ID = "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c02"
 _MEMBER_SUBNET_ID = "5d6e7f80-91a2-4b3c-9d4e-5f6a7b8c9d03"
 _IMAGE_ID = "0f1e2d3c-4b5a-4697-8877-665544332204"
 _FLAVOR_ID = "65c3b0e1-7d4f-4e2a-9b8c-1d2e3f4a5b05"
+PUBLIC_NETWORK_ID = "b4d5e6f7-0819-4a2b-8c3d-4e5f60718206"
+_ROUTER_NAMESPACE = uuid.UUID("9c0d1e2f-3a4b-4c5d-8e6f-708192a3b407")
 
 _ODD_NAMES = (
     'lb "quoted" {n}',
@@ -885,7 +1039,47 @@ def generate(spec: FleetSpec, project_ids: Iterable[tuple[str, str]] = ()) -> Fl
         fleet.add_spare_amphora()
     fleet.clock = start
     fleet.cert_base = None
+    _add_floatingips(fleet, spec, start)
     return fleet
+
+
+def _add_floatingips(fleet: Fleet, spec: FleetSpec, start: int) -> None:
+    """Floating IPs on the VIP ports: ~``floatingip_share`` of the load balancers get one,
+    ~``two_floatingip_share`` two, the rest none; plus ``unattached_floatingip_share`` * lbs
+    unattached (DOWN) ones. In fleets of 8 or more, load balancers 1, 2 and 3 have one, two
+    and no floating IP, and at least one is unattached (when those shares are not zero)."""
+    rng = random.Random(spec.seed * 1_000_003 + 0xF1)
+    fleet.net_rng = rng
+    lbs = [fleet.loadbalancers[i] for i in fleet.index["loadbalancers"].ids()]
+    forced = spec.lbs >= 8 and len(lbs) >= 3
+    for pos, lb in enumerate(lbs):
+        roll = rng.random()
+        count = 2 if roll < spec.two_floatingip_share else (
+            1 if roll < spec.two_floatingip_share + spec.floatingip_share else 0)
+        if forced and pos < 3:
+            wanted = {0: (1, spec.floatingip_share), 1: (2, spec.two_floatingip_share),
+                      2: (0, 1.0 - spec.floatingip_share - spec.two_floatingip_share)}[pos]
+            if wanted[1] > 0:
+                count = wanted[0]
+        for j in range(count):
+            created = min(start, lb.created_at + rng.randint(30, 900))
+            in_dns = rng.random() < 0.1
+            fip = fleet.add_floatingip(
+                lb.project_id, lb, created_at=created,
+                description="" if j or rng.random() < 0.8 else f"VIP of {lb.name}"[:255],
+                dns_name=f"lb-{pos + 1}-{j}" if in_dns else "",
+                dns_domain="sim.example.org." if in_dns else "",
+            )
+            fip.revision_number = 1 + rng.randint(0, 2)
+            fip.updated_at = created
+    scoped = [p.id for p in fleet.projects.values() if p.name not in ("admin", "service")]
+    unattached = round(spec.lbs * spec.unattached_floatingip_share)
+    if forced and spec.unattached_floatingip_share > 0:
+        unattached = max(1, unattached)
+    for i in range(unattached):
+        project_id = scoped[i % len(scoped)] if scoped else fleet.new_hex()
+        created = start - rng.randint(60, 30 * DAY)
+        fleet.add_floatingip(project_id, None, created_at=created)
 
 
 def _decorate(fleet: Fleet, lb: LoadBalancer, spec: FleetSpec, rng: random.Random,

@@ -48,6 +48,13 @@ class SortedIndex:
         for pos in range(end):
             yield keys[pos][1]
 
+    def descending_before(self, key: SortKey | None) -> Iterator[str]:
+        """Ids strictly before ``key`` (all ids when ``key`` is None), nearest first."""
+        keys = self._keys
+        end = len(keys) if key is None else bisect.bisect_left(keys, key)
+        for pos in range(end - 1, -1, -1):
+            yield keys[pos][1]
+
     def ids(self) -> list[str]:
         return [k[1] for k in self._keys]
 

@@ -1,4 +1,5 @@
-"""JSON shapes of the Octavia v2 API, as its response types render them.
+"""JSON shapes of the Octavia v2 API, as its response types render them (and Neutron's floating
+IPs, see :func:`floatingip`).
 
 Read from openstack/octavia ``octavia/api/v2/types/*.py`` (Response classes) and
 ``octavia/api/common/types.py``:
@@ -16,6 +17,7 @@ from typing import Any
 from exporter.simulator.fleet import (
     Amphora,
     Fleet,
+    FloatingIP,
     HealthMonitor,
     L7Policy,
     Listener,
@@ -322,4 +324,60 @@ def amphora_stats_row(fleet: Fleet, amp: Amphora, row: StatsRow) -> JSON:
         "loadbalancer_id": amp.loadbalancer_id,
         "request_errors": row.request_errors,
         "total_connections": row.total_connections,
+    }
+
+
+# ----- Neutron --------------------------------------------------------------------------------
+def neutron_time(ts: int) -> str:
+    """Neutron's standard-attribute timestamps: whole seconds and a ``Z``
+    (``neutron/services/timestamp/timestamp_db.py``)."""
+    return f"{iso(ts)}Z"
+
+
+def vip_port_mac(port_id: str) -> str:
+    """A stable ``fa:16:3e`` MAC address for a VIP port."""
+    digits = port_id.replace("-", "")[-6:]
+    return "fa:16:3e:" + ":".join(digits[i:i + 2] for i in range(0, 6, 2))
+
+
+def floatingip(fleet: Fleet, fip: FloatingIP) -> JSON:
+    """A floating IP as ``GET /v2.0/floatingips`` renders it with the extensions of a usual
+    ML2/OVS or OVN deployment: ``l3_db._make_floatingip_dict`` (id … status), the standard
+    attributes (description, tags, timestamps, revision_number), ``fip-port-details``
+    (``port_details``: the port's name, network_id, mac_address, admin_state_up, status,
+    device_id, device_owner; null when unattached), ``dns-integration`` (``dns_domain``,
+    ``dns_name``: "" when unset) and ``qos-fip`` (``qos_policy_id``)."""
+    port_details: JSON | None = None
+    lb = fleet.lb_of_fip(fip)
+    if lb is not None:
+        # Octavia creates the VIP port admin-down, named after the load balancer
+        # (octavia/network/drivers/neutron/allowed_address_pairs.py)
+        port_details = {
+            "name": f"octavia-lb-{lb.id}",
+            "network_id": lb.vip_network_id,
+            "mac_address": vip_port_mac(lb.vip_port_id),
+            "admin_state_up": False,
+            "status": "DOWN",
+            "device_id": f"lb-{lb.id}",
+            "device_owner": "Octavia",
+        }
+    return {
+        "id": fip.id,
+        "tenant_id": fip.project_id,
+        "project_id": fip.project_id,
+        "floating_ip_address": fip.floating_ip_address,
+        "floating_network_id": fip.floating_network_id,
+        "router_id": fip.router_id,
+        "port_id": fip.port_id,
+        "fixed_ip_address": fip.fixed_ip_address,
+        "status": fip.status,
+        "description": fip.description,
+        "tags": list(fip.tags),
+        "created_at": neutron_time(fip.created_at),
+        "updated_at": neutron_time(fip.updated_at),
+        "revision_number": fip.revision_number,
+        "port_details": port_details,
+        "dns_domain": fip.dns_domain,
+        "dns_name": fip.dns_name,
+        "qos_policy_id": fip.qos_policy_id,
     }
