@@ -1,13 +1,15 @@
-"""The simulator: Keystone + Octavia (per region) + control API on one aiohttp server.
+"""The simulator: Keystone + Octavia and Neutron (per region) + control API on one aiohttp server.
 
 Layout of the URL space (devstack style):
 - ``/identity`` …            Keystone v3
 - ``/load-balancer`` …       Octavia of ``RegionOne``
-- ``/<Region>/load-balancer`` Octavia of every further region (each with its own fleet)
+- ``/networking`` …          Neutron (floating IPs) of ``RegionOne``
+- ``/<Region>/load-balancer``, ``/<Region>/networking``: every further region (own fleet)
 - ``/_sim/`` …               control API
 
-Two middlewares wrap the Keystone and Octavia routes: the outer one counts requests per
+Two middlewares wrap the Keystone, Octavia and Neutron routes: the outer one counts requests per
 endpoint template and status, the inner one applies faults (and the configured base latency).
+With ``neutron=False`` Neutron is neither in the catalog nor served.
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ from exporter.simulator.keystone import (
     Identity,
     KeystoneService,
 )
+from exporter.simulator.neutron import NeutronService
+from exporter.simulator.neutron import resolve as resolve_neutron
 from exporter.simulator.octavia import OctaviaService
 from exporter.simulator.octavia import resolve as resolve_octavia
 from exporter.simulator.scenario import Scenario
 
 DEFAULT_REGION = "RegionOne"
 OCTAVIA_PREFIX = "/load-balancer"
+NEUTRON_PREFIX = "/networking"
 
 
 @dataclass
@@ -47,25 +52,30 @@ class Region:
     fleet: Fleet
     scenario: Scenario
     octavia: OctaviaService
+    neutron_prefix: str
+    neutron: NeutronService
 
 
 @dataclass(frozen=True)
 class Resolved:
     """Which service, region and endpoint template a request is for."""
 
-    service: str  # "keystone" | "octavia" | "none"
+    service: str  # "keystone" | "octavia" | "neutron" | "none"
     region: str
     template: str
     sub_path: str
 
 
 class Simulator:
-    """A simulated Keystone v3 + Octavia v2 (read side).
+    """A simulated Keystone v3 + Octavia v2 (read side) + Neutron's floating IPs.
 
     ``spec`` shapes the fleet (``seed`` overrides ``spec.seed``); ``tick_interval`` > 0 steps the
     scenario every so many seconds (0: frozen); ``token_ttl`` is the token lifetime in seconds;
     ``page_cap`` is Octavia's ``pagination_max_limit``; ``latency_ms`` is added to every
-    Keystone/Octavia answer; ``regions`` names the regions (the first gets ``/load-balancer``).
+    Keystone/Octavia/Neutron answer; ``regions`` names the regions (the first gets
+    ``/load-balancer`` and ``/networking``); ``neutron`` False leaves Neutron out of the catalog
+    (and unserved); ``neutron_page_cap`` is Neutron's ``pagination_max_limit`` (None or < 1: no
+    cap, Neutron's default).
     """
 
     def __init__(
@@ -78,6 +88,8 @@ class Simulator:
         page_cap: int = 1000,
         latency_ms: float = 0.0,
         regions: Sequence[str] = (DEFAULT_REGION,),
+        neutron: bool = True,
+        neutron_page_cap: int | None = None,
     ) -> None:
         base_spec = spec or FleetSpec()
         if seed is not None:
@@ -88,6 +100,8 @@ class Simulator:
         self.page_cap = int(page_cap)
         self.latency_ms = float(latency_ms)
         self.tick_interval = float(tick_interval)
+        self.neutron = bool(neutron)
+        self.neutron_page_cap = _page_cap_or_none(neutron_page_cap)
         self.identity = Identity.default(token_ttl=token_ttl)
         self.faults = FaultSet(seed=base_spec.seed)
         self.requests = RequestCounter()
@@ -105,10 +119,17 @@ class Simulator:
                 amphorae=region_spec.amphorae_per_lb,
             )
             scenario = Scenario(fleet, region_spec.seed, tick_interval, template=template)
-            self.regions[name] = Region(name, prefix, fleet, scenario, octavia)
+            net_prefix = NEUTRON_PREFIX if i == 0 else f"/{name}{NEUTRON_PREFIX}"
+            neutron_service = NeutronService(name, net_prefix, fleet, self.identity,
+                                             lambda: self.neutron_page_cap,
+                                             lambda: self.auth_url)
+            self.regions[name] = Region(name, prefix, fleet, scenario, octavia, net_prefix,
+                                        neutron_service)
         self.keystone = KeystoneService(
             self.identity, lambda: self.base_url,
             lambda: {r.name: r.prefix for r in self.regions.values()},
+            lambda: ({r.name: r.neutron_prefix for r in self.regions.values()}
+                     if self.neutron else {}),
         )
         self.control = ControlAPI(self)
         self._runner: web.AppRunner | None = None
@@ -143,12 +164,17 @@ class Simulator:
         return f"{self.base_url}{self.default_region.prefix}"
 
     @property
+    def neutron_url(self) -> str:
+        return f"{self.base_url}{self.default_region.neutron_prefix}"
+
+    @property
     def running(self) -> bool:
         return self._runner is not None
 
     # ----- configuration --------------------------------------------------------------------
     def configure(self, *, token_ttl: float | None = None, page_cap: int | None = None,
-                  latency_ms: float | None = None, tick_interval: float | None = None) -> None:
+                  latency_ms: float | None = None, tick_interval: float | None = None,
+                  neutron: bool | None = None, neutron_page_cap: int | None = None) -> None:
         if token_ttl is not None:
             if float(token_ttl) <= 0:
                 raise ValueError("token_ttl must be > 0")
@@ -159,6 +185,12 @@ class Simulator:
             self.page_cap = int(page_cap)
         if latency_ms is not None:
             self.latency_ms = max(0.0, float(latency_ms))
+        if neutron is not None:
+            if not isinstance(neutron, bool):
+                raise ValueError("neutron must be true or false")
+            self.neutron = neutron
+        if neutron_page_cap is not None:
+            self.neutron_page_cap = _page_cap_or_none(neutron_page_cap)
         if tick_interval is not None:
             if float(tick_interval) < 0:
                 raise ValueError("tick_interval must be >= 0")
@@ -176,6 +208,8 @@ class Simulator:
             "latency_ms": self.latency_ms,
             "tick_interval": self.tick_interval,
             "regions": list(self.regions),
+            "neutron": self.neutron,
+            "neutron_page_cap": self.neutron_page_cap or -1,
         }
 
     # ----- lifecycle ------------------------------------------------------------------------
@@ -282,6 +316,10 @@ class Simulator:
             if path == region.prefix or path.startswith(region.prefix + "/"):
                 sub = path[len(region.prefix):]
                 return Resolved("octavia", region.name, resolve_octavia(sub).template, sub)
+            if self.neutron and (path == region.neutron_prefix
+                                 or path.startswith(region.neutron_prefix + "/")):
+                sub = path[len(region.neutron_prefix):]
+                return Resolved("neutron", region.name, resolve_neutron(sub).template, sub)
         return Resolved("none", "", "unmatched", path)
 
     def _make_app(self) -> web.Application:
@@ -357,9 +395,10 @@ class Simulator:
             # aiohttp ignores the connection error writing this answer raises
             return web.Response(status=500)
         if fault.kind == "error":
-            return _error_response(fault.status, fault.retry_after)
+            return _error_response(fault.status, fault.retry_after, resolved.service)
         if fault.kind == "malformed":
-            return web.Response(status=200, body=b'{"loadbalancers": [{"id": <html>oops',
+            collection = b"floatingips" if resolved.service == "neutron" else b"loadbalancers"
+            return web.Response(status=200, body=b'{"' + collection + b'": [{"id": <html>oops',
                                 content_type="application/json")
         if fault.kind == "revoke_tokens":
             self.identity.revoke()
@@ -383,15 +422,27 @@ class Simulator:
         if resolved.service == "octavia":
             region = self.regions[resolved.region]
             return await region.octavia.handle(request, resolve_octavia(resolved.sub_path))
-        return web.json_response(
-            {"error": "not found", "services": {
-                "identity": "/identity",
-                "load-balancer": {r.name: r.prefix for r in self.regions.values()},
-                "control": "/_sim/",
-            }}, status=404)
+        if resolved.service == "neutron":
+            region = self.regions[resolved.region]
+            return await region.neutron.handle(request, resolve_neutron(resolved.sub_path))
+        services: dict[str, Any] = {
+            "identity": "/identity",
+            "load-balancer": {r.name: r.prefix for r in self.regions.values()},
+        }
+        if self.neutron:
+            services["network"] = {r.name: r.neutron_prefix for r in self.regions.values()}
+        services["control"] = "/_sim/"
+        return web.json_response({"error": "not found", "services": services}, status=404)
 
 
-def _error_response(status: int, retry_after: float | None) -> web.Response:
+def _page_cap_or_none(value: int | None) -> int | None:
+    if value is None:
+        return None
+    return int(value) if int(value) > 0 else None
+
+
+def _error_response(status: int, retry_after: float | None,
+                    service: str = "octavia") -> web.Response:
     headers = {}
     if retry_after is not None:
         headers["Retry-After"] = str(int(retry_after)) if float(retry_after).is_integer() \
@@ -402,8 +453,11 @@ def _error_response(status: int, retry_after: float | None) -> web.Response:
                 "No server is available to handle this request.\n</body></html>\n")
         return web.Response(status=status, text=body, content_type="text/html",
                             headers=headers)
-    response = errors.wsme_error(status, "Simulated server fault" if status >= 500
-                                 else "Simulated client fault")
+    if service == "neutron":
+        response = errors.neutron_default_error(status)
+    else:
+        response = errors.wsme_error(status, "Simulated server fault" if status >= 500
+                                     else "Simulated client fault")
     response.headers.update(headers)
     return response
 
@@ -413,6 +467,8 @@ def run_forever_hint(sim: Simulator) -> str:
     lines = [
         f"Keystone:  {sim.auth_url}",
         *(f"Octavia:   {sim.base_url}{r.prefix}  ({r.name})" for r in sim.regions.values()),
+        *(f"Neutron:   {sim.base_url}{r.neutron_prefix}  ({r.name}, floating IPs)"
+          for r in sim.regions.values() if sim.neutron),
         f"Control:   {sim.base_url}/_sim/",
         "Users:     admin/admin-secret (project admin), demo/demo-secret (project demo), "
         f"app credential {APPCRED_ID}/{APPCRED_SECRET}",

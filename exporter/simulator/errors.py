@@ -9,6 +9,11 @@
 - keystonemiddleware rejects a missing/invalid token with
   ``{"error": {"code": 401, "title": "Unauthorized", "message": ...}}`` and a
   ``WWW-Authenticate: Keystone uri="..."`` header; Keystone's own errors use the same shape.
+  keystonemiddleware sits in front of Neutron too (``etc/neutron/api-paste.ini``), so Neutron's
+  401 is this body as well, not a NeutronError.
+- Neutron renders every other error with ``api_common.convert_exception_to_http_exc``:
+  ``{"NeutronError": {"type": <exception class name>, "message": str(exception),
+  "detail": ""}}``.
 """
 
 from __future__ import annotations
@@ -93,3 +98,33 @@ def unauthorized(identity_uri: str) -> web.Response:
         401, "Unauthorized", "The request you have made requires authentication.",
         headers={"WWW-Authenticate": f'Keystone uri="{identity_uri}"'},
     )
+
+
+def neutron_error(status: int, error_type: str, message: str,
+                  headers: dict[str, str] | None = None) -> web.Response:
+    """Neutron's error body (``neutron/api/api_common.py`` get_exception_data)."""
+    return _json_response(
+        status, {"NeutronError": {"type": error_type, "message": message, "detail": ""}},
+        headers=headers,
+    )
+
+
+# What a Neutron error of a status looks like when nothing more specific is known: the
+# exception class (webob's, or the policy engine's for 403) and its message.
+NEUTRON_DEFAULT_ERRORS = {
+    400: ("HTTPBadRequest", "The server could not comply with the request since it is either "
+          "malformed or otherwise incorrect."),
+    403: ("PolicyNotAuthorized", "rule:get_floatingip is disallowed by policy"),
+    404: ("HTTPNotFound", "The resource could not be found."),
+    405: ("HTTPMethodNotAllowed", "The server could not comply with the request since it is "
+          "either malformed or otherwise incorrect."),
+    409: ("Conflict", "A conflict occurred attempting to process the request."),
+    500: ("HTTPInternalServerError", "Request Failed: internal server error while processing "
+          "your request."),
+}
+
+
+def neutron_default_error(status: int) -> web.Response:
+    error_type, message = NEUTRON_DEFAULT_ERRORS.get(
+        status, NEUTRON_DEFAULT_ERRORS[500] if status >= 500 else NEUTRON_DEFAULT_ERRORS[400])
+    return neutron_error(status, error_type, message)

@@ -275,9 +275,11 @@ class Identity:
         return {"token": body}
 
 
-def build_catalog(base_url: str, regions: dict[str, str]) -> list[dict[str, Any]]:
-    """The service catalog: Keystone itself and Octavia (``load-balancer``) per region.
-    ``regions`` maps region name to the Octavia path prefix."""
+def build_catalog(base_url: str, regions: dict[str, str],
+                  network: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The service catalog: Keystone itself, Octavia (``load-balancer``) per region and, when
+    ``network`` is given, Neutron (``network``, named ``neutron``) per region. ``regions`` and
+    ``network`` map region names to the services' path prefixes."""
     def endpoints(service: str, urls: dict[str, str]) -> list[dict[str, Any]]:
         out = []
         for region, url in urls.items():
@@ -292,7 +294,7 @@ def build_catalog(base_url: str, regions: dict[str, str]) -> list[dict[str, Any]
         return out
 
     first = next(iter(regions))
-    return [
+    catalog = [
         {
             "endpoints": endpoints("identity", {first: f"{base_url}/identity"}),
             "id": stable_id("service", "identity"),
@@ -308,6 +310,16 @@ def build_catalog(base_url: str, regions: dict[str, str]) -> list[dict[str, Any]
             "name": "octavia",
         },
     ]
+    if network:
+        catalog.append({
+            "endpoints": endpoints(
+                "network", {r: f"{base_url}{prefix}" for r, prefix in network.items()}
+            ),
+            "id": stable_id("service", "network"),
+            "type": "network",
+            "name": "neutron",
+        })
+    return catalog
 
 
 class KeystoneService:
@@ -316,10 +328,15 @@ class KeystoneService:
     PREFIX = "/identity"
 
     def __init__(self, identity: Identity, base_url: Callable[[], str],
-                 regions: Callable[[], dict[str, str]]) -> None:
+                 regions: Callable[[], dict[str, str]],
+                 network: Callable[[], dict[str, str]] | None = None) -> None:
         self.identity = identity
         self._base_url = base_url
         self._regions = regions
+        self._network = network or dict
+
+    def catalog(self) -> list[dict[str, Any]]:
+        return build_catalog(self._base_url(), self._regions(), self._network())
 
     def resolve(self, method: str, path: str) -> str | None:
         """The endpoint template for a path below /identity, or None."""
@@ -385,7 +402,7 @@ class KeystoneService:
                 return self._unauthorized(message)
             return errors.keystone_error(status, "Bad Request", message)
         catalog = (None if "nocatalog" in request.query
-                   else build_catalog(self._base_url(), self._regions()))
+                   else self.catalog())
         return web.json_response(
             self.identity.render(result, catalog), status=201,
             headers={"X-Subject-Token": result.id},
@@ -400,6 +417,6 @@ class KeystoneService:
                 404, "Not Found", f"Could not find token: {subject}.")
         token = self.identity.tokens[subject]
         catalog = (None if "nocatalog" in request.query
-                   else build_catalog(self._base_url(), self._regions()))
+                   else self.catalog())
         return web.json_response(self.identity.render(token, catalog),
                                  headers={"X-Subject-Token": subject})

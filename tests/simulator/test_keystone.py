@@ -62,7 +62,10 @@ async def test_password_token_body_and_catalog(sim: Simulator,
         assert set(endpoint) == {"id", "interface", "region_id", "url", "region"}
         assert endpoint["region"] == endpoint["region_id"] == "RegionOne"
         assert endpoint["url"] == f"{sim.base_url}/load-balancer"
-    assert "network" not in services
+    network = services["network"]
+    assert network["name"] == "neutron"
+    assert {(e["interface"], e["region"], e["url"]) for e in network["endpoints"]} == {
+        (i, "RegionOne", f"{sim.base_url}/networking") for i in ("public", "internal", "admin")}
 
 
 async def test_demo_user_roles(sim: Simulator, http: aiohttp.ClientSession) -> None:
