@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,12 +277,6 @@ class Cloud:
         response = requests.delete(f"{self.auth_url}/auth/tokens", timeout=10, headers={
             "X-Auth-Token": self.token("admin"), "X-Subject-Token": token})
         assert response.status_code == 204, (response.status_code, response.text)
-
-    def restart_octavia(self, down: Callable[[], None] | None = None) -> None:
-        self.octavia.stop()
-        if down:
-            down()
-        self.timings["octavia_restart"] = self.octavia.start()
 
     def stop(self) -> None:
         self.octavia.stop()
