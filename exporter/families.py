@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from exporter import states
 from exporter.snapshot import CloudView, FleetSnapshot, Stats
@@ -93,6 +94,18 @@ def _info(name: str, doc: str, labels: list[str], keys: list[str],
                   (([*values, *info], 1.0) for values, info in rows))
 
 
+def _states(prefix: str, what: str, labels: list[str], rows: Sequence[tuple[list[str], Any]],
+            stateset: bool, admin: bool = True) -> Iterator[Family]:
+    """The admin-state gauge and both status families every Octavia object kind has."""
+    if admin:
+        yield _gauge(f"{prefix}_admin_state_up",
+                     f"1 when the {what.lower()} is administratively up. {POLLED}", labels,
+                     ((v, _flag(x.admin_state_up)) for v, x in rows))
+    for field in ("provisioning_status", "operating_status"):
+        yield _status(f"{prefix}_{field}", what, labels, field, stateset,
+                      ((v, getattr(x, field)) for v, x in rows))
+
+
 def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
     usable = [(v, v.snapshot) for v in views]
     yield _gauge("octavia_up", "1 when the last poll cycle could read the Octavia API's bulk "
@@ -129,12 +142,7 @@ def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Ite
                 ((v, [lb.name, lb.vip_address, lb.vip_port_id, lb.vip_network_id,
                       lb.vip_subnet_id, lb.provider, lb.flavor_id, lb.availability_zone])
                  for v, lb in rows))
-    yield _gauge("octavia_loadbalancer_admin_state_up",
-                 f"1 when the load balancer is administratively up. {POLLED}", labels,
-                 ((v, _flag(lb.admin_state_up)) for v, lb in rows))
-    for field in ("provisioning_status", "operating_status"):
-        yield _status(f"octavia_loadbalancer_{field}", "Load balancer", labels, field, stateset,
-                      ((v, getattr(lb, field)) for v, lb in rows))
+    yield from _states("octavia_loadbalancer", "Load balancer", labels, rows, stateset)
     for attr, what in (("created_at", "created"), ("updated_at", "updated")):
         yield _gauge(f"octavia_loadbalancer_{what}_timestamp_seconds",
                      f"When the load balancer was last {what}, per the API. {POLLED}", labels,
@@ -160,12 +168,7 @@ def listener_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterato
                 ["name", "protocol", "protocol_port", "default_pool_id"],
                 ((v, [x.name, x.protocol, _str(x.protocol_port), x.default_pool_id])
                  for v, x in rows))
-    yield _gauge("octavia_listener_admin_state_up",
-                 f"1 when the listener is administratively up. {POLLED}", labels,
-                 ((v, _flag(x.admin_state_up)) for v, x in rows))
-    for field in ("provisioning_status", "operating_status"):
-        yield _status(f"octavia_listener_{field}", "Listener", labels, field, stateset,
-                      ((v, getattr(x, field)) for v, x in rows))
+    yield from _states("octavia_listener", "Listener", labels, rows, stateset)
     yield _gauge("octavia_listener_connection_limit",
                  f"Maximum connections the listener accepts; absent when unlimited. {POLLED}",
                  labels, ((v, float(x.connection_limit)) for v, x in rows
@@ -183,12 +186,7 @@ def pool_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Fa
     yield _info("octavia_pool", f"Pool metadata. {POLLED}", labels,
                 ["name", "protocol", "lb_algorithm"],
                 ((v, [x.name, x.protocol, x.lb_algorithm]) for v, x in rows))
-    yield _gauge("octavia_pool_admin_state_up",
-                 f"1 when the pool is administratively up. {POLLED}", labels,
-                 ((v, _flag(x.admin_state_up)) for v, x in rows))
-    for field in ("provisioning_status", "operating_status"):
-        yield _status(f"octavia_pool_{field}", "Pool", labels, field, stateset,
-                      ((v, getattr(x, field)) for v, x in rows))
+    yield from _states("octavia_pool", "Pool", labels, rows, stateset)
     yield _gauge("octavia_pool_members", f"Members in the pool. {POLLED}", labels,
                  ((v, float(len(x.member_ids))) for v, x in rows))
 
@@ -200,9 +198,7 @@ def member_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[
     yield _info("octavia_member", f"Pool member metadata. {POLLED}", labels,
                 ["name", "address", "protocol_port"],
                 ((v, [m.name, m.address, _str(m.protocol_port)]) for v, m in rows))
-    for field in ("provisioning_status", "operating_status"):
-        yield _status(f"octavia_member_{field}", "Member", labels, field, stateset,
-                      ((v, getattr(m, field)) for v, m in rows))
+    yield from _states("octavia_member", "Member", labels, rows, stateset, admin=False)
 
 
 def healthmonitor_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
@@ -211,12 +207,7 @@ def healthmonitor_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> It
             for h in s.healthmonitors.values()]
     yield _info("octavia_healthmonitor", f"Health monitor metadata. {POLLED}", labels,
                 ["name", "monitor_type"], ((v, [h.name, h.monitor_type]) for v, h in rows))
-    yield _gauge("octavia_healthmonitor_admin_state_up",
-                 f"1 when the health monitor is administratively up. {POLLED}", labels,
-                 ((v, _flag(h.admin_state_up)) for v, h in rows))
-    for field in ("provisioning_status", "operating_status"):
-        yield _status(f"octavia_healthmonitor_{field}", "Health monitor", labels, field,
-                      stateset, ((v, getattr(h, field)) for v, h in rows))
+    yield from _states("octavia_healthmonitor", "Health monitor", labels, rows, stateset)
 
 
 def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
