@@ -29,13 +29,17 @@ _SPEC_HELP = {
     "admin_down_share": "share of load balancers administratively down",
     "spare_amphorae": "READY amphorae not attached to any load balancer",
     "start_time": "epoch seconds the fleet's clock starts at (default: now)",
+    "floatingip_share": "share of load balancers with one floating IP (Neutron)",
+    "two_floatingip_share": "share of load balancers with two floating IPs",
+    "unattached_floatingip_share": "unattached floating IPs, as a share of the load balancers",
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="octavia-simulator",
-        description="Serve a simulated Keystone v3 + Octavia v2 API on 127.0.0.1.",
+        description="Serve a simulated Keystone v3 + Octavia v2 API (and Neutron's floating "
+                    "IPs) on 127.0.0.1.",
     )
     parser.add_argument("--lbs", type=int, default=FleetSpec.lbs, help="load balancers")
     parser.add_argument("--seed", type=int, default=FleetSpec.seed, help="random seed")
@@ -51,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token-ttl", type=float, default=3600.0, help="token lifetime (s)")
     parser.add_argument("--region", action="append", dest="regions", metavar="NAME",
                         help="a region (repeatable; default RegionOne)")
+    parser.add_argument("--no-neutron", action="store_false", dest="neutron",
+                        help="leave Neutron (network) out of the catalog and unserved")
+    parser.add_argument("--neutron-page-cap", type=int, default=-1, metavar="N",
+                        help="Neutron's pagination_max_limit (-1 = none, Neutron's default)")
     for f in fields(FleetSpec):
         if f.name in ("seed", "lbs"):
             continue
@@ -73,13 +81,16 @@ async def serve(args: argparse.Namespace) -> None:
         page_cap=args.page_cap,
         latency_ms=args.latency_ms,
         regions=args.regions or ("RegionOne",),
+        neutron=args.neutron,
+        neutron_page_cap=args.neutron_page_cap,
     )
     await sim.start(port=args.port)
     if args.write_clouds_yaml:
         sim.write_clouds_yaml(args.write_clouds_yaml)
     counts = sim.fleet.counts()
     print(f"octavia-simulator serving {counts['loadbalancers']} load balancers, "
-          f"{counts['members']} members (seed {args.seed})", flush=True)
+          f"{counts['members']} members, {counts['floatingips']} floating IPs "
+          f"(seed {args.seed})", flush=True)
     print(run_forever_hint(sim), flush=True)
     if args.write_clouds_yaml:
         print(f"clouds.yaml: {args.write_clouds_yaml} (clouds: simulator, simulator-member, "

@@ -1,7 +1,8 @@
 """The control API under ``/_sim/`` (a path Octavia does not use): JSON in and out, no auth.
 
 It is how tests and demos look behind the curtain (``GET /_sim/fleet``) and pull the strings
-(set fields, stats, create/delete trees, step the clock, faults, tokens, config).
+(set fields, stats, create/delete trees, attach/detach floating IPs, step the clock, faults,
+tokens, config).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from aiohttp import web
 from exporter.simulator import views
 from exporter.simulator.faults import Fault
 from exporter.simulator.fleet import (
+    FLOATINGIP_STATUSES,
     KINDS,
     STAT_FIELDS,
     Amphora,
     Fleet,
+    FloatingIP,
     LBShape,
     LoadBalancer,
     iso,
@@ -36,9 +39,13 @@ _READ_ONLY = {
     "id", "project_id", "loadbalancer_id", "pool_id", "listener_id", "listener_ids",
     "pool_ids", "amphora_ids", "member_ids", "l7policy_ids", "default_listener_ids",
     "redirect_l7policy_ids", "rule_ids", "created_at", "default_pool_id", "healthmonitor_id",
-    "redirect_pool_id",
+    "redirect_pool_id", "vip_port_id",
 }
 _TIME_FIELDS = {"updated_at", "cert_expiration"}
+# what /_sim/fleet can list: the Octavia kinds and Neutron's floating IPs
+DUMP_KINDS = (*KINDS, "floatingips")
+# floating IP fields PATCH may set besides the attachment
+_FIP_FIELDS = {"status", "description", "tags", "dns_name", "dns_domain", "qos_policy_id"}
 
 
 def _bad(message: str, status: int = 400) -> web.Response:
@@ -64,8 +71,18 @@ def _parse_time(value: Any) -> int | None:
     return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
 
 
+def dump_floatingip(fleet: Fleet, fip: FloatingIP) -> dict[str, Any]:
+    """The Neutron view of a floating IP plus the load balancer it is attached to."""
+    body = views.floatingip(fleet, fip)
+    lb = fleet.lb_of_fip(fip)
+    body["loadbalancer_id"] = lb.id if lb is not None else None
+    return body
+
+
 def dump_object(fleet: Fleet, kind: str, obj: Any) -> dict[str, Any]:
     """The API view of an object plus what the API leaves implicit (parents, stats)."""
+    if kind == "floatingips":
+        return dump_floatingip(fleet, obj)
     body = views.view(fleet, kind, obj)
     if kind == "loadbalancers":
         body["stats"] = fleet.loadbalancer_stats(obj)
@@ -96,7 +113,11 @@ def dump_fleet(region: Region, kinds: list[str] | None = None) -> dict[str, Any]
         "counts": fleet.counts(),
         "projects": [{"id": p.id, "name": p.name} for p in fleet.projects.values()],
     }
-    for kind in kinds or list(KINDS):
+    for kind in kinds or list(DUMP_KINDS):
+        if kind == "floatingips":
+            out[kind] = [dump_floatingip(fleet, fleet.floatingips[i])
+                         for i in fleet.fip_index.ids()]
+            continue
         table = fleet.table(kind)
         out[kind] = [dump_object(fleet, kind, table[i]) for i in fleet.index[kind].ids()]
     return out
@@ -151,6 +172,11 @@ class ControlAPI:
             ("POST", "/_sim/loadbalancers", self.create_lb),
             ("DELETE", "/_sim/loadbalancers/{id}", self.delete_lb),
             ("POST", "/_sim/listeners/{id}/stats", self.listener_stats),
+            ("POST", "/_sim/floatingips", self.create_fip),
+            ("GET", "/_sim/floatingips/{id}", self.get_fip),
+            ("PATCH", "/_sim/floatingips/{id}", self.patch_fip),
+            ("POST", "/_sim/floatingips/{id}", self.patch_fip),
+            ("DELETE", "/_sim/floatingips/{id}", self.delete_fip),
             ("GET", "/_sim/{kind}/{id}", self.get_object),
             ("POST", "/_sim/{kind}/{id}", self.patch_object),
             ("PATCH", "/_sim/{kind}/{id}", self.patch_object),
@@ -171,13 +197,15 @@ class ControlAPI:
             "base_url": self.sim.base_url,
             "auth_url": self.sim.auth_url,
             "regions": {name: self.sim.base_url + r.prefix for name, r in self.sim.regions.items()},
+            "networking": ({name: self.sim.base_url + r.neutron_prefix
+                            for name, r in self.sim.regions.items()} if self.sim.neutron else {}),
             "clouds": sorted(self.sim.clouds_yaml()["clouds"]),
             "endpoints": [f"{m} {p}" for m, p, _ in self.routes()],
         })
 
     async def fleet(self, request: web.Request) -> web.StreamResponse:
         kinds = request.query.get("kinds")
-        selected = [k for k in kinds.split(",") if k in KINDS] if kinds else None
+        selected = [k for k in kinds.split(",") if k in DUMP_KINDS] if kinds else None
         return web.json_response(dump_fleet(self._region(request), selected))
 
     async def requests(self, request: web.Request) -> web.StreamResponse:
@@ -356,8 +384,140 @@ class ControlAPI:
             _set_fields(fleet, kind, obj, body)
         except (ValueError, TypeError) as exc:
             return _bad(str(exc))
+        if isinstance(obj, LoadBalancer) and "vip_address" in body:
+            fleet.sync_vip_address(obj)
         if rollup and not isinstance(obj, Amphora):
             lb = fleet.lb_of(kind, obj)
             if lb is not None:
                 fleet.rollup(lb)
         return web.json_response(dump_object(fleet, kind, obj))
+
+    # ----- floating IPs ---------------------------------------------------------------------
+    @staticmethod
+    def _fip_target(fleet: Fleet, body: dict[str, Any]) -> tuple[bool, LoadBalancer | None]:
+        """(given, load balancer) from ``loadbalancer_id`` or ``port_id`` (a VIP port) in a
+        body; ``given`` is False when neither key is there. None detaches."""
+        if "loadbalancer_id" in body and "port_id" in body:
+            raise ValueError("give loadbalancer_id or port_id, not both")
+        if "loadbalancer_id" in body:
+            lb_id = body["loadbalancer_id"]
+            if lb_id is None:
+                return True, None
+            lb = fleet.loadbalancers.get(str(lb_id))
+            if lb is None:
+                raise LookupError(f"no load balancer {lb_id}")
+            return True, lb
+        if "port_id" in body:
+            port_id = body["port_id"]
+            if port_id is None:
+                return True, None
+            lb_id = fleet.lb_by_port.get(str(port_id))
+            if lb_id is None:
+                raise LookupError(f"no load balancer has the VIP port {port_id}")
+            return True, fleet.loadbalancers[lb_id]
+        return False, None
+
+    @staticmethod
+    def _set_fip_fields(fip: FloatingIP, body: dict[str, Any]) -> None:
+        for key, value in body.items():
+            if key in ("loadbalancer_id", "port_id"):
+                continue
+            if key not in _FIP_FIELDS:
+                raise ValueError(f"floatingips field {key!r} cannot be set")
+            if key == "status" and value not in FLOATINGIP_STATUSES:
+                raise ValueError(f"status must be one of {', '.join(FLOATINGIP_STATUSES)}")
+            if key == "tags" and not (isinstance(value, list)
+                                      and all(isinstance(t, str) for t in value)):
+                raise ValueError("tags must be a list of strings")
+            if key in ("description", "dns_name", "dns_domain") and not isinstance(value, str):
+                raise ValueError(f"{key} must be a string")
+            if key == "qos_policy_id" and value is not None and not isinstance(value, str):
+                raise ValueError("qos_policy_id must be a string or null")
+            setattr(fip, key, value)
+
+    async def create_fip(self, request: web.Request) -> web.StreamResponse:
+        """Allocate a floating IP: ``{"loadbalancer_id"|"port_id": …}`` attaches it; the
+        project is the load balancer's, else ``project`` (name) / ``project_id`` / demo."""
+        region = self._region(request)
+        fleet = region.fleet
+        try:
+            body = await _body(request)
+            _, lb = self._fip_target(fleet, body)
+            project = body.pop("project", None)
+            project_id = body.pop("project_id", None)
+            address = body.pop("floating_ip_address", None)
+            if project is not None:
+                found = fleet.project_by_name(str(project))
+                project_id = found.id if found else fleet.add_project(str(project)).id
+            if project_id is None:
+                demo = fleet.project_by_name("demo")
+                scoped = [p for p in fleet.projects.values()
+                          if p.name not in ("admin", "service")]
+                project_id = (lb.project_id if lb is not None
+                              else (demo or scoped[0]).id if (demo or scoped)
+                              else fleet.new_hex())
+            fip = fleet.add_floatingip(str(project_id), None,
+                                       floating_ip_address=str(address) if address else None)
+            try:
+                self._set_fip_fields(fip, body)
+            except ValueError:
+                fleet.delete_floatingip(fip.id)
+                raise
+        except LookupError as exc:
+            return _bad(str(exc), 404)
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        if lb is not None:
+            status = body.get("status")
+            fleet.attach_floatingip(fip, lb, bump=False)
+            fip.revision_number = 1
+            if status is not None:
+                fip.status = status
+        return web.json_response(dump_floatingip(fleet, fip), status=201)
+
+    def _find_fip(self, request: web.Request) -> tuple[Fleet, FloatingIP] | web.Response:
+        fleet = self._region(request).fleet
+        fip = fleet.floatingips.get(request.match_info["id"])
+        if fip is None:
+            return _bad(f"no floating IP {request.match_info['id']}", 404)
+        return fleet, fip
+
+    async def get_fip(self, request: web.Request) -> web.StreamResponse:
+        found = self._find_fip(request)
+        if isinstance(found, web.Response):
+            return found
+        return web.json_response(dump_floatingip(*found))
+
+    async def patch_fip(self, request: web.Request) -> web.StreamResponse:
+        """Attach (``{"loadbalancer_id": id}`` or ``{"port_id": vip_port_id}``), move, detach
+        (either key null) and set ``status``, ``description``, ``tags``, ``dns_name``,
+        ``dns_domain``, ``qos_policy_id``. The status follows the attachment (ACTIVE/DOWN)
+        unless the body sets it."""
+        found = self._find_fip(request)
+        if isinstance(found, web.Response):
+            return found
+        fleet, fip = found
+        try:
+            body = await _body(request)
+            given, lb = self._fip_target(fleet, body)
+            probe = FloatingIP(**{f.name: getattr(fip, f.name) for f in dc_fields(fip)})
+            self._set_fip_fields(probe, body)  # validate everything before changing anything
+        except LookupError as exc:
+            return _bad(str(exc), 404)
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        if given:
+            fleet.attach_floatingip(fip, lb)
+        self._set_fip_fields(fip, body)
+        if set(body) - {"loadbalancer_id", "port_id"} and not given:
+            fip.updated_at = max(fleet.clock, fip.updated_at)
+            fip.revision_number += 1
+        return web.json_response(dump_floatingip(fleet, fip))
+
+    async def delete_fip(self, request: web.Request) -> web.StreamResponse:
+        found = self._find_fip(request)
+        if isinstance(found, web.Response):
+            return found
+        fleet, fip = found
+        fleet.delete_floatingip(fip.id)
+        return web.json_response({"deleted": fip.id})

@@ -1,7 +1,9 @@
 """Faults switchable at run time, and the per-endpoint request counter.
 
 A fault applies to requests whose endpoint template (or concrete path) matches its ``endpoint``
-pattern (fnmatch; ``loadbalancers/*/status`` matches ``/v2/lbaas/loadbalancers/{id}/status``).
+pattern (fnmatch; ``loadbalancers/*/status`` matches ``/v2/lbaas/loadbalancers/{id}/status``,
+``floatingips`` matches Neutron's ``/v2.0/floatingips``). ``service`` is ``octavia`` (default),
+``keystone``, ``neutron`` or ``any``.
 Kinds:
 - ``latency``: sleep ``latency_ms`` + uniform(0, ``jitter_ms``) before answering (they add up);
 - ``error``: answer ``status`` (500/502/503...) with an optional ``Retry-After``;
@@ -24,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 FAULT_KINDS = ("latency", "error", "hang", "reset", "malformed", "truncate", "revoke_tokens")
-SERVICES = ("octavia", "keystone", "any")
+SERVICES = ("octavia", "keystone", "neutron", "any")
 
 
 @dataclass

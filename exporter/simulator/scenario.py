@@ -7,7 +7,10 @@ Each step:
 3. starts new changes: ~1 % of load balancers go PENDING_UPDATE, now and then one goes ERROR,
    one is created (PENDING_CREATE) or one is deleted (PENDING_DELETE);
 4. flaps ~1 % of monitored members between ONLINE and ERROR, rolling statuses up;
-5. grows every statistics counter (never down) and redraws active connections.
+5. grows every statistics counter (never down) and redraws active connections;
+6. now and then attaches a free floating IP to a load balancer of its project, detaches one,
+   or moves one to another load balancer of the same project (its own RNG, so the Octavia
+   side of a seed's sequence is what it was before floating IPs existed).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from exporter.simulator.fleet import (
     PENDING_DELETE,
     PENDING_UPDATE,
     Fleet,
+    FloatingIP,
     LBShape,
+    LoadBalancer,
 )
 
 
@@ -40,6 +45,9 @@ class ScenarioRates:
     delete_chance: float = 0.1
     flap_share: float = 0.01
     step_seconds: int = 10
+    fip_attach_chance: float = 0.1
+    fip_detach_chance: float = 0.05
+    fip_move_chance: float = 0.05
 
 
 @dataclass
@@ -52,11 +60,16 @@ class StepReport:
     created: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     flapped: int = 0
+    fip_attached: list[str] = field(default_factory=list)
+    fip_detached: list[str] = field(default_factory=list)
+    fip_moved: list[str] = field(default_factory=list)
 
 
 def step(fleet: Fleet, rng: random.Random, rates: ScenarioRates | None = None,
-         number: int = 0, template: LBShape | None = None) -> StepReport:
-    """Advance the fleet by one step. New load balancers are shaped like ``template``."""
+         number: int = 0, template: LBShape | None = None,
+         fip_rng: random.Random | None = None) -> StepReport:
+    """Advance the fleet by one step. New load balancers are shaped like ``template``.
+    Floating IPs move only when ``fip_rng`` is given."""
     r = rates or ScenarioRates()
     report = StepReport(step=number)
     fleet.clock += r.step_seconds
@@ -155,7 +168,61 @@ def step(fleet: Fleet, rng: random.Random, rates: ScenarioRates | None = None,
             row.bytes_out += conns * rng.randint(800, 4000)
             row.request_errors += rng.randint(0, conns // 100 + 1) if conns else 0
             row.active_connections = rng.randint(0, 200) if conns else 0
+
+    # 6. floating IPs
+    if fip_rng is not None:
+        _floatingip_events(fleet, fip_rng, r, report)
     return report
+
+
+def _random_active_lb(fleet: Fleet, rng: random.Random, project_id: str | None = None,
+                      exclude: str | None = None) -> LoadBalancer | None:
+    """An ACTIVE load balancer (of a project), a few draws at most: O(1)."""
+    index = (fleet.index["loadbalancers"] if project_id is None
+             else fleet.project_index["loadbalancers"].get(project_id))
+    if index is None or not len(index):
+        return None
+    for _ in range(4):
+        lb = fleet.loadbalancers[index.id_at(rng.randrange(len(index)))]
+        if lb.provisioning_status == ACTIVE and lb.id != exclude:
+            return lb
+    return None
+
+
+def _random_attached_fip(fleet: Fleet, rng: random.Random) -> FloatingIP | None:
+    index = fleet.fip_index
+    if not len(index):
+        return None
+    for _ in range(4):
+        fip = fleet.floatingips[index.id_at(rng.randrange(len(index)))]
+        if fip.port_id is not None:
+            return fip
+    return None
+
+
+def _floatingip_events(fleet: Fleet, rng: random.Random, r: ScenarioRates,
+                       report: StepReport) -> None:
+    if rng.random() < r.fip_attach_chance:
+        lb = _random_active_lb(fleet, rng)
+        free = fleet.free_fips.get(lb.project_id) if lb is not None else None
+        if lb is not None and free is not None and len(free):
+            free_fip = fleet.floatingips[free.id_at(rng.randrange(len(free)))]
+            fleet.attach_floatingip(free_fip, lb)
+            report.fip_attached.append(free_fip.id)
+    if rng.random() < r.fip_detach_chance:
+        fip = _random_attached_fip(fleet, rng)
+        if fip is not None:
+            fleet.attach_floatingip(fip, None)
+            report.fip_detached.append(fip.id)
+    if rng.random() < r.fip_move_chance:
+        fip = _random_attached_fip(fleet, rng)
+        if fip is not None:
+            current = fleet.lb_of_fip(fip)
+            target = _random_active_lb(fleet, rng, fip.project_id,
+                                       exclude=current.id if current else None)
+            if target is not None:
+                fleet.attach_floatingip(fip, target)
+                report.fip_moved.append(fip.id)
 
 
 class Scenario:
@@ -166,6 +233,7 @@ class Scenario:
         self.fleet = fleet
         self.template = template
         self.rng = random.Random(seed ^ 0x5EED)
+        self.fip_rng = random.Random(seed ^ 0xF1F1)
         self.tick_interval = tick_interval
         self.rates = rates or ScenarioRates(
             step_seconds=max(1, int(tick_interval)) if tick_interval > 0 else 10)
@@ -176,7 +244,8 @@ class Scenario:
         reports = []
         for _ in range(n):
             self.steps += 1
-            reports.append(step(self.fleet, self.rng, self.rates, self.steps, self.template))
+            reports.append(step(self.fleet, self.rng, self.rates, self.steps, self.template,
+                                self.fip_rng))
         return reports
 
     def start(self) -> None:
