@@ -198,7 +198,34 @@ async def test_ten_thousand_load_balancers(http: aiohttp.ClientSession) -> None:
             assert rendered == 50
         finally:
             views.view = original  # type: ignore[assignment]
+        # floating IPs: one page renders the page, also for a project and a port
+        fips = sim.fleet.fip_index.ids()
+        assert len(fips) > 6000
+        rendered = 0
+        original_fip = views.floatingip
+
+        def counting_fip(*args: object) -> object:
+            nonlocal rendered
+            rendered += 1
+            return original_fip(*args)  # type: ignore[arg-type]
+
+        views.floatingip = counting_fip  # type: ignore[assignment]
+        try:
+            t0 = time.monotonic()
+            status, page = await get_json(
+                http, f"{sim.neutron_url}/v2.0/floatingips?limit=50&marker={fips[3000]}",
+                headers)
+            fip_time = time.monotonic() - t0
+            assert [o["id"] for o in page["floatingips"]] == fips[3001:3051]
+            project = sim.fleet.floatingips[fips[0]].project_id
+            await get_json(http, f"{sim.neutron_url}/v2.0/floatingips?limit=50&project_id="
+                                 f"{project}", headers)
+            port = next(p for p in sim.fleet.fips_by_port)
+            await get_json(http, f"{sim.neutron_url}/v2.0/floatingips?port_id={port}", headers)
+            assert rendered == 100 + len(sim.fleet.fips_by_port[port])
+        finally:
+            views.floatingip = original_fip  # type: ignore[assignment]
         print(f"\n10k LBs: generated in {generated:.2f}s, status tree {status_time * 1000:.1f}ms, "
-              f"page of 50 {page_time * 1000:.1f}ms")
+              f"page of 50 {page_time * 1000:.1f}ms, floating IP page {fip_time * 1000:.1f}ms")
     finally:
         await sim.stop()

@@ -1,4 +1,5 @@
-"""openstacksdk's load-balancer proxy against the simulator: pagination, policy, stats."""
+"""openstacksdk's load-balancer and network proxies against the simulator: pagination, policy,
+stats, floating IPs."""
 
 from __future__ import annotations
 
@@ -61,3 +62,41 @@ async def test_openstacksdk_lists_everything(capped: Simulator, tmp_path: Path) 
     assert result["stats"] == fleet.loadbalancer_stats(fleet.loadbalancers[result["lbs"][0]])[
         "bytes_in"]
     assert result["demo_amphorae"] == "forbidden"
+
+
+async def test_openstacksdk_lists_floating_ips(tmp_path: Path) -> None:
+    """Version discovery at /networking/, then the list (with Neutron's pagination when the
+    server caps pages)."""
+    import openstack
+    from openstack import config as os_config
+
+    sim = Simulator(small_spec(lbs=23), neutron_page_cap=4)
+    await sim.start()
+    try:
+        path = tmp_path / "clouds.yaml"
+        sim.write_clouds_yaml(str(path))
+
+        def work() -> dict[str, Any]:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                loader = os_config.OpenStackConfig(config_files=[str(path)],
+                                                   load_envvars=False)
+                admin = openstack.connection.Connection(config=loader.get_one("simulator"))
+                demo = openstack.connection.Connection(
+                    config=loader.get_one("simulator-member"))
+                ips = list(admin.network.ips())
+                return {
+                    "ids": [ip.id for ip in ips],
+                    "ports": {ip.id: ip.port_id for ip in ips},
+                    "demo": [ip.id for ip in demo.network.ips()],
+                }
+
+        result = await asyncio.to_thread(work)
+    finally:
+        await sim.stop()
+    fleet = sim.fleet
+    assert result["ids"] == sorted(fleet.floatingips)
+    assert result["ports"] == {f.id: f.port_id for f in fleet.floatingips.values()}
+    demo_project = sim.identity.project_id("demo")
+    assert result["demo"] == sorted(
+        f.id for f in fleet.floatingips.values() if f.project_id == demo_project)

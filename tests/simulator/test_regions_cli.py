@@ -47,6 +47,16 @@ async def test_two_regions_have_their_own_fleets(http: aiohttp.ClientSession) ->
         _, counts = await get_json(http, f"{sim.base_url}/_sim/requests")
         assert {r["region"] for r in counts["requests"] if r["service"] == "octavia"} == {
             "RegionOne", "RegionTwo"}
+        (net_service,) = [s for s in token["token"]["catalog"] if s["type"] == "network"]
+        net_urls = {(e["region"], e["interface"]): e["url"] for e in net_service["endpoints"]}
+        assert net_urls[("RegionTwo", "internal")] == f"{sim.base_url}/RegionTwo/networking"
+        status, fips = await get_json(
+            http, f"{net_urls[('RegionTwo', 'public')]}/v2.0/floatingips", headers)
+        assert status == 200
+        assert {f["id"] for f in fips["floatingips"]} == set(
+            sim.regions["RegionTwo"].fleet.floatingips)
+        assert not set(sim.regions["RegionOne"].fleet.floatingips) & set(
+            sim.regions["RegionTwo"].fleet.floatingips)
     finally:
         await sim.stop()
 
@@ -60,6 +70,11 @@ def test_cli_flags_map_to_the_spec() -> None:
     assert (spec.lbs, spec.seed, spec.amphorae_per_lb, spec.members_per_pool) == (7, 3, 0, 9)
     assert spec.healthmonitor_share == 0.5
     assert (args.tick, args.page_cap) == (2.0, 50)
+    assert (args.neutron, args.neutron_page_cap) == (True, -1)
+    args = build_parser().parse_args(["--no-neutron", "--neutron-page-cap", "20",
+                                      "--floatingip-share", "0.3"])
+    assert (args.neutron, args.neutron_page_cap) == (False, 20)
+    assert spec_from_args(args).floatingip_share == 0.3
 
 
 async def test_cli_serves_until_sigint(tmp_path: Path, http: aiohttp.ClientSession) -> None:
