@@ -122,3 +122,28 @@ async def test_demo_serves_metrics_and_stops_cleanly_on_sigterm() -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_sigterm_cancels_an_in_flight_cycle_within_bounds(sim, control) -> None:
+    await control.faults({"kind": "hang", "endpoint": "loadbalancers"})
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        *EXPORTER, "--os-cloud", "simulator", "--web.listen-address", f"127.0.0.1:{port}",
+        "--request-timeout", "60", "--cycle-timeout", "120",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}/healthz", time.monotonic() + 60)
+        deadline = time.monotonic() + 30
+        while sim.faults.hanging == 0:  # the cycle is now stuck inside a request
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), 15)
+        assert process.returncode == 0, err.decode()[-2000:]
+        assert time.monotonic() - started < 12
+    finally:
+        await control.call("DELETE", "/_sim/faults")
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -259,3 +259,32 @@ async def test_several_clouds_in_one_process_are_told_apart(control, make_export
     # Each family appears once in the exposition, whatever the number of clouds.
     text = exporter.text()
     assert text.count("# TYPE octavia_member_operating_status ") == 1
+
+
+async def test_keystone_down_backs_off_instead_of_hammering(sim, make_exporter) -> None:
+    await sim.stop()
+    exporter = make_exporter(retries=0)
+    for _ in range(3):
+        metrics = await exporter.cycle()
+    assert one(metrics, "octavia_up", cloud="simulator") == 0
+    # Three back-to-back cycles, dozens of requests wanting a token: one Keystone attempt, the
+    # rest answered from the back-off.
+    assert exporter.counter("octavia_authentications_total", cloud="simulator",
+                            result="failure") == 1
+
+
+async def test_a_cycle_past_its_deadline_is_abandoned(control, make_exporter,
+                                                      log_buffer) -> None:
+    exporter = make_exporter(request_timeout=5.0, cycle_timeout=1.0)
+    first = await exporter.cycle()
+    await control.faults({"kind": "latency", "endpoint": "loadbalancers/*/status",
+                          "latency_ms": 3000})
+    second = await exporter.cycle()
+    await control.call("DELETE", "/_sim/faults")
+    assert one(second, "octavia_up", cloud="simulator") == 0
+    assert member_count(second) == member_count(first)
+    assert exporter.counter("octavia_poll_errors_total", cloud="simulator", endpoint="cycle",
+                            reason="timeout") == 1
+    assert [e for e in events(log_buffer) if e["event"] == "poll_cycle_timeout"]
+    third = await exporter.cycle()
+    assert one(third, "octavia_up", cloud="simulator") == 1
