@@ -209,6 +209,13 @@ def _probes(scenario: Scenario) -> list[tuple[str, int]]:
         # Recording rules have been evaluated on the seeded data.
         ('cloud_project_status:octavia_loadbalancer_provisioning_status:sum{status="PENDING_UPDATE"}', 1),
         ('cloud_project_loadbalancer:octavia_loadbalancer_request_errors:rate5m > 0', 1),
+        # Floating IPs: collected, where the scenario put them (after apply() moved one), and
+        # each kind of change counted.
+        ('octavia_collector_enabled{cloud="simulator",collector="floating_ips"} == 1', 2),
+        *[(f'octavia_loadbalancer_floating_ip_info{{cloud="simulator",loadbalancer_id="{tree.loadbalancer}",floating_ip_address="{address}",status="ACTIVE"}}', 2)
+          for tree in t.values() for address in tree.floating_ips],
+        *[(f'octavia_floating_ip_changes_total{{cloud="simulator",change="{change}"}} >= 1', 2)
+          for change in ("attached", "moved", "detached")],
     ]
 
 

@@ -5,6 +5,10 @@ Each state gets a load balancer of its own, created through the control API with
 does not depend on which special cases the generated fleet happens to contain. The generated
 fleet (30 load balancers, seed 7) stays around them as background.
 
+Neutron floating IPs (FLOATING_IPS) are attached through the control API too: some trees get
+none, one or two, so every floating IP join is exercised with and without a floating IP, and
+apply() attaches, moves and detaches one each (octavia_floating_ip_changes_total).
+
 `create()` runs before the exporters start (the new trees are then part of their first cycle);
 `apply()` runs once they have completed a cycle, so the changes are real status transitions
 (octavia_status_transitions_total) rather than initial states.
@@ -45,6 +49,20 @@ PUMP = {"total_connections": 50, "request_errors": 10, "bytes_in": 40_000, "byte
 PUMP_PERIOD = 0.5
 CERT_EXPIRES_IN = 86_400  # one day: inside both the 14-day warning and the 3-day critical
 
+# Floating IPs attached by create(), by role (documentation addresses, so never confused with
+# the generated fleet's 172.24.x.x). Trees not listed have none: "provisioning_error" stays
+# without one, so the not-ACTIVE table and the alerts are seen both ways.
+FLOATING_IPS = {
+    "operating_error": ["198.51.100.10"],
+    "pending_update": ["198.51.100.20", "198.51.100.21"],
+    "alert": ["198.51.100.30"],
+    "traffic": ["198.51.100.40"],  # apply() moves it to "healthmonitor_error"
+    "cert_expiring": ["198.51.100.50"],  # apply() detaches it
+}
+ATTACHED_BY_APPLY = ("member_error", "198.51.100.60")
+MOVED_BY_APPLY = ("traffic", "healthmonitor_error")
+DETACHED_BY_APPLY = "cert_expiring"
+
 
 @dataclass
 class Tree:
@@ -59,6 +77,7 @@ class Tree:
     members: list[str]
     healthmonitors: list[str]
     amphorae: list[str]
+    floating_ips: dict[str, str] = field(default_factory=dict)  # address -> floating IP id
 
 
 @dataclass
@@ -92,6 +111,27 @@ class Scenario:
             assert (lb["provisioning_status"], lb["operating_status"]) == ("ACTIVE", "ONLINE"), lb
             for amphora in tree.amphorae:
                 assert self.call("GET", f"amphorae/{amphora}")["status"] == "ALLOCATED"
+        for role, addresses in FLOATING_IPS.items():
+            for address in addresses:
+                self.attach_new_floating_ip(role, address)
+
+    def attach_new_floating_ip(self, role: str, address: str) -> None:
+        tree = self.trees[role]
+        fip = self.call("POST", "floatingips", {"loadbalancer_id": tree.loadbalancer,
+                                               "floating_ip_address": address})
+        assert (fip["floating_ip_address"], fip["loadbalancer_id"], fip["status"]) == (
+            address, tree.loadbalancer, "ACTIVE"), fip
+        tree.floating_ips[address] = fip["id"]
+
+    def move_floating_ip(self, source: str, target: str | None) -> None:
+        """Move the (only) floating IP of `source` to `target`, or detach it (None)."""
+        (address, fip_id), = self.trees[source].floating_ips.items()
+        lb = None if target is None else self.trees[target].loadbalancer
+        fip = self.call("PATCH", f"floatingips/{fip_id}", {"loadbalancer_id": lb})
+        assert fip["loadbalancer_id"] == lb, fip
+        del self.trees[source].floating_ips[address]
+        if target is not None:
+            self.trees[target].floating_ips[address] = fip_id
 
     def apply(self) -> None:
         t = self.trees
@@ -114,6 +154,9 @@ class Scenario:
                   {"status": "FAILOVER_STOPPED"})
         self.call("PATCH", f"amphorae/{t['cert_expiring'].amphorae[0]}",
                   {"cert_expiration": int(time.time()) + CERT_EXPIRES_IN})
+        self.attach_new_floating_ip(*ATTACHED_BY_APPLY)
+        self.move_floating_ip(*MOVED_BY_APPLY)
+        self.move_floating_ip(DETACHED_BY_APPLY, None)
         # The simulator's roll-up is what the alerts rely on: check it did what we expect.
         for role, pool_status, lb_status in (("member_error", "DEGRADED", "DEGRADED"),
                                              ("pool_down", "ERROR", "DEGRADED")):
