@@ -135,14 +135,16 @@ def thresholds(*steps: tuple[float | None, str]) -> dict[str, Any]:
     }
 
 
-def table_transform(hide: list[str], rename: dict[str, str]) -> list[dict[str, Any]]:
+def table_transform(
+    hide: list[str], rename: dict[str, str], ordered: bool = False
+) -> list[dict[str, Any]]:
+    """Hide columns and rename them; with `ordered`, columns come in the order of `rename`
+    (Grafana otherwise sorts label columns by name)."""
     excluded = {name: True for name in ["Time", "__name__", "instance", "job", *hide]}
-    return [
-        {
-            "id": "organize",
-            "options": {"excludeByName": excluded, "renameByName": rename},
-        }
-    ]
+    options: dict[str, Any] = {"excludeByName": excluded, "renameByName": rename}
+    if ordered:
+        options["indexByName"] = {name: i for i, name in enumerate(rename)}
+    return [{"id": "organize", "options": options}]
 
 
 def status_mappings() -> list[dict[str, Any]]:
@@ -182,6 +184,35 @@ def info_join(kind: str, matchers: str, labels: str, on: str | None = None) -> s
     return (
         f"* on ({key}) group_left ({labels})\n"
         f"topk by ({key}) (1, octavia_{kind}_info{{{matchers}}})"
+    )
+
+
+def floating_ip_join(one_per_lb: str, include: str, matchers: str,
+                     fip_status: bool = False) -> str:
+    """Left join of floating IPs onto `one_per_lb` (at most one series per cloud and load
+    balancer): one series per floating IP of each of its load balancers, labelled
+    floating_ip_address (and, with `fip_status`, the floating IP's `status`), with the labels
+    `include` copied from `one_per_lb`. A load balancer without a floating IP keeps one
+    series without floating_ip_address (the `or` fallback), so it is never dropped.
+
+    `one_per_lb` is the "one" side of group_right: it must be unique per (cloud,
+    loadbalancer_id), or the query fails. topk keeps one series per address when two replicas
+    disagree about a floating IP's status for a moment.
+    """
+    key = "cloud, loadbalancer_id, floating_ip_address"
+    series = f"octavia_loadbalancer_floating_ip_info{{{matchers}}}"
+    if fip_status:
+        fip = f"topk by ({key}) (1, max by ({key}, status) ({series}))"
+    else:
+        fip = f"max by ({key}) ({series})"
+    return (
+        f"(\n{one_per_lb}\n)\n"
+        f"* on (cloud, loadbalancer_id) group_right ({include})\n"
+        f"(\n"
+        f"    {fip}\n"
+        f"  or on (cloud, loadbalancer_id)\n"
+        f"    max by (cloud, loadbalancer_id) (octavia_loadbalancer_info{{{matchers}}})\n"
+        f")"
     )
 
 
@@ -225,6 +256,19 @@ def query_var(
     if include_all:
         var["allValue"] = ".*"
     return var
+
+
+def textbox_var(name: str, label: str, description: str, default: str = ".*") -> dict[str, Any]:
+    return {
+        "type": "textbox",
+        "name": name,
+        "label": label,
+        "description": description,
+        "query": default,
+        "current": {"text": default, "value": default},
+        "options": [{"selected": True, "text": default, "value": default}],
+        "hide": 0,
+    }
 
 
 def dashboard(
@@ -426,37 +470,78 @@ def fleet() -> dict[str, Any]:
                 f"{{{F}}}[$__rate_interval])))", "{{resource}} {{field}} → {{to_status}}")],
         w=12, h=7, options=ts_options,
     ))
+    # Load balancers of the clouds whose floating IP collection is on: elsewhere "without a
+    # floating IP" would only mean "not known".
+    lbs = (f"(\n  max by (cloud, loadbalancer_id) (octavia_loadbalancer_info{{{FP}}})\n"
+           "  and on (cloud)\n  max by (cloud) (octavia_collector_enabled"
+           f'{{{F},collector="floating_ips"}}) == 1\n)')
+    fips = f"octavia_loadbalancer_floating_ip_info{{{F}}}"
+    panels.append(panel(
+        lay, "stat", "Load balancers with and without a floating IP",
+        "Load balancers with at least one Neutron floating IP on their VIP port "
+        "(octavia_loadbalancer_floating_ip_info), and those with none, for the selected clouds "
+        "and projects. Only clouds where the exporter collects floating IPs "
+        '(octavia_collector_enabled{collector="floating_ips"} == 1) are counted; empty when '
+        "none does.",
+        "short",
+        [target(f"sum({lbs}\nand on (cloud, loadbalancer_id) {fips})\nor 0 * sum({lbs})",
+                "with floating IP", ref="A"),
+         target(f"sum({lbs}\nunless on (cloud, loadbalancer_id) {fips})\nor 0 * sum({lbs})",
+                "without floating IP", ref="B")],
+        w=6, h=7,
+        options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                 "colorMode": "none", "textMode": "value_and_name", "graphMode": "none",
+                 "orientation": "horizontal"},
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Floating IP changes",
+        "Floating IPs attached to a load balancer, detached from one, or moved between two, "
+        "as the exporter saw them between poll cycles (octavia_floating_ip_changes_total), per "
+        "interval, for the selected clouds (not per project). Replicas see the same changes, "
+        "so they are counted once.",
+        "short",
+        [target("sum by (change) (max by (cloud, change) (increase("
+                f"octavia_floating_ip_changes_total{{{F}}}[$__rate_interval])))", "{{change}}")],
+        w=6, h=7,
+        options={"legend": {"displayMode": "list", "placement": "bottom"},
+                 "tooltip": {"mode": "multi", "sort": "desc"}},
+    ))
 
     # -- what is broken right now --------------------------------------------------------------
     panels.append(row(lay, "Not healthy now"))
     lb_join = info_join("loadbalancer", F, "name, vip_address")
-    panels.append(panel(
-        lay, "table", "Load balancers not ACTIVE",
-        "Every load balancer whose provisioning status is not ACTIVE right now (ERROR, "
-        "PENDING_CREATE/UPDATE/DELETE), with its name, project and VIP.",
-        "none",
-        [target(f"max by (cloud, project_id, loadbalancer_id, status) ("
-                f'octavia_loadbalancer_provisioning_status{{{FP},status!="ACTIVE"}} == 1)\n'
-                f"{lb_join}", instant=True)],
-        w=12, h=8, options=table_options,
-        transformations=table_transform(["Value"], {
-            "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "Load balancer ID",
-            "name": "Name", "vip_address": "VIP", "status": "Provisioning status"}),
-    ))
-    panels.append(panel(
-        lay, "table", "Load balancers not ONLINE",
-        "Every load balancer whose operating status is not ONLINE right now (ERROR, DEGRADED, "
-        "OFFLINE when administratively down or still being created, ...), with name, project "
-        "and VIP.",
-        "none",
-        [target(f"max by (cloud, project_id, loadbalancer_id, status) ("
-                f'octavia_loadbalancer_operating_status{{{FP},status!="ONLINE"}} == 1)\n'
-                f"{lb_join}", instant=True)],
-        w=12, h=8, options=table_options,
-        transformations=table_transform(["Value"], {
-            "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "Load balancer ID",
-            "name": "Name", "vip_address": "VIP", "status": "Operating status"}),
-    ))
+    lb_columns = {"cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "Load balancer ID",
+                  "name": "Name", "vip_address": "VIP", "floating_ip_address": "Floating IP"}
+    fip_note = (
+        " A load balancer with several floating IPs has one row per address; one without "
+        "has an empty Floating IP."
+    )
+    for field, healthy, title, what in (
+        ("provisioning", "ACTIVE", "Load balancers not ACTIVE",
+         "Every load balancer whose provisioning status is not ACTIVE right now (ERROR, "
+         "PENDING_CREATE/UPDATE/DELETE), with its name, project, VIP and floating IPs."),
+        ("operating", "ONLINE", "Load balancers not ONLINE",
+         "Every load balancer whose operating status is not ONLINE right now (ERROR, DEGRADED, "
+         "OFFLINE when administratively down or still being created, ...), with name, project, "
+         "VIP and floating IPs."),
+    ):
+        # topk: one status per load balancer even while two replicas disagree, as the floating
+        # IP join needs.
+        not_healthy = (
+            "topk by (cloud, loadbalancer_id) (1,\n"
+            "  max by (cloud, project_id, loadbalancer_id, status) ("
+            f'octavia_loadbalancer_{field}_status{{{FP},status!="{healthy}"}} == 1)\n'
+            f")\n{lb_join}"
+        )
+        panels.append(panel(
+            lay, "table", title, what + fip_note, "none",
+            [target(floating_ip_join(not_healthy, "project_id, status, name, vip_address", F),
+                    instant=True)],
+            w=12, h=8, options=table_options,
+            defaults={"custom": {"filterable": True}},  # find the address a user reports
+            transformations=table_transform(["Value"], {
+                **lb_columns, "status": f"{field.capitalize()} status"}, ordered=True),
+        ))
     pool_join = info_join("pool", F, "name")
     panels.append(panel(
         lay, "table", "Pools with members down",
@@ -589,19 +674,27 @@ def loadbalancer() -> dict[str, Any]:
                  "colorMode": "background", "textMode": "name", "graphMode": "none"}
 
     panels.append(row(lay, "Load balancer"))
+    info_labels = ("project_id, name, vip_address, vip_port_id, vip_network_id, vip_subnet_id, "
+                   "provider, flavor_id, availability_zone")
     panels.append(panel(
         lay, "table", "Load balancer",
         "The selected load balancer's metadata from octavia_loadbalancer_info: name, project, "
-        "VIP address, port, network and subnet, provider, flavor and availability zone.",
+        "VIP address, port, network and subnet, provider, flavor and availability zone; and "
+        "the Neutron floating IPs on its VIP port with their status "
+        "(octavia_loadbalancer_floating_ip_info): one row per floating IP, or one row with an "
+        "empty Floating IP when it has none.",
         "none",
-        [target(f"topk by (cloud, loadbalancer_id) (1, octavia_loadbalancer_info{{{L}}})",
-                instant=True)],
-        w=24, h=4, options=table_options,
+        [target(floating_ip_join(
+            f"topk by (cloud, loadbalancer_id) (1, octavia_loadbalancer_info{{{L}}})",
+            info_labels, L, fip_status=True), instant=True)],
+        w=24, h=5, options=table_options,
         transformations=table_transform(["Value"], {
             "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "ID", "name": "Name",
-            "vip_address": "VIP", "vip_port_id": "VIP port", "vip_network_id": "VIP network",
-            "vip_subnet_id": "VIP subnet", "provider": "Provider", "flavor_id": "Flavor",
-            "availability_zone": "AZ"}),
+            "vip_address": "VIP", "floating_ip_address": "Floating IP",
+            "status": "Floating IP status", "vip_port_id": "VIP port",
+            "vip_network_id": "VIP network", "vip_subnet_id": "VIP subnet",
+            "provider": "Provider", "flavor_id": "Flavor", "availability_zone": "AZ"},
+            ordered=True),
     ))
     status_colors = {"type": "value", "options": {
         "ACTIVE": {"color": "green", "index": 0}, "ONLINE": {"color": "green", "index": 1},
@@ -801,19 +894,20 @@ def loadbalancer() -> dict[str, Any]:
         query_var("project", "Project",
                   'label_values(octavia_loadbalancer_info{cloud=~"$cloud"}, project_id)',
                   multi=False, include_all=True),
-        {
-            "type": "textbox",
-            "name": "name",
-            "label": "Name (regex)",
-            "description": "Narrows the load balancer list to names matching this regex.",
-            "query": ".*",
-            "current": {"text": ".*", "value": ".*"},
-            "options": [{"selected": True, "text": ".*", "value": ".*"}],
-            "hide": 0,
-        },
+        textbox_var("name", "Name (regex)",
+                    "Narrows the load balancer list to names matching this regex."),
+        textbox_var("floating_ip", "Floating IP (regex)",
+                    "Narrows the load balancer list to those with a floating IP matching this "
+                    "regex (anchored: 198.51.100.7, or 198.51.100.* for a range). Use it or "
+                    "Name, not both."),
+        # One selector over two metrics: a load balancer is listed through its info series
+        # when the name matches and the floating IP regex matches "" (so `.*` keeps load
+        # balancers without a floating IP), or through one of its floating IP series when the
+        # address matches and the name regex matches "" (the floating IP series have no name).
         query_var("loadbalancer", "Load balancer",
-                  'label_values(octavia_loadbalancer_info{cloud=~"$cloud",project_id=~"$project",'
-                  'name=~"$name"}, loadbalancer_id)',
+                  'label_values({__name__=~"octavia_loadbalancer_info|'
+                  'octavia_loadbalancer_floating_ip_info",cloud=~"$cloud",project_id=~"$project",'
+                  'name=~"$name",floating_ip_address=~"$floating_ip"}, loadbalancer_id)',
                   multi=False, include_all=False),
     ]
     return dashboard(

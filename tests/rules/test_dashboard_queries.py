@@ -18,13 +18,13 @@ from tests.rules import promql_inventory
 RULES = promql_inventory.ALERTS_DIR / "octavia-recording.rules.yml"
 
 
-def _expr(board: str, title: str, ref: str = "A") -> str:
+def _expr(board: str, title: str, ref: str = "A", values: dict[str, str] | None = None) -> str:
     data = json.loads((promql_inventory.DASHBOARDS_DIR / board).read_text(encoding="utf-8"))
     for panel in promql_inventory._panels(data["panels"]):
         if panel["title"] == title:
-            for tgt in panel["targets"]:
+            for tgt in panel.get("targets", []):  # rows have none (one is titled like a panel)
                 if tgt["refId"] == ref:
-                    return promql_inventory.substitute(tgt["expr"])
+                    return promql_inventory.substitute(tgt["expr"], values)
     raise KeyError(f"{board}: {title} {ref}")
 
 
@@ -110,4 +110,142 @@ def test_fleet_and_loadbalancer_queries(promtool: str, tmp_path: Path) -> None:
             ],
         },
     ]
+    _run(promtool, tmp_path, series, cases)
+
+
+def _variable_selector(board: str, name: str, values: dict[str, str]) -> str:
+    """The selector of a label_values() variable, with `values` substituted."""
+    data = json.loads((promql_inventory.DASHBOARDS_DIR / board).read_text(encoding="utf-8"))
+    for var in data["templating"]["list"]:
+        if var["name"] == name:
+            promql = promql_inventory.variable_query_to_promql(var["query"]["query"])
+            assert promql is not None
+            return promql_inventory.substitute(promql, values)
+    raise KeyError(f"{board}: ${name}")
+
+
+def test_floating_ip_queries(promtool: str, tmp_path: Path) -> None:
+    """Floating IPs are left-joined: load balancers with none stay, several give several rows."""
+    lb = {name: {"cloud": "prod", "loadbalancer_id": name, "project_id": project}
+          for name, project in (("lb1", "p1"), ("lb2", "p1"), ("lb3", "p2"), ("lb4", "p2"))}
+    lab = {"cloud": "lab", "loadbalancer_id": "lb5", "project_id": "p1"}
+    vip = {"lb1": "203.0.113.5", "lb2": "203.0.113.6", "lb3": "203.0.113.7", "lb4": "203.0.113.8"}
+    names = {"lb1": "web", "lb2": "api", "lb3": "db", "lb4": "cache"}
+    states = {  # provisioning, operating
+        "lb1": ("ERROR", "ERROR"), "lb2": ("ACTIVE", "ONLINE"),
+        "lb3": ("PENDING_UPDATE", "DEGRADED"), "lb4": ("ACTIVE", "ERROR"),
+    }
+    # lb1 one floating IP, lb2 and lb3 two, lb4 none; cloud "lab" does not collect them.
+    fips = {"lb1": [("198.51.100.7", "f1", "ACTIVE")],
+            "lb2": [("198.51.100.20", "f2", "ACTIVE"), ("198.51.100.21", "f3", "ACTIVE")],
+            "lb3": [("198.51.100.8", "f4", "ACTIVE"), ("198.51.100.9", "f5", "DOWN")]}
+    series: list[dict[str, str]] = []
+    for name, labels in lb.items():
+        series += _series("octavia_loadbalancer_info", {**labels, "name": names[name],
+                          "vip_address": vip[name], "vip_port_id": f"port-{name}"}, "1x10", 2)
+        prov, oper = states[name]
+        series += _series("octavia_loadbalancer_provisioning_status", {**labels, "status": prov},
+                          "1x10", 2)
+        series += _series("octavia_loadbalancer_operating_status", {**labels, "status": oper},
+                          "1x10", 2)
+        for address, fip_id, status in fips.get(name, []):
+            series += _series("octavia_loadbalancer_floating_ip_info", {
+                **labels, "floating_ip_address": address, "floating_ip_id": fip_id,
+                "status": status}, "1x10", 2)
+    series += _series("octavia_loadbalancer_info", {**lab, "name": "lab", "vip_address": "10.0.0.5"},
+                      "1x10", 2)
+    series += _series("octavia_loadbalancer_operating_status", {**lab, "status": "ERROR"}, "1x10", 2)
+    series += _series("octavia_collector_enabled", {"cloud": "prod", "collector": "floating_ips"},
+                      "1x10", 2)
+    series += _series("octavia_collector_enabled", {"cloud": "lab", "collector": "floating_ips"},
+                      "0x10", 2)
+    # One attach a minute, seen by both replicas.
+    series += _series("octavia_floating_ip_changes_total", {"cloud": "prod", "change": "attached"},
+                      "0+1x10", 2)
+
+    def row(name: str, status: str, fip: str | None) -> str:
+        labels = {**lb[name], "status": status, "name": names[name], "vip_address": vip[name]}
+        if fip:
+            labels["floating_ip_address"] = fip
+        return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+    fleet = "octavia-fleet.json"
+    lb_board = "octavia-loadbalancer.json"
+    def info_row(name: str, fip: tuple[str, str] | None) -> str:
+        labels = {**lb[name], "name": names[name], "vip_address": vip[name],
+                  "vip_port_id": f"port-{name}"}
+        if fip:
+            labels |= {"floating_ip_address": fip[0], "status": fip[1]}
+        return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+    cases = [
+        {
+            "expr": _expr(fleet, "Load balancers not ACTIVE"),
+            "eval_time": "6m",
+            "exp_samples": [
+                {"labels": row("lb1", "ERROR", "198.51.100.7"), "value": 1},
+                {"labels": row("lb3", "PENDING_UPDATE", "198.51.100.8"), "value": 1},
+                {"labels": row("lb3", "PENDING_UPDATE", "198.51.100.9"), "value": 1},
+            ],
+        },
+        {
+            "expr": _expr(fleet, "Load balancers not ONLINE"),
+            "eval_time": "6m",
+            "exp_samples": [
+                {"labels": row("lb1", "ERROR", "198.51.100.7"), "value": 1},
+                {"labels": row("lb3", "DEGRADED", "198.51.100.8"), "value": 1},
+                {"labels": row("lb3", "DEGRADED", "198.51.100.9"), "value": 1},
+                {"labels": row("lb4", "ERROR", None), "value": 1},
+                {"labels": '{cloud="lab",loadbalancer_id="lb5",project_id="p1",status="ERROR",'
+                           'name="lab",vip_address="10.0.0.5"}', "value": 1},
+            ],
+        },
+        {
+            "expr": _expr(fleet, "Load balancers with and without a floating IP", "A"),
+            "eval_time": "6m",
+            "exp_samples": [{"labels": "{}", "value": 3}],
+        },
+        {
+            # lb5 is in a cloud that does not collect floating IPs: not counted as "without".
+            "expr": _expr(fleet, "Load balancers with and without a floating IP", "B"),
+            "eval_time": "6m",
+            "exp_samples": [{"labels": "{}", "value": 1}],
+        },
+        {
+            # Both replicas count the same attach: once. increase() extrapolates 4 → 5 in 5m.
+            "expr": _expr(fleet, "Floating IP changes"),
+            "eval_time": "6m",
+            "exp_samples": [{"labels": '{change="attached"}', "value": 5}],
+        },
+        {
+            "expr": _expr(lb_board, "Load balancer", values={"loadbalancer": "lb3"}),
+            "eval_time": "6m",
+            "exp_samples": [
+                {"labels": info_row("lb3", ("198.51.100.8", "ACTIVE")), "value": 1},
+                {"labels": info_row("lb3", ("198.51.100.9", "DOWN")), "value": 1},
+            ],
+        },
+        {
+            "expr": _expr(lb_board, "Load balancer", values={"loadbalancer": "lb4"}),
+            "eval_time": "6m",
+            "exp_samples": [{"labels": info_row("lb4", None), "value": 1}],
+        },
+    ]
+    # The load balancer picker: by floating IP, by name, or neither (every load balancer).
+    # Grafana escapes backslashes in a single-value variable for PromQL's string syntax
+    # (prometheusRegularEscape), so what is typed is the regex Prometheus gets.
+    for typed, expected in (
+        ({"floating_ip": r"198\.51\.100\.9"}, ["lb3"]),
+        ({"floating_ip": "198.51.100.2.*"}, ["lb2"]),
+        ({"floating_ip": "198.51.100"}, []),  # anchored, like every PromQL regex
+        ({"name": "cache"}, ["lb4"]),
+        ({"cloud": "prod"}, ["lb1", "lb2", "lb3", "lb4"]),
+    ):
+        values = {k: v.replace("\\", "\\\\") for k, v in typed.items()}
+        selector = _variable_selector(lb_board, "loadbalancer", values)
+        cases.append({
+            "expr": f"max by (loadbalancer_id) ({selector})",
+            "eval_time": "6m",
+            "exp_samples": [{"labels": f'{{loadbalancer_id="{x}"}}', "value": 1} for x in expected],
+        })
     _run(promtool, tmp_path, series, cases)
