@@ -2,7 +2,8 @@
 
 A load balancer goes to operating ERROR through the simulator's control API; the webhook must
 receive OctaviaLoadBalancerOperatingError with the shipped labels and annotations, rendered
-for that load balancer; back to ONLINE, it must receive the resolved notification.
+for that load balancer, naming its floating IP (looked up by the description's template with
+`query` at evaluation time); back to ONLINE, it must receive the resolved notification.
 
 Why the rules Prometheus loads here are a copy: the shipped alert waits `for: 5m` and then
 `keep_firing_for: 5m` (so one missed scrape does not resolve it). Honouring those would make
@@ -33,10 +34,26 @@ def _shipped_rule(name: str) -> dict[str, Any]:
     raise KeyError(name)
 
 
-def render(template: str, labels: dict[str, str]) -> str:
-    """The two Go-template forms our annotations use, rendered as Prometheus renders them."""
+# The floating IP part of the load balancer alerts' descriptions, as it reads once YAML has
+# folded it (`{{- ` trims the space the fold leaves before it).
+FLOATING_IPS_TEMPLATE = (
+    '{{- with printf "max by (floating_ip_address) (octavia_loadbalancer_floating_ip_info'
+    '{cloud=%q,loadbalancer_id=%q})" $labels.cloud $labels.loadbalancer_id | query | '
+    'sortByLabel "floating_ip_address" }}, floating IP{{ if gt (len .) 1 }}s{{ end }} '
+    "{{ range $i, $f := . }}{{ if $i }}, {{ end }}{{ $f.Labels.floating_ip_address }}"
+    "{{ end }}{{ end }}"
+)
+
+
+def render(template: str, labels: dict[str, str], floating_ips: list[str]) -> str:
+    """The Go-template forms our annotations use, rendered as Prometheus renders them, with
+    `floating_ips` the addresses the floating IP query finds."""
+    addresses = sorted(floating_ips)
+    fips = (f", floating IP{'s' if len(addresses) > 1 else ''} {', '.join(addresses)}"
+            if addresses else "")
+    text = re.sub(r"\s*" + re.escape(FLOATING_IPS_TEMPLATE), lambda _: fips, template)
     text = re.sub(r"\{\{ with \$labels\.(\w+) \}\}\{\{ \. \}\} \{\{ end \}\}",
-                  lambda m: f"{labels[m[1]]} " if labels.get(m[1]) else "", template)
+                  lambda m: f"{labels[m[1]]} " if labels.get(m[1]) else "", text)
     text = re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels[m[1]], text)
     assert "{{" not in text, f"the test cannot render: {text}"
     return text
@@ -92,9 +109,14 @@ def test_operating_error_is_notified_and_resolved(stack: Stack) -> None:
         # Exactly these: two exporter replicas scrape this cloud, and no target label
         # (instance, job) survives to split the alert in two.
         assert alert["labels"] == expected_labels
+        fips = list(tree.floating_ips)
+        assert fips, "the scenario gives this load balancer a floating IP"
         assert alert["annotations"] == {
-            key: render(text, expected_labels) for key, text in rule["annotations"].items()}
+            key: render(text, expected_labels, fips)
+            for key, text in rule["annotations"].items()}
         assert ALERT_LB_NAME in alert["annotations"]["description"]
+        assert f"({tree.loadbalancer}, floating IP {fips[0]})" in alert["annotations"][
+            "description"]
         assert alert["annotations"]["runbook_url"].endswith("#octavialoadbalanceroperatingerror")
         notification = firing[0]["notification"]
         assert notification["receiver"] == "e2e-webhook"

@@ -1,11 +1,14 @@
-"""Floating IPs end to end: the joins that must keep load balancers without one.
+"""Floating IPs end to end: the joins and templates that must keep load balancers without one.
 
 test_promql.py proves every expression returns *something*; these tests check *what* the
-dashboards show, on the scenario's load balancers with none, one and two floating IPs
-(tests/e2e/scenario.py FLOATING_IPS, after apply() attached, moved and detached one).
+dashboards and alert descriptions show, on the scenario's load balancers with none, one and two
+floating IPs (tests/e2e/scenario.py FLOATING_IPS, after apply() attached, moved and detached
+one).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -114,3 +117,37 @@ def test_floating_ip_counts(stack: Stack) -> None:
             cloud="simulator")
         result = query_nonempty(stack, expr)
         assert [float(s["value"][1]) for s in result] == [expected], (ref, result)
+
+
+def _description(stack: Stack, alertname: str, lb_id: str, wanted: str) -> str:
+    def probe() -> str | None:
+        for alert in stack.prom.alerts():
+            labels: dict[str, Any] = alert["labels"]
+            if labels["alertname"] == alertname and labels.get("loadbalancer_id") == lb_id:
+                text: str = alert["annotations"]["description"]
+                if wanted in text:
+                    return text
+        return None
+
+    return wait_until(probe, f"{alertname} for {lb_id} saying {wanted!r}", 20.0,
+                      on_timeout=stack.diagnostics)
+
+
+@pytest.mark.parametrize(("alertname", "role"), [
+    ("OctaviaLoadBalancerOperatingError", "operating_error"),
+    ("OctaviaLoadBalancerProvisioningError", "provisioning_error"),
+    ("OctaviaLoadBalancerStuckPending", "pending_update"),
+    ("OctaviaLoadBalancerDegraded", "member_error"),
+    ("OctaviaLoadBalancerDegraded", "pool_down"),
+])
+def test_loadbalancer_alerts_name_their_floating_ips(
+        stack: Stack, alertname: str, role: str) -> None:
+    tree = stack.scenario.trees[role]
+    addresses = sorted(tree.floating_ips)
+    if not addresses:
+        wanted = f"({tree.loadbalancer}) of project"
+    else:
+        plural = "s" if len(addresses) > 1 else ""
+        wanted = f"({tree.loadbalancer}, floating IP{plural} {', '.join(addresses)}) of project"
+    text = _description(stack, alertname, tree.loadbalancer, wanted)
+    assert text.startswith(f"Load balancer {tree.name} {wanted}"), text
