@@ -108,11 +108,19 @@ def lb_body(planned: PlannedLB, project_id: str, index: int) -> dict[str, Any]:
             listener["connection_limit"] = planned.connection_limit
         body["listeners"].append(listener)
     if planned.listeners >= 2:
+        tcp_pool: dict[str, Any] = {
+            "name": f"{planned.key}-tcp-pool", "protocol": "TCP",
+            "lb_algorithm": "LEAST_CONNECTIONS", "members": _members(2, 10 * index + 5, 443)}
+        if planned.connection_limit is not None:
+            # Some variety in the optional parts: a TCP monitor (no HTTP fields), session
+            # persistence, a source-address allow list.
+            tcp_pool["healthmonitor"] = {"type": "TCP", "delay": 10, "timeout": 5,
+                                         "max_retries": 2}
+            tcp_pool["session_persistence"] = {"type": "SOURCE_IP"}
         body["listeners"].append({
             "name": f"{planned.key}-tcp", "protocol": "TCP", "protocol_port": 443,
-            "default_pool": {"name": f"{planned.key}-tcp-pool", "protocol": "TCP",
-                             "lb_algorithm": "LEAST_CONNECTIONS",
-                             "members": _members(2, 10 * index + 5, 443)},
+            "default_pool": tcp_pool,
+            **({"allowed_cidrs": ["203.0.113.0/24"]} if planned.connection_limit else {}),
         })
     if planned.unattached_pool:
         body["pools"] = [{"name": f"{planned.key}-unattached", "protocol": "HTTP",
@@ -164,10 +172,13 @@ def apply_states(cloud: Cloud, fleet: Fleet) -> None:
         for planned in PLAN:
             lb_id = fleet.lb(planned.key)
             provisioning, operating = planned.status
-            if planned.key != "as-created":
+            # The network driver would have filled in the VIP's network; the noop one does not.
+            conn.execute("UPDATE vip SET network_id = ? WHERE load_balancer_id = ?",
+                         (str(uuid.UUID(int=4242)), lb_id))
+            if planned.key != "as-created":  # left exactly as the noop provider leaves it
                 _settle(conn, lb_id, planned)
-            conn.execute("UPDATE load_balancer SET provisioning_status = ?, "
-                         "operating_status = ? WHERE id = ?", (provisioning, operating, lb_id))
+                set_status(conn, "load_balancer", lb_id, provisioning_status=provisioning,
+                           operating_status=operating)
             amphora_ids = _amphorae(conn, lb_id, planned, fleet)
             _statistics(conn, lb_id, amphora_ids, planned, index=PLAN.index(planned))
         # A spare amphora (no load balancer) and a DELETED one, which Octavia keeps listing until
@@ -215,15 +226,22 @@ def _settle(conn: sqlite3.Connection, lb_id: str, planned: PlannedLB) -> None:
 
 def _insert_amphora(conn: sqlite3.Connection, lb_id: str | None, status: str,
                     role: str | None, cert_expiration: datetime) -> str:
+    """A row as the worker leaves it: VRRP fields for ACTIVE_STANDBY, ports once allocated."""
     amphora_id = str(uuid.uuid4())
     n = conn.execute("SELECT count(*) FROM amphora").fetchone()[0] + 10
+    vrrp = role in ("MASTER", "BACKUP")
     conn.execute(
         "INSERT INTO amphora (id, load_balancer_id, compute_id, lb_network_ip, vrrp_ip, ha_ip, "
-        "cert_busy, role, status, cert_expiration, created_at, updated_at, image_id, "
-        "compute_flavor, cached_zone) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, NULL, ?, ?, ?)",
-        (amphora_id, lb_id, str(uuid.uuid4()), f"198.51.100.{n}", f"203.0.113.{n}",
-         "203.0.113.250" if lb_id else None, role, status, stamp(cert_expiration),
-         stamp(NOW - timedelta(days=n)), str(uuid.UUID(int=99)), "amphora-flavor", "az-1"))
+        "vrrp_port_id, ha_port_id, vrrp_interface, vrrp_id, vrrp_priority, cert_busy, role, "
+        "status, cert_expiration, created_at, updated_at, image_id, compute_flavor, "
+        "cached_zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (amphora_id, lb_id, str(uuid.uuid4()), f"198.51.100.{n}",
+         f"203.0.113.{n}" if lb_id else None, "203.0.113.250" if lb_id else None,
+         str(uuid.uuid4()) if lb_id else None, str(uuid.uuid4()) if lb_id else None,
+         "eth1" if vrrp else None, 1 if vrrp else None,
+         (100 if role == "MASTER" else 90) if vrrp else None, role, status,
+         stamp(cert_expiration), stamp(NOW - timedelta(days=n)),
+         stamp(NOW - timedelta(hours=n)), str(uuid.UUID(int=99)), "amphora-flavor", "az-1"))
     return amphora_id
 
 
@@ -265,6 +283,8 @@ class Truth:
     amphorae: dict[str, dict[str, Any]]
     listener_stats: dict[str, dict[str, int]]
     lb_stats: dict[str, dict[str, int]]
+    # (amphora id, listener id) → the raw row, as GET /v2/octavia/amphorae/{id}/stats lists it
+    amphora_stats: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
     def of_projects(self, project_ids: set[str]) -> Truth:
         def keep(objects: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -319,4 +339,7 @@ def read_truth(path: Path) -> Truth:
                 lb_stats[lst["load_balancer_id"]][key] += listener_stats[lid][key]
     for amp in amphorae.values():
         amp["project_id"] = lbs.get(amp["load_balancer_id"] or "", {}).get("project_id")
-    return Truth(lbs, listeners, pools, members, hms, amphorae, listener_stats, lb_stats)
+    amphora_stats = {(r["amphora_id"], r["listener_id"]): {k: r[k] for k in STATS_KEYS}
+                     for r in stat_rows if r["amphora_id"] in amphorae}
+    return Truth(lbs, listeners, pools, members, hms, amphorae, listener_stats, lb_stats,
+                 amphora_stats)
