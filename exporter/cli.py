@@ -17,6 +17,7 @@ from exporter import config, logs, webconfig
 from exporter.auth import KeystoneTokens, resolve_clouds
 from exporter.client import OctaviaClient
 from exporter.exposition import Exposition
+from exporter.notifications import NotificationListener, url_password
 from exporter.poller import CloudPoller
 from exporter.server import ServerThread, build_app
 from exporter.service import Service
@@ -64,6 +65,10 @@ async def demo_cloud(settings: config.Settings) -> AsyncIterator[config.Settings
 
 def build_service(settings: config.Settings, telemetry: Telemetry) -> tuple[
         Service, Exposition, list[OctaviaClient]]:
+    if settings.notifications_url:
+        secret = url_password(settings.notifications_url)
+        if secret:
+            logs.REDACTOR.sources.append(frozenset({secret}))
     clouds = resolve_clouds(settings)
     pollers: list[CloudPoller] = []
     clients: list[OctaviaClient] = []
@@ -138,8 +143,19 @@ async def serve(settings: config.Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await service.start()
+    listener = None
+    if settings.notifications_url and service.clouds:
+        cloud = service.clouds[0].poller.cloud
+        listener = NotificationListener(
+            cloud, settings.notifications_url, telemetry,
+            lambda event: service.on_event(cloud, event),
+            exchange=settings.notifications_exchange, topic=settings.notifications_topic,
+            queue=settings.notifications_queue)
+        listener.start()
     await stop.wait()
     log.info("shutting_down")
+    if listener is not None:
+        await listener.stop()
     try:
         await asyncio.wait_for(service.stop(), SHUTDOWN_GRACE)
     except TimeoutError:

@@ -54,6 +54,10 @@ class Settings:
     amphorae: bool = True
     amphora_stats: bool = False
     floating_ips: bool = True
+    notifications_url: str | None = None
+    notifications_exchange: str = "octavia"
+    notifications_topic: str = "notifications"
+    notifications_queue: str | None = None
     log_level: str = "info"
     log_format: str = "auto"
     max_body_bytes: int = 64 * 1024 * 1024
@@ -120,6 +124,15 @@ OPTIONS: tuple[Option, ...] = (
            "network service or Neutron answers 403) (default true)", "bool"),
     Option("amphora_stats", "--amphora-stats", "one stats call per amphora per cycle "
            "(default false)", "bool"),
+    Option("notifications_url", "--notifications-url", "amqp:// or amqps:// URL of Octavia's "
+           "message bus: refresh a load balancer within seconds of its notification (default: "
+           "off)", "str"),
+    Option("notifications_exchange", "--notifications-exchange", "Octavia's control_exchange "
+           "(default octavia)", "str"),
+    Option("notifications_topic", "--notifications-topic", "[oslo_messaging_notifications] "
+           "topics (default notifications)", "str"),
+    Option("notifications_queue", "--notifications-queue", "name of the exporter's own queue "
+           "(default: generated, exclusive, auto-delete)", "str"),
     Option("log_level", "--log-level", "log level (default info)", "choice",
            ("debug", "info", "warning", "error")),
     Option("log_format", "--log-format", "log format; auto = console on a terminal, JSON "
@@ -265,6 +278,13 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     settings = Settings(once=args.once, demo=args.demo, **values)
     if settings.once and settings.demo:
         problems.append("once/demo: --once and --demo cannot be combined; pick one")
+    if settings.notifications_url is not None:
+        if not settings.notifications_url.startswith(("amqp://", "amqps://")):
+            problems.append("notifications_url: must start with amqp:// or amqps:// (e.g. "
+                            "amqp://user:password@rabbit:5672/), got a different scheme")
+        if len(settings.clouds) > 1:
+            problems.append("notifications_url: notifications are tied to one cloud; run one "
+                            "exporter per cloud to use them")
     if settings.cycle_timeout < settings.request_timeout:
         problems.append(f"cycle_timeout: must be at least request_timeout "
                         f"({settings.request_timeout:g}), got {settings.cycle_timeout:g}")

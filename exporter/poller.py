@@ -111,6 +111,8 @@ class CloudPoller:
         floating_ips: bool = True,
     ) -> None:
         self.cloud = client.cloud
+        self.client = client
+        self.shard = shard
         self._client = client
         self._telemetry = telemetry
         self._concurrency = concurrency

@@ -18,7 +18,10 @@ import structlog
 from exporter.client import ApiError
 from exporter.events import Presence, Transition, diff, floating_ip_changes, unknown_statuses
 from exporter.exposition import Exposition
+from exporter.notifications import LoadBalancerEvent
+from exporter.parse import ParseError
 from exporter.poller import CloudPoller, CycleFailed
+from exporter.refresh import refresh_loadbalancer, without
 from exporter.snapshot import CloudHealth, CloudView, FleetSnapshot
 from exporter.telemetry import Telemetry
 
@@ -33,6 +36,13 @@ class CloudState:
                                   amphora_stats_enabled=poller.amphora_stats_enabled,
                                   floating_ips_enabled=poller.floating_ips_enabled)
         self.snapshot: FleetSnapshot | None = None
+        # Load balancers a notification said changed, waiting for their refresh (debounced),
+        # and those seen since the running cycle started (re-applied after it, since the cycle
+        # read the fleet before they happened).
+        self.pending: dict[str, LoadBalancerEvent] = {}
+        self.during_cycle: dict[str, LoadBalancerEvent] = {}
+        self.wakeup = asyncio.Event()
+        self.refreshes = 0
 
     def view(self) -> CloudView:
         return CloudView(self.health, self.snapshot)
@@ -48,8 +58,15 @@ class Service:
         interval: float,
         cycle_timeout: float,
         max_staleness: float,
+        refresh_debounce: float = 0.25,
     ) -> None:
         self.clouds = [CloudState(p, interval) for p in pollers]
+        self._debounce = refresh_debounce
+        for poller in pollers:
+            if poller.floating_ips_enabled:
+                # Present from the start at 0, so increase() sees the first change.
+                for change in ("attached", "detached", "moved"):
+                    telemetry.floating_ip_changes.labels(poller.cloud, change)
         self._telemetry = telemetry
         self._exposition = exposition
         self._interval = interval
@@ -77,6 +94,7 @@ class Service:
         cloud = state.poller.cloud
         started_wall, started = time.time(), time.monotonic()
         ok = False
+        state.during_cycle = {}
         try:
             snapshot = await asyncio.wait_for(state.poller.poll(state.snapshot),
                                               timeout=self._cycle_timeout)
@@ -92,6 +110,10 @@ class Service:
             ok = True
             self._observe(state.snapshot, snapshot)
             state.snapshot = snapshot
+            if state.during_cycle:
+                # The cycle read these load balancers before their notifications: refresh again.
+                state.pending.update(state.during_cycle)
+                state.wakeup.set()
         now = time.time()
         duration = time.monotonic() - started
         health = state.health
@@ -155,10 +177,61 @@ class Service:
                 next_start = now
             await asyncio.sleep(next_start - now)
 
+    def on_event(self, cloud: str, event: LoadBalancerEvent) -> None:
+        """A notification: refresh that load balancer soon, without waiting for the cycle."""
+        for state in self.clouds:
+            if state.poller.cloud == cloud:
+                earlier = state.pending.get(event.loadbalancer_id)
+                if earlier is None or event.deleted or not earlier.deleted:
+                    state.pending[event.loadbalancer_id] = event
+                state.during_cycle[event.loadbalancer_id] = event
+                state.wakeup.set()
+
+    async def _refresher(self, state: CloudState) -> None:
+        while True:
+            await state.wakeup.wait()
+            # Debounce: a burst of events for one load balancer becomes one refresh.
+            await asyncio.sleep(self._debounce)
+            state.wakeup.clear()
+            batch, state.pending = state.pending, {}
+            if not batch or state.snapshot is None:
+                continue
+            # One after the other, each on the current snapshot, so that two load balancers
+            # refreshed together do not undo each other (each refresh is a few concurrent calls).
+            for event in batch.values():
+                before = state.snapshot
+                updated = await self._refresh_one(state, before, event)
+                if updated is not None and state.snapshot is before:
+                    self._observe(before, updated)
+                    state.snapshot = updated
+                    state.refreshes += 1
+            await self.publish()
+            now = time.time()
+            for event in batch.values():
+                if event.timestamp is not None:
+                    self._telemetry.notification_latency.labels(state.poller.cloud).observe(
+                        max(0.0, now - event.timestamp))
+
+    async def _refresh_one(self, state: CloudState, snapshot: FleetSnapshot,
+                           event: LoadBalancerEvent) -> FleetSnapshot | None:
+        if event.deleted:
+            return without(snapshot, event.loadbalancer_id)
+        try:
+            return await refresh_loadbalancer(state.poller.client, snapshot,
+                                              event.loadbalancer_id, state.poller.shard)
+        except (ApiError, ParseError) as exc:
+            reason = exc.reason if isinstance(exc, ApiError) else "malformed"
+            self._telemetry.poll_errors.labels(state.poller.cloud, "refresh", reason).inc()
+            log.warning("refresh_failed", cloud=state.poller.cloud,
+                        loadbalancer_id=event.loadbalancer_id, reason=reason)
+            return None
+
     async def start(self) -> None:
         await self.publish()
         self._tasks = [asyncio.create_task(self._loop(c), name=f"poll-{c.poller.cloud}")
                        for c in self.clouds]
+        self._tasks += [asyncio.create_task(self._refresher(c), name=f"refresh-{c.poller.cloud}")
+                        for c in self.clouds]
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -75,6 +75,31 @@ class Telemetry:
             ["cloud", "change"],
             registry=self.registry,
         )
+        self.notifications_connected = Gauge(
+            "octavia_notifications_connected",
+            "1 while the notification listener is connected to the message bus.",
+            ["cloud"],
+            registry=self.registry,
+        )
+        self.notifications_received = Counter(
+            "octavia_notifications_received",
+            "Octavia load-balancer notifications received, by event type.",
+            ["cloud", "event_type"],
+            registry=self.registry,
+        )
+        self.notifications_dropped = Counter(
+            "octavia_notifications_dropped",
+            "Notifications dropped: malformed, or not about a load balancer.",
+            ["cloud", "reason"],
+            registry=self.registry,
+        )
+        self.notification_latency = Histogram(
+            "octavia_notification_to_metric_seconds",
+            "Time from a notification's timestamp to the refreshed exposition being served.",
+            ["cloud"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
+            registry=self.registry,
+        )
         self.unknown_values = Counter(
             "octavia_unknown_status_values",
             "Status values outside Octavia's documented set, seen per poll cycle; exported "

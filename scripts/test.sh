@@ -11,6 +11,7 @@ PYTHON="${PYTHON:-python3}"
 need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need_apt+=(rabbitmq-server)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing Debian packages: ${need_apt[*]}"
@@ -19,7 +20,7 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
         apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
         # The Debian package starts services on install where an init system runs; the tests
         # start their own on free loopback ports, so stop these if they came up.
-        (systemctl stop prometheus prometheus-alertmanager prometheus-node-exporter) >/dev/null 2>&1 || true
+        (systemctl stop prometheus prometheus-alertmanager prometheus-node-exporter rabbitmq-server) >/dev/null 2>&1 || true
     else
         echo "warning: missing ${need_apt[*]} and cannot apt-get install them (not root)" >&2
     fi

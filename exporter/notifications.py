@@ -1,0 +1,192 @@
+"""Octavia's oslo.messaging notifications, consumed from RabbitMQ with our OWN queue.
+
+Octavia publishes `octavia.loadbalancer.{create,update,delete}.end` on the topic exchange of its
+control_exchange (`octavia`) with routing key `<topic>.info`. oslo.messaging itself declares a
+shared queue named `<topic>.info`; declaring a queue of that name with other properties breaks
+publishing for everybody (406 PRECONDITION_FAILED), and consuming from it steals messages from
+other consumers (Ceilometer…). So this listener declares an exclusive, auto-delete queue of its
+own, bound to the exchange, and never touches `<topic>.info`.
+
+It only decodes and hands events on; what to refresh is the refresher's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import structlog
+
+from exporter.telemetry import Telemetry
+
+log = structlog.get_logger("exporter.notifications")
+
+EVENT_PREFIX = "octavia.loadbalancer."
+BACKOFF_MAX = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBalancerEvent:
+    event_type: str  # e.g. octavia.loadbalancer.update.end
+    loadbalancer_id: str
+    timestamp: float | None  # when Octavia sent it (UTC epoch), if it said
+
+    @property
+    def deleted(self) -> bool:
+        return self.event_type.endswith(".delete.end")
+
+
+class MalformedNotification(ValueError):
+    pass
+
+
+def _timestamp(value: Any) -> float | None:
+    # oslo writes "YYYY-MM-DD HH:MM:SS.ffffff" in UTC, without a zone.
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace(" ", "T"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def decode(body: bytes) -> LoadBalancerEvent | None:
+    """An event for a load balancer, None for other notifications; MalformedNotification for
+    bodies that are not oslo notifications. Accepts envelope 2.0 (`oslo.message` as a JSON
+    string) and the bare 1.0 form."""
+    try:
+        outer = json.loads(body)
+    except ValueError as exc:
+        raise MalformedNotification("body is not JSON") from exc
+    if not isinstance(outer, dict):
+        raise MalformedNotification("body is not a JSON object")
+    message: Any = outer
+    if "oslo.message" in outer:
+        try:
+            message = json.loads(outer["oslo.message"])
+        except (TypeError, ValueError) as exc:
+            raise MalformedNotification("oslo.message is not a JSON string") from exc
+    if not isinstance(message, dict) or not isinstance(message.get("event_type"), str):
+        raise MalformedNotification("no event_type")
+    event_type = message["event_type"]
+    if not event_type.startswith(EVENT_PREFIX):
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict):
+        raise MalformedNotification("no payload object")
+    lb_id = payload.get("loadbalancer_id") or payload.get("id")
+    if not isinstance(lb_id, str) or not lb_id:
+        raise MalformedNotification("payload names no load balancer")
+    return LoadBalancerEvent(event_type, lb_id, _timestamp(message.get("timestamp")))
+
+
+def url_password(url: str) -> str | None:
+    return urlsplit(url).password
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class NotificationListener:
+    def __init__(
+        self,
+        cloud: str,
+        url: str,
+        telemetry: Telemetry,
+        on_event: Callable[[LoadBalancerEvent], None],
+        *,
+        exchange: str = "octavia",
+        topic: str = "notifications",
+        queue: str | None = None,
+    ) -> None:
+        self.cloud = cloud
+        self._url = url
+        self._telemetry = telemetry
+        self._on_event = on_event
+        self._exchange = exchange
+        self._topic = topic
+        self._queue = queue or f"octavia-exporter-{cloud}-{uuid.uuid4().hex[:8]}"
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        telemetry.notifications_connected.labels(cloud).set(0)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"notifications-{self.cloud}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def _handle(self, body: bytes) -> None:
+        try:
+            event = decode(body)
+        except MalformedNotification as exc:
+            self._telemetry.notifications_dropped.labels(self.cloud, "malformed").inc()
+            log.warning("notification_malformed", cloud=self.cloud, problem=str(exc))
+            return
+        if event is None:
+            self._telemetry.notifications_dropped.labels(self.cloud, "not_loadbalancer").inc()
+            return
+        self._telemetry.notifications_received.labels(self.cloud, event.event_type).inc()
+        log.debug("notification_received", cloud=self.cloud, event_type=event.event_type,
+                  loadbalancer_id=event.loadbalancer_id)
+        self._on_event(event)
+
+    async def _run(self) -> None:
+        import aio_pika
+
+        failures = 0
+        while True:
+            try:
+                connection = await aio_pika.connect(self._url, timeout=10)
+                async with connection:
+                    channel = await connection.channel()
+                    try:
+                        exchange = await channel.get_exchange(self._exchange, ensure=True)
+                    except aio_pika.exceptions.ChannelClosed:
+                        # Not there yet (Octavia has not published since the broker started):
+                        # declare it as oslo.messaging does, so binding can proceed.
+                        channel = await connection.channel()
+                        exchange = await channel.declare_exchange(
+                            self._exchange, aio_pika.ExchangeType.TOPIC, durable=False)
+                    queue = await channel.declare_queue(self._queue, exclusive=True,
+                                                        auto_delete=True)
+                    await queue.bind(exchange, routing_key=f"{self._topic}.info")
+                    failures = 0
+                    self._telemetry.notifications_connected.labels(self.cloud).set(1)
+                    self.connected.set()
+                    log.info("notifications_connected", cloud=self.cloud,
+                             url=redact_url(self._url), queue=self._queue)
+                    async with queue.iterator() as messages:
+                        async for message in messages:
+                            async with message.process(ignore_processed=True):
+                                self._handle(message.body)
+                # The iterator ends when the broker closes the channel.
+                raise ConnectionError("the broker closed the consumer")
+            except asyncio.CancelledError:
+                self._telemetry.notifications_connected.labels(self.cloud).set(0)
+                raise
+            except Exception as exc:
+                self.connected.clear()
+                self._telemetry.notifications_connected.labels(self.cloud).set(0)
+                failures += 1
+                delay = min(BACKOFF_MAX, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1)
+                log.warning("notifications_disconnected", cloud=self.cloud,
+                            url=redact_url(self._url), error=type(exc).__name__,
+                            retry_in_seconds=round(delay, 1))
+                await asyncio.sleep(delay)
