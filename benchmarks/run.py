@@ -182,7 +182,8 @@ def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
         duration = float(second["duration_seconds"])
         ideal = calls * args.latency_ms / 1000 / args.concurrency
         minimum = documented_minimum(fleet, page_cap)
-        quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+        quantiles = (statistics.quantiles(latencies, n=100, method="inclusive")
+                     if len(latencies) > 1 else latencies * 99)
         return Result(
             lbs=lbs, members=len(fleet["members"]), calls=calls, minimum_calls=minimum,
             call_ratio=round(calls / minimum, 3), cycle_seconds=round(duration, 2),
