@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -122,10 +123,13 @@ def ensure_venv() -> VenvInfo:
                     detail = f"exit {code}"
                 if code != 0:
                     shutil.rmtree(target, ignore_errors=True)
-                    tail = log.read_text(errors="replace")[-3000:]
+                    text = log.read_text(errors="replace")
+                    lines = [x for x in text.splitlines() if x.strip()]
+                    why = next((x for x in reversed(lines) if x.startswith("ERROR")),
+                               lines[-1] if lines else detail)
                     raise VenvUnavailable(
-                        f"cannot build the OpenStack virtualenv ({argv[2] if len(argv) > 2 else argv[0]}: "
-                        f"{detail}); log {log}:\n{tail}")
+                        f"cannot build the OpenStack virtualenv: {why} ({argv[0]} … "
+                        f"{argv[-1]}: {detail}; log {log})\n{text[-3000:]}")
         seconds = time.monotonic() - started
         mark.write_text(json.dumps({"seconds": round(seconds, 1), "built": time.time()}))
         for other in root.iterdir():
@@ -170,15 +174,21 @@ class Server:
     ready_url: str
     process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> float:
-        """Start in a new session and poll until ready; returns the seconds it took."""
-        started = time.monotonic()
+    started: float = 0.0
+
+    def launch(self) -> None:
+        """Start in a new session (so the whole process group can be stopped by its id)."""
+        self.started = time.monotonic()
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
         _RUNNING[self.process.pid] = self.process
-        deadline = started + timeout
+
+    def wait_ready(self, timeout: float = 60.0) -> float:
+        """Poll until the server answers (per-request timeout, overall deadline); seconds taken."""
+        assert self.process is not None
+        deadline = self.started + timeout
         problem = "no answer"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -186,7 +196,7 @@ class Server:
                 break
             try:
                 if requests.get(self.ready_url, timeout=1.0).status_code < 500:
-                    return time.monotonic() - started
+                    return time.monotonic() - self.started
                 problem = "answered 5xx"
             except requests.RequestException as exc:
                 problem = type(exc).__name__
@@ -194,6 +204,10 @@ class Server:
         self.stop()
         raise StartupFailed(f"{self.name} not ready at {self.ready_url} within {timeout:g} s "
                             f"({problem}); last lines of {self.log}:\n{self.tail()}")
+
+    def start(self, timeout: float = 60.0) -> float:
+        self.launch()
+        return self.wait_ready(timeout)
 
     def stop(self) -> None:
         if self.process is None:
@@ -362,64 +376,145 @@ def clouds_yaml(auth_url: str, seed: dict[str, Any]) -> dict[str, Any]:
     }}
 
 
+def service_env(workdir: Path) -> dict[str, str]:
+    # The caller's OS_* variables (a real cloud's, say) must not reach the services.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OS_")}
+    env.update(HOME=str(workdir), OS_KEYSTONE_CONFIG_DIR=str(workdir),
+               OCTAVIA_CONFIG_FILE=str(workdir / "octavia.conf"), PYTHONWARNINGS="ignore")
+    return env
+
+
+def write_configs(workdir: Path, ks_port: int, oct_port: int) -> None:
+    (workdir / "keystone.conf").write_text(KEYSTONE_CONF.format(dir=workdir))
+    (workdir / "octavia.conf").write_text(OCTAVIA_CONF.format(
+        dir=workdir, port=oct_port, page_cap=PAGE_CAP, password=PASSWORD,
+        auth_url=f"http://127.0.0.1:{ks_port}/v3", token_cache=TOKEN_CACHE_SECONDS))
+
+
+def template_key() -> str:
+    """What the prepared databases depend on besides the virtualenv: the scripts and settings."""
+    digest = hashlib.sha256()
+    for path in sorted(SIDE.glob("*.py")):
+        digest.update(path.read_bytes())
+    digest.update(KEYSTONE_CONF.encode())
+    digest.update(repr((TENANTS, PASSWORD, ADMIN_PASSWORD, REGION)).encode())
+    return digest.hexdigest()[:12]
+
+
+TEMPLATE_FILES = ("keystone.db", "octavia.db", "fernet-keys", "credential-keys", "seed.json")
+
+
+def ensure_template(venv: VenvInfo) -> tuple[Path, bool]:
+    """Keystone and Octavia databases made once per virtualenv by the services' own tools.
+
+    keystone-manage db_sync, fernet_setup, credential_setup and bootstrap, Octavia's schema and
+    the seeding through Keystone's API take 10-20 s on this machine; every run after the first
+    copies their result instead. Endpoint URLs, the only thing that depends on the ports, are
+    rewritten for each run (instantiate()).
+    """
+    template = venv.path / f"cloud-template-{template_key()}"
+    with open(venv.path / ".template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (template / ".complete").exists():
+            return template, False
+        for old in venv.path.glob("cloud-template-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        building = template.with_name(template.name + ".building")
+        building.mkdir()
+        ks_port = free_port()
+        write_configs(building, ks_port, free_port())
+        env = service_env(building)
+        manage = [venv.bin("keystone-manage"), "--config-file", str(building / "keystone.conf")]
+        owner = ["--keystone-user", str(os.getuid()), "--keystone-group", str(os.getgid())]
+        # Independent steps side by side: Keystone's schema, its two key repositories, Octavia's
+        # schema (each mostly Python start-up and sqlite).
+        parallel = {
+            "keystone-manage db_sync": [*manage, "db_sync"],
+            "keystone-manage fernet_setup": [*manage, "fernet_setup", *owner],
+            "keystone-manage credential_setup": [*manage, "credential_setup", *owner],
+            "octavia schema": [venv.python, str(SIDE / "make_octavia_db.py"),
+                               str(building / "octavia.conf")],
+        }
+        procs = {what: subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+                 for what, argv in parallel.items()}
+        failures = []
+        for what, proc in procs.items():
+            out, err = proc.communicate(timeout=180)
+            if proc.returncode != 0:
+                failures.append(f"{what} failed ({proc.returncode}):\n{out[-1000:]}\n"
+                                f"{err[-3000:]}")
+        if failures:
+            raise StartupFailed("\n".join(failures))
+        auth_url = f"http://127.0.0.1:{ks_port}/v3"
+        run([*manage, "bootstrap", "--bootstrap-password", ADMIN_PASSWORD,
+             "--bootstrap-public-url", auth_url, "--bootstrap-region-id", REGION],
+            env=env, what="keystone-manage bootstrap")
+        keystone = Server("keystone", gunicorn(venv, "wsgi_keystone", ks_port), env,
+                          building / "keystone-gunicorn.log", ks_port, auth_url)
+        try:
+            keystone.start()
+            seed = run([venv.python, str(SIDE / "seed_keystone.py")], env=env,
+                       what="seeding Keystone", stdin=json.dumps({
+                           "auth_url": auth_url, "admin_password": ADMIN_PASSWORD,
+                           "password": PASSWORD, "octavia_url": "http://127.0.0.1:9",
+                           "projects": list(TENANTS), "region": REGION}))
+        except StartupFailed as exc:
+            raise StartupFailed(f"{exc}\n--- keystone log:\n{tail(building / 'keystone.log')}"
+                                ) from exc
+        finally:
+            keystone.stop()
+        (building / "seed.json").write_text(seed)
+        for name in list(building.iterdir()):
+            if name.name not in TEMPLATE_FILES:
+                shutil.rmtree(name) if name.is_dir() else name.unlink()
+        building.rename(template)
+        (template / ".complete").touch()
+        return template, True
+
+
+def instantiate(template: Path, workdir: Path, ks_port: int, oct_port: int) -> dict[str, Any]:
+    """Copy the prepared databases into `workdir` and point the catalog at this run's ports."""
+    for name in TEMPLATE_FILES:
+        source = template / name
+        if source.is_dir():
+            shutil.copytree(source, workdir / name)
+        else:
+            shutil.copy2(source, workdir / name)
+    write_configs(workdir, ks_port, oct_port)
+    with contextlib.closing(sqlite3.connect(workdir / "keystone.db")) as conn, conn:
+        for service_type, url in (("identity", f"http://127.0.0.1:{ks_port}/v3"),
+                                  ("load-balancer", f"http://127.0.0.1:{oct_port}")):
+            changed = conn.execute(
+                "UPDATE endpoint SET url = ? WHERE service_id IN "
+                "(SELECT id FROM service WHERE type = ?)", (url, service_type)).rowcount
+            assert changed >= 1, (service_type, changed)
+    seed: dict[str, Any] = json.loads((workdir / "seed.json").read_text())
+    return seed
+
+
 def start_cloud(venv: VenvInfo, workdir: Path) -> Cloud:
     """Bring up Keystone and Octavia in `workdir`; on any failure stop what was started."""
     timings: dict[str, float] = {"venv": venv.seconds}
     t0 = time.monotonic()
+    template, built = ensure_template(venv)
+    timings["template built" if built else "template reused"] = time.monotonic() - t0
     ks_port, oct_port = free_port(), free_port()
     while oct_port == ks_port:
         oct_port = free_port()
+    seed = instantiate(template, workdir, ks_port, oct_port)
+    env = service_env(workdir)
     auth_url = f"http://127.0.0.1:{ks_port}/v3"
-    octavia_url = f"http://127.0.0.1:{oct_port}"
-    (workdir / "keystone.conf").write_text(KEYSTONE_CONF.format(dir=workdir))
-    octavia_conf = workdir / "octavia.conf"
-    octavia_conf.write_text(OCTAVIA_CONF.format(
-        dir=workdir, port=oct_port, page_cap=PAGE_CAP, auth_url=auth_url, password=PASSWORD,
-        token_cache=TOKEN_CACHE_SECONDS))
-    # The caller's OS_* variables (a real cloud's, say) must not reach the services.
-    env = {name: value for name, value in os.environ.items() if not name.startswith("OS_")}
-    env.update(HOME=str(workdir), OS_KEYSTONE_CONFIG_DIR=str(workdir),
-               OCTAVIA_CONFIG_FILE=str(octavia_conf), PYTHONWARNINGS="ignore")
-    manage = [venv.bin("keystone-manage"), "--config-file", str(workdir / "keystone.conf")]
-    owner = ["--keystone-user", str(os.getuid()), "--keystone-group", str(os.getgid())]
-
-    # Independent steps run side by side: Keystone's schema, its key repositories and Octavia's
-    # schema (2 cores; each is mostly Python start-up and sqlite).
-    parallel = {
-        "keystone db_sync": [*manage, "db_sync"],
-        "keystone fernet_setup": [*manage, "fernet_setup", *owner],
-        "keystone credential_setup": [*manage, "credential_setup", *owner],
-        "octavia schema": [venv.python, str(SIDE / "make_octavia_db.py"), str(octavia_conf)],
-    }
-    procs = {what: subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-             for what, argv in parallel.items()}
-    failures = []
-    for what, proc in procs.items():
-        out, err = proc.communicate(timeout=180)
-        if proc.returncode != 0:
-            failures.append(f"{what} failed ({proc.returncode}):\n{out[-1000:]}\n{err[-3000:]}")
-    if failures:
-        raise StartupFailed("\n".join(failures))
-    run([*manage, "bootstrap", "--bootstrap-password", ADMIN_PASSWORD,
-         "--bootstrap-public-url", auth_url, "--bootstrap-region-id", REGION],
-        env=env, what="keystone-manage bootstrap")
-    timings["prepare"] = time.monotonic() - t0
-
     keystone = Server("keystone", gunicorn(venv, "wsgi_keystone", ks_port), env,
                       workdir / "keystone-gunicorn.log", ks_port, auth_url)
     octavia = Server("octavia", gunicorn(venv, "wsgi_octavia", oct_port), env,
-                     workdir / "octavia-gunicorn.log", oct_port, octavia_url + "/")
+                     workdir / "octavia-gunicorn.log", oct_port, f"http://127.0.0.1:{oct_port}/")
     try:
-        timings["keystone_start"] = keystone.start()
-        t1 = time.monotonic()
-        seed = json.loads(run(
-            [venv.python, str(SIDE / "seed_keystone.py")], env=env, what="seeding Keystone",
-            stdin=json.dumps({"auth_url": auth_url, "admin_password": ADMIN_PASSWORD,
-                              "password": PASSWORD, "octavia_url": octavia_url,
-                              "projects": list(TENANTS), "region": REGION})))
-        timings["seed"] = time.monotonic() - t1
-        timings["octavia_start"] = octavia.start()
+        # Side by side: Octavia needs Keystone only once a request with a token arrives.
+        keystone.launch()
+        octavia.launch()
+        timings["keystone_ready"] = keystone.wait_ready()
+        timings["octavia_ready"] = octavia.wait_ready()
     except BaseException as exc:
         octavia.stop()
         keystone.stop()
