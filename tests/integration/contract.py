@@ -2,7 +2,9 @@
 
 Two answers agree when every dict at every path has the same keys, each key is present in all or
 in only some of the objects on both sides alike, and the values at every path have the same JSON
-types. Values themselves (ids, names, numbers) are not compared: the fleets differ.
+types. Values themselves (ids, names, numbers) are not compared: the fleets differ. A list that
+is empty everywhere on one side says nothing about its elements, so those are compared only when
+both sides have some.
 """
 
 from __future__ import annotations

@@ -150,6 +150,9 @@ async def collect(fetcher: Fetcher, side: Side) -> dict[str, Any]:
                                           [("marker", lists[key][-1]["id"])])
         out[f"{key} after the last object"] = [after]
         out[f"{key} after the last object status"] = status
+        out[f"{key} after the last object count"] = len(after[key])
+        out[f"{key} links, after the last object"] = sorted(
+            link["rel"] for link in after[f"{key}_links"])
         selected = await fetcher.pages(side, path, key, [("fields", f) for f in fields])
         out[f"{key} (exporter's fields=)"] = [item for page in selected for item in page[key]]
 
@@ -209,7 +212,7 @@ def compare(real: dict[str, Any], sim: dict[str, Any]) -> set[str]:
                   f"simulator {endpoint in sim})")
     for endpoint in sorted(set(real) & set(sim)):
         answer, other = real[endpoint], sim[endpoint]
-        if endpoint.endswith(" status") or " links, " in endpoint:
+        if endpoint.endswith((" status", " count")) or " links, " in endpoint:
             if answer != other:
                 found.add(f"{endpoint}: Octavia {answer}, simulator {other}")
         elif not answer or not other:
