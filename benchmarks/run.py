@@ -120,7 +120,8 @@ class Result:
 
 def documented_minimum(fleet: dict[str, Any], page_cap: int) -> int:
     """Bulk lists (pages), one status tree per load balancer with members behind a listener, one
-    member list per pool with members but no listener, one stats call per listener."""
+    member list per pool with members but no listener, one stats call per listener, and
+    Neutron's floating IP list."""
     def pages(count: int) -> int:
         return count // page_cap + 1
 
@@ -130,7 +131,8 @@ def documented_minimum(fleet: dict[str, Any], page_cap: int) -> int:
     return (pages(len(fleet["loadbalancers"])) + pages(len(fleet["listeners"]))
             + pages(len(pools)) + pages(len(fleet["healthmonitors"]))
             + pages(len(fleet["amphorae"])) + len(tree_lbs)
-            + sum(pages(len(p["members"])) for p in unattached) + len(fleet["listeners"]))
+            + sum(pages(len(p["members"])) for p in unattached) + len(fleet["listeners"])
+            + 1)  # Neutron's floating IP list: unpaginated unless --page-size is set
 
 
 def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
@@ -166,7 +168,7 @@ def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
         cpu_per_cycle = cpu_seconds(pid) - cpu_before
         sim_cpu = cpu_seconds(sim.popen.pid) - sim_before
         requests = json.loads(http(base + "/_sim/requests")[0])["requests"]
-        calls = sum(r["count"] for r in requests if r["service"] == "octavia")
+        calls = sum(r["count"] for r in requests if r["service"] in ("octavia", "neutron"))
 
         latencies: list[float] = []
         while len(cycles_done(exporter)) < 3 and len(latencies) < args.max_scrapes:

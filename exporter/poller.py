@@ -124,6 +124,7 @@ class CloudPoller:
         self.amphorae_enabled = amphorae
         self.amphora_stats_enabled = amphora_stats and amphorae
         self.floating_ips_enabled = floating_ips
+        self.last_bulk_seconds = 0.0
         # When each load balancer's tree / stats were last fetched (monotonic). Pruned to the
         # current load balancers every cycle, so deleted objects leave nothing behind.
         self._tree_fetched: dict[str, float] = {}
@@ -156,41 +157,6 @@ class CloudPoller:
                     before: Mapping[str, Any]) -> None:
         await self._client.list_all(endpoint, path, key, fields, self._page_size,
                                     on_page=self._collector(endpoint, build, into, before))
-
-    async def _bulk(self, old: _Previous) -> tuple[
-            dict[str, LoadBalancer], dict[str, Listener], dict[str, Pool],
-            dict[str, HealthMonitor], list[Any] | ApiError | None,
-            list[Any] | ApiError | None]:
-        loadbalancers: dict[str, LoadBalancer] = {}
-        listeners: dict[str, Listener] = {}
-        pools: dict[str, Pool] = {}
-        hms_raw: list[Any] = []
-        try:
-            _, _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
-                self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers", LB_FIELDS,
-                           parse.loadbalancer, loadbalancers, old.loadbalancers),
-                self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
-                           parse.listener, listeners, old.listeners),
-                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, parse.pool, pools,
-                           old.pools),
-                # Health monitors name their pool, which may arrive later: parse at the end.
-                self._client.list_all("healthmonitors", "v2/lbaas/healthmonitors",
-                                      "healthmonitors", HM_FIELDS, self._page_size,
-                                      on_page=hms_raw.extend),
-                self._amphora_list(),
-                self._floating_ip_list(),
-            )
-        except ApiError as exc:
-            self._failed(exc)
-            raise CycleFailed(exc) from exc
-        loadbalancers = {k: v for k, v in loadbalancers.items() if in_shard(k, self._shard)}
-        listeners = {k: v for k, v in listeners.items() if v.loadbalancer_id in loadbalancers}
-        pools = {k: v for k, v in pools.items() if v.loadbalancer_id in loadbalancers}
-        healthmonitors: dict[str, HealthMonitor] = {}
-        self._collector("healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
-                        healthmonitors, old.healthmonitors)(hms_raw)
-        healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
-        return loadbalancers, listeners, pools, healthmonitors, amphorae_raw, floating_raw
 
     async def _floating_ip_list(self) -> list[Any] | ApiError | None:
         """Neutron's floating IPs: beside the bulk lists, and never able to fail the cycle."""
@@ -247,25 +213,128 @@ class CloudPoller:
             return exc
 
     async def poll(self, previous: FleetSnapshot | None) -> FleetSnapshot:
+        """One cycle. Per-object calls start as soon as the lists they depend on are in (stats
+        after the listener list, status trees after the load-balancer and pool lists), so the
+        workers are not idle while the longer lists are still paging."""
         started = time.time()
         now = time.monotonic()
         old = _Previous(previous)
-        (loadbalancers, listeners, pools, healthmonitors, amphorae_raw,
-         floating_raw) = await self._bulk(old)
-        amphorae = self._amphorae(amphorae_raw, loadbalancers, previous)
-        floating_ips = self._floating_ips(floating_raw, loadbalancers, previous)
-
-        jobs: list[Callable[[], Awaitable[None]]] = []
         members: dict[str, Member] = {}
         listener_stats: dict[str, Stats] = {}
         lb_stats: dict[str, Stats] = {}
         amphora_stats: dict[tuple[str, str], Stats] = {}
+        raw_lbs: dict[str, LoadBalancer] = {}
+        raw_listeners: dict[str, Listener] = {}
+        raw_pools: dict[str, Pool] = {}
+        hms_raw: list[Any] = []
+        queue: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue()
+        workers = [asyncio.create_task(self._worker(queue)) for _ in range(self._concurrency)]
+
+        async def listeners_then_stats() -> None:
+            await self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
+                             parse.listener, raw_listeners, old.listeners)
+            mine = [x for x in raw_listeners.values() if in_shard(x.loadbalancer_id, self._shard)]
+            for job in self._stats_jobs(mine, listener_stats, lb_stats, old, now):
+                queue.put_nowait(job)
+
+        async def loadbalancers_and_pools_then_members() -> None:
+            await asyncio.gather(
+                self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers",
+                           LB_FIELDS, parse.loadbalancer, raw_lbs, old.loadbalancers),
+                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, parse.pool,
+                           raw_pools, old.pools))
+            lbs = {k: v for k, v in raw_lbs.items() if in_shard(k, self._shard)}
+            pools = [p for p in raw_pools.values() if p.loadbalancer_id in lbs]
+            for job in self._member_jobs(lbs, pools, members, old, now):
+                queue.put_nowait(job)
+
+        try:
+            try:
+                _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
+                    listeners_then_stats(),
+                    loadbalancers_and_pools_then_members(),
+                    # Health monitors name their pool, which may arrive later: parsed at the end.
+                    self._client.list_all("healthmonitors", "v2/lbaas/healthmonitors",
+                                          "healthmonitors", HM_FIELDS, self._page_size,
+                                          on_page=hms_raw.extend),
+                    self._amphora_list(),
+                    self._floating_ip_list(),
+                )
+            except ApiError as exc:
+                self._failed(exc)
+                raise CycleFailed(exc) from exc
+            self.last_bulk_seconds = time.monotonic() - now
+
+            loadbalancers = {k: v for k, v in raw_lbs.items() if in_shard(k, self._shard)}
+            listeners = {k: v for k, v in raw_listeners.items()
+                         if v.loadbalancer_id in loadbalancers}
+            pools = {k: v for k, v in raw_pools.items() if v.loadbalancer_id in loadbalancers}
+            healthmonitors: dict[str, HealthMonitor] = {}
+            self._collector("healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
+                            healthmonitors, old.healthmonitors)(hms_raw)
+            healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
+            amphorae = self._amphorae(amphorae_raw, loadbalancers, previous)
+            floating_ips = self._floating_ips(floating_raw, loadbalancers, previous)
+            if self.amphora_stats_enabled:
+                for amp in amphorae.values():
+                    if amp.status != "PENDING_DELETE":
+                        queue.put_nowait(self._amphora_stats_job(amp, amphora_stats, old))
+            for _ in workers:
+                queue.put_nowait(None)
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+        self._prune(loadbalancers)
+
+        # Calls made for objects that vanished between the lists are dropped here.
+        listener_stats = {k: v for k, v in listener_stats.items() if k in listeners}
+        members = {k: v for k, v in members.items() if v.pool_id in pools}
+        listeners_of: dict[str, list[Listener]] = defaultdict(list)
+        for lst in listeners.values():
+            listeners_of[lst.loadbalancer_id].append(lst)
+        if self._listener_stats:
+            lb_stats = self._sum_listener_stats(loadbalancers, listeners_of, listener_stats, old)
+        else:
+            lb_stats = {k: v for k, v in lb_stats.items() if k in loadbalancers}
+            # No listener, no traffic: zero is known without asking.
+            lb_stats.update((lb_id, Stats()) for lb_id in loadbalancers
+                            if lb_id not in listeners_of)
+        return FleetSnapshot(
+            cloud=self.cloud,
+            taken_at=started,
+            loadbalancers=loadbalancers,
+            listeners=listeners,
+            pools=pools,
+            members=members,
+            healthmonitors=healthmonitors,
+            amphorae=amphorae,
+            loadbalancer_stats=lb_stats,
+            listener_stats=listener_stats,
+            amphora_stats=amphora_stats,
+            amphorae_enabled=self.amphorae_enabled,
+            amphora_stats_enabled=self.amphora_stats_enabled,
+            floating_ips=floating_ips,
+            floating_ips_enabled=self.floating_ips_enabled,
+        )
+
+    @staticmethod
+    async def _worker(queue: asyncio.Queue[Callable[[], Awaitable[None]] | None]) -> None:
+        while (job := await queue.get()) is not None:
+            await job()
+
+    def _member_jobs(self, loadbalancers: Mapping[str, LoadBalancer], pools: list[Pool],
+                     members: dict[str, Member], old: _Previous,
+                     now: float) -> list[Callable[[], Awaitable[None]]]:
+        """Status trees (and member lists of pools no listener uses) that are due; members of
+        the others are carried over from the previous snapshot."""
+        jobs: list[Callable[[], Awaitable[None]]] = []
 
         def keep_members(kept: Iterable[Member]) -> None:
             members.update((m.id, m) for m in kept)
 
         tree_pools: dict[str, list[Pool]] = defaultdict(list)
-        for pool in pools.values():
+        for pool in pools:
             if pool.listener_ids and pool.member_ids:
                 tree_pools[pool.loadbalancer_id].append(pool)
         for lb_id, lb_pools in sorted(tree_pools.items()):
@@ -288,7 +357,7 @@ class CloudPoller:
 
             jobs.append(fetch_tree)
 
-        for pool in pools.values():
+        for pool in pools:
             if pool.listener_ids or not pool.member_ids:
                 continue
 
@@ -304,9 +373,15 @@ class CloudPoller:
                     keep_members(old.members_of_pool(pool.id))
 
             jobs.append(fetch_pool_members)
+        return jobs
 
+    def _stats_jobs(self, listeners: list[Listener], listener_stats: dict[str, Stats],
+                    lb_stats: dict[str, Stats], old: _Previous,
+                    now: float) -> list[Callable[[], Awaitable[None]]]:
+        """Stats calls that are due; the stats of the others are carried over."""
+        jobs: list[Callable[[], Awaitable[None]]] = []
         listeners_of: dict[str, list[Listener]] = defaultdict(list)
-        for lst in listeners.values():
+        for lst in listeners:
             listeners_of[lst.loadbalancer_id].append(lst)
         for lb_id, lb_listeners in listeners_of.items():
             if not self._stats_due(lb_id, now):
@@ -322,38 +397,7 @@ class CloudPoller:
                             for lst in lb_listeners)
             else:
                 jobs.append(self._lb_stats_job(lb_id, lb_stats, old))
-
-        if self.amphora_stats_enabled:
-            for amp in amphorae.values():
-                if amp.status != "PENDING_DELETE":
-                    jobs.append(self._amphora_stats_job(amp, amphora_stats, old))
-
-        await self._run(jobs)
-        self._prune(loadbalancers)
-
-        if self._listener_stats:
-            lb_stats = self._sum_listener_stats(loadbalancers, listeners_of, listener_stats, old)
-        else:
-            # No listener, no traffic: zero is known without asking.
-            lb_stats.update((lb_id, Stats()) for lb_id in loadbalancers
-                            if lb_id not in listeners_of)
-        return FleetSnapshot(
-            cloud=self.cloud,
-            taken_at=started,
-            loadbalancers=loadbalancers,
-            listeners=listeners,
-            pools=pools,
-            members=members,
-            healthmonitors=healthmonitors,
-            amphorae=amphorae,
-            loadbalancer_stats=lb_stats,
-            listener_stats=listener_stats,
-            amphora_stats=amphora_stats,
-            amphorae_enabled=self.amphorae_enabled,
-            amphora_stats_enabled=self.amphora_stats_enabled,
-            floating_ips=floating_ips,
-            floating_ips_enabled=self.floating_ips_enabled,
-        )
+        return jobs
 
     def _tree_due(self, lb: LoadBalancer, lb_pools: list[Pool], old: _Previous,
                   now: float) -> bool:
@@ -423,21 +467,6 @@ class CloudPoller:
                 self._failed(_as_api_error(exc, "amphorae/{id}/stats"))
                 out.update(old.amphora_stats_of(amp.id))
         return job
-
-    async def _run(self, jobs: list[Callable[[], Awaitable[None]]]) -> None:
-        """A fixed pool of workers: 30,000 pending calls must not mean 30,000 tasks."""
-        queue = iter(jobs)
-
-        async def worker() -> None:
-            for job in queue:
-                await job()
-
-        workers = [asyncio.create_task(worker()) for _ in range(min(self._concurrency, len(jobs)))]
-        try:
-            await asyncio.gather(*workers)
-        finally:
-            for task in workers:
-                task.cancel()
 
     @staticmethod
     def _sum_listener_stats(

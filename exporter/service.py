@@ -132,6 +132,7 @@ class Service:
         )
         self._telemetry.poll_cycles.labels(cloud, "success" if ok else "failure").inc()
         log.info("poll_cycle_done", cloud=cloud, ok=ok, duration_seconds=round(duration, 3),
+                 bulk_lists_seconds=round(state.poller.last_bulk_seconds, 3),
                  started=started_wall, **(state.snapshot.counts() if state.snapshot else {}))
         await self.publish()
         return ok
