@@ -22,7 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,10 +158,19 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     _RUNNING.pop(pgid, None)
 
 
+def stop_groups(processes: list[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
+    """stop_group for several at once: SIGTERM to all first, so their shutdowns overlap."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        stop_group(process, max(0.0, deadline - time.monotonic()))
+
+
 @atexit.register
 def _stop_leftovers() -> None:
-    for process in list(_RUNNING.values()):
-        stop_group(process, 2.0)
+    stop_groups(list(_RUNNING.values()), 2.0)
 
 
 @dataclass
@@ -171,9 +180,10 @@ class Server:
     env: dict[str, str]
     log: Path
     port: int
-    ready_url: str
+    ready_url: str  # polled with GET until it answers below 500, unless `ready` is given
+    ready: Callable[[], bool] | None = None
+    stdin: bytes | None = None
     process: subprocess.Popen[bytes] | None = None
-
     started: float = 0.0
 
     def launch(self) -> None:
@@ -182,8 +192,13 @@ class Server:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True)
+                stdin=subprocess.DEVNULL if self.stdin is None else subprocess.PIPE,
+                start_new_session=True)
         _RUNNING[self.process.pid] = self.process
+        if self.stdin is not None:
+            assert self.process.stdin is not None
+            self.process.stdin.write(self.stdin)
+            self.process.stdin.close()
 
     def wait_ready(self, timeout: float = 60.0) -> float:
         """Poll until the server answers (per-request timeout, overall deadline); seconds taken."""
@@ -195,10 +210,15 @@ class Server:
                 problem = f"exited with {self.process.returncode}"
                 break
             try:
-                if requests.get(self.ready_url, timeout=1.0).status_code < 500:
+                if self.ready is not None:
+                    if self.ready():
+                        return time.monotonic() - self.started
+                    problem = "not ready"
+                elif requests.get(self.ready_url, timeout=1.0).status_code < 500:
                     return time.monotonic() - self.started
-                problem = "answered 5xx"
-            except requests.RequestException as exc:
+                else:
+                    problem = "answered 5xx"
+            except (requests.RequestException, OSError) as exc:
                 problem = type(exc).__name__
             time.sleep(0.1)
         self.stop()
@@ -220,6 +240,12 @@ class Server:
             return self.log.read_text(errors="replace")[-chars:]
         except OSError:
             return "(no log)"
+
+
+def stop_servers(servers: list[Server], grace: float = 10.0) -> None:
+    stop_groups([s.process for s in servers if s.process is not None], grace)
+    for server in servers:
+        server.process = None
 
 
 def free_port() -> int:
@@ -257,6 +283,7 @@ class Cloud:
     octavia: Server
     seed: dict[str, Any]
     clouds_yaml: Path
+    template: Path  # the prepared databases this cloud was copied from
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -293,8 +320,7 @@ class Cloud:
         assert response.status_code == 204, (response.status_code, response.text)
 
     def stop(self) -> None:
-        self.octavia.stop()
-        self.keystone.stop()
+        stop_servers([self.octavia, self.keystone])
 
 
 KEYSTONE_CONF = """\
@@ -394,8 +420,8 @@ def write_configs(workdir: Path, ks_port: int, oct_port: int) -> None:
 def template_key() -> str:
     """What the prepared databases depend on besides the virtualenv: the scripts and settings."""
     digest = hashlib.sha256()
-    for path in sorted(SIDE.glob("*.py")):
-        digest.update(path.read_bytes())
+    for name in ("make_octavia_db.py", "seed_keystone.py"):
+        digest.update((SIDE / name).read_bytes())
     digest.update(KEYSTONE_CONF.encode())
     digest.update(repr((TENANTS, PASSWORD, ADMIN_PASSWORD, REGION)).encode())
     return digest.hexdigest()[:12]
@@ -526,7 +552,7 @@ def start_cloud(venv: VenvInfo, workdir: Path) -> Cloud:
     path.write_text(yaml.safe_dump(clouds_yaml(auth_url, seed)))
     path.chmod(0o600)
     timings["bring_up"] = time.monotonic() - t0
-    return Cloud(venv, workdir, keystone, octavia, seed, path, timings)
+    return Cloud(venv, workdir, keystone, octavia, seed, path, template, timings)
 
 
 def tail(path: Path, chars: int = 3000) -> str:
