@@ -39,7 +39,7 @@ async def test_revoked_token_is_replaced(make_exporter, cloud, truth) -> None:
     token = exporters_token(exporter)
     cloud.revoke(token)
     took = wait_until_refused(cloud, token)
-    assert took <= harness.TOKEN_CACHE_SECONDS + 2
+    assert took <= harness.TOKEN_CACHE_SECONDS + 5  # the cache, plus slack for a busy machine
 
     metrics = await exporter.cycle()
     assert exporter.cycles == [True, True]
