@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -132,9 +133,10 @@ def ensure_venv() -> VenvInfo:
                         f"{argv[-1]}: {detail}; log {log})\n{text[-3000:]}")
         seconds = time.monotonic() - started
         mark.write_text(json.dumps({"seconds": round(seconds, 1), "built": time.time()}))
-        for other in root.iterdir():
-            if other.is_dir() and other != target:
-                shutil.rmtree(other, ignore_errors=True)
+        for other in root.iterdir():  # only what this function made: <16 hex>[.install.log]
+            key = other.name.removesuffix(".install.log")
+            if key != target.name and re.fullmatch(r"[0-9a-f]{16}", key):
+                shutil.rmtree(other) if other.is_dir() else other.unlink()
         return VenvInfo(target, True, seconds)
 
 
