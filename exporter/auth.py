@@ -230,6 +230,11 @@ class KeystoneTokens:
         assert self._endpoint is not None
         return self._endpoint
 
+    @property
+    def current(self) -> str | None:
+        """The token in use now (None before the first authentication or after a 401)."""
+        return self._token
+
     async def network_endpoint(self) -> str | None:
         """Neutron from the same catalog, or None when the catalog has no network service."""
         if self._endpoint is None:

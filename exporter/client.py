@@ -92,6 +92,10 @@ class OctaviaClient:
         self._counters: dict[tuple[str, str], Any] = {}
         self._histograms: dict[str, Any] = {}
 
+    @property
+    def tokens(self) -> TokenProvider:
+        return self._tokens
+
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(

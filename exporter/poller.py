@@ -463,7 +463,15 @@ class CloudPoller:
                     "amphorae/{id}/stats", f"v2/octavia/amphorae/{amp.id}/stats")
                 for listener_id, row in parse.amphora_stats(body).items():
                     out[(amp.id, listener_id)] = row
-            except (ApiError, parse.ParseError) as exc:
+            except ApiError as exc:
+                if exc.status == 404:
+                    # Octavia answers 404 "Amphora stats for <id> not found." for an amphora
+                    # with no statistics rows (a spare, or one whose load balancer has no
+                    # listener): nothing to export, and nothing went wrong.
+                    return
+                self._failed(exc)
+                out.update(old.amphora_stats_of(amp.id))
+            except parse.ParseError as exc:
                 self._failed(_as_api_error(exc, "amphorae/{id}/stats"))
                 out.update(old.amphora_stats_of(amp.id))
         return job

@@ -260,8 +260,9 @@ def view(fleet: Fleet, kind: str, obj: Any) -> JSON:
 
 # ----- status tree ----------------------------------------------------------------------------
 def status_tree(fleet: Fleet, lb: LoadBalancer) -> JSON:
-    """``GET /v2/lbaas/loadbalancers/{id}/status``: listeners -> pools -> members, with the
-    pool's ``health_monitor`` only when it has one. Pools no listener uses are not in it."""
+    """``GET /v2/lbaas/loadbalancers/{id}/status``: listeners -> pools -> members. A pool's
+    ``health_monitor`` is always there, null when it has none (Octavia's PoolStatusResponse,
+    as the contract test against real Octavia showed). Pools no listener uses are not in it."""
     listeners = []
     for listener_id in lb.listener_ids:
         li = fleet.listeners[listener_id]
@@ -273,6 +274,7 @@ def status_tree(fleet: Fleet, lb: LoadBalancer) -> JSON:
                 "provisioning_status": p.provisioning_status,
                 "operating_status": p.operating_status,
             }
+            entry["health_monitor"] = None
             if p.healthmonitor_id is not None and p.healthmonitor_id in fleet.healthmonitors:
                 hm = fleet.healthmonitors[p.healthmonitor_id]
                 entry["health_monitor"] = {

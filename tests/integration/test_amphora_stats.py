@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.integration.checks import TRAFFIC
 from tests.system.conftest import events, one
 
@@ -25,10 +23,6 @@ async def test_amphora_stats_equal_the_rows_in_octavias_database(make_exporter, 
                        listener_id=listener_id) == row[key], (amphora_id, listener_id, key)
 
 
-@pytest.mark.xfail(strict=True, reason="exporter bug: Octavia answers 404 'Amphora stats for "
-                   "<id> not found.' for an amphora without statistics rows (a spare READY "
-                   "amphora, the amphora of a load balancer without listeners); the exporter "
-                   "counts that as a failed call and logs api_call_failed every cycle")
 async def test_amphorae_without_statistics_are_not_errors(make_exporter, log_buffer) -> None:
     exporter = make_exporter(amphora_stats=True)
     metrics = await exporter.cycle()

@@ -47,15 +47,9 @@ ALLOWED: tuple[Allowed, ...] = (
 # Differences found between the simulator and Octavia 19.0.0, reported and not fixed yet.
 # test_simulator_answers_like_octavia tolerates exactly these; the strict xfail at the end fails
 # as soon as one is gone, so the list must shrink with the fix.
-KNOWN: frozenset[str] = frozenset({
-    # Octavia's PoolStatusResponse always renders health_monitor, as null for a pool without
-    # one; the simulator leaves the key out (and docs/simulator.md and shared/octavia-api.md
-    # say it is absent).
-    "loadbalancers/{id}/status: $.statuses.loadbalancer.listeners[].pools[].health_monitor: "
-    "Octavia sends ['dict', 'null'], simulator ['dict']",
-    "loadbalancers/{id}/status: $.statuses.loadbalancer.listeners[].pools[].health_monitor: "
-    "Octavia sends it always, the simulator sometimes",
-})
+# Differences between the simulator and real Octavia that are known and accepted; empty now
+# that the status tree renders health_monitor as null like Octavia's PoolStatusResponse.
+KNOWN: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -246,9 +240,6 @@ async def test_simulator_answers_like_octavia(found) -> None:
     assert not new, f"{len(new)} differences:\n" + "\n".join(new)
 
 
-@pytest.mark.xfail(strict=True, reason="the simulator's status tree leaves out health_monitor "
-                   "where Octavia sends null (KNOWN); once fixed this passes, and so fails: "
-                   "then empty KNOWN")
 async def test_known_differences_are_still_there(found) -> None:
     if not KNOWN:
         pytest.skip("no known differences")

@@ -10,9 +10,7 @@ from tests.integration import checks, harness
 
 
 def exporters_token(exporter) -> str:
-    # No public accessor for the token in use (see docs/real-openstack.md): read the
-    # KeystoneTokens behind the Octavia client.
-    token: str | None = exporter.clients[0]._tokens._token
+    token: str | None = exporter.clients[0].tokens.current
     assert token
     return token
 
