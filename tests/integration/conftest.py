@@ -17,7 +17,7 @@ from exporter.cli import build_service
 from exporter.config import Settings
 from exporter.telemetry import Telemetry
 from tests.integration import fleet as fleet_module
-from tests.integration import harness
+from tests.integration import harness, pipeline
 from tests.system.conftest import Exporter, log_buffer
 
 __all__ = ["log_buffer"]
@@ -93,3 +93,18 @@ async def make_exporter(clouds_yaml: harness.Cloud,
 def truth(cloud: harness.Cloud, fleet: fleet_module.Fleet) -> Any:
     """Read the truth from Octavia's database (call it: it changes when a test changes the DB)."""
     return lambda: fleet_module.read_truth(cloud.db_path)
+
+
+@pytest.fixture(scope="session")
+def full_pipeline(cloud: harness.Cloud,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[pipeline.Pipeline]:
+    try:
+        pipeline.ensure_rabbitmq()
+    except pipeline.PipelineUnavailable as exc:
+        pytest.skip(str(exc))
+    running = pipeline.start_pipeline(cloud, tmp_path_factory.mktemp("pipeline"))
+    TIMINGS["pipeline up"] = running.timings["pipeline_up"]
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -128,6 +128,10 @@ amp_image_tag = amphora
 client_ca = {ca[1]}
 """)
     return text + f"""
+[oslo_messaging_notifications]
+# Octavia's load-balancer create/update/delete notifications, for the exporter's listener.
+driver = messagingv2
+topics = notifications
 [certificates]
 cert_generator = local_cert_generator
 ca_certificate = {ca[1]}
@@ -153,6 +157,7 @@ class Pipeline:
     db_path: Path
     clouds_yaml: Path
     timings: dict[str, float]
+    amqp_url: str = ""
 
     def stop(self) -> None:
         # Disposable (a temporary database, a throw-away broker): 3 s of grace, then SIGKILL.
@@ -222,7 +227,8 @@ def start_pipeline(cloud: Cloud, workdir: Path) -> Pipeline:
     path.chmod(0o600)
     timings["pipeline_up"] = time.monotonic() - t0
     return Pipeline(workdir, servers, f"http://127.0.0.1:{port}", hm_port,
-                    workdir / "octavia.db", path, timings)
+                    workdir / "octavia.db", path, timings,
+                    amqp_url=f"amqp://guest:guest@127.0.0.1:{amqp}/")
 
 
 def heartbeat(cloud: Cloud, pipeline: Pipeline, message: dict[str, Any]) -> Server:

@@ -10,36 +10,18 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
-import pytest
 import requests
 
 from exporter.cli import build_service
 from exporter.config import Settings
 from exporter.telemetry import Telemetry
 from tests.integration import checks, fleet, harness, pipeline
-from tests.integration.conftest import TIMINGS
 from tests.system.conftest import Exporter, one, status_of
 
 SENT = {"rx": 123_456, "tx": 7_890_123, "conns": 7, "totconns": 4_321, "ereq": 3}
-
-
-@pytest.fixture(scope="session")
-def full_pipeline(cloud: harness.Cloud,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[pipeline.Pipeline]:
-    try:
-        pipeline.ensure_rabbitmq()
-    except pipeline.PipelineUnavailable as exc:
-        pytest.skip(str(exc))
-    running = pipeline.start_pipeline(cloud, tmp_path_factory.mktemp("pipeline"))
-    TIMINGS["pipeline up"] = running.timings["pipeline_up"]
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def wait_for(what: str, check: Any, pipe: pipeline.Pipeline, timeout: float = 60.0) -> Any:
