@@ -18,7 +18,7 @@ from exporter.config import Settings
 from exporter.telemetry import Telemetry
 from tests.integration import fleet as fleet_module
 from tests.integration import harness, pipeline
-from tests.system.conftest import Exporter, log_buffer
+from tests.system.conftest import Exporter, log_buffer, use_clouds_yaml
 
 __all__ = ["log_buffer"]
 
@@ -61,10 +61,7 @@ def fleet(cloud: harness.Cloud) -> fleet_module.Fleet:
 @pytest.fixture
 def clouds_yaml(cloud: harness.Cloud, monkeypatch: pytest.MonkeyPatch) -> harness.Cloud:
     """Point openstacksdk's config loader at our clouds.yaml, and at nothing else."""
-    for name in list(os.environ):
-        if name.startswith("OS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(cloud.clouds_yaml))
+    use_clouds_yaml(monkeypatch, cloud.clouds_yaml)
     return cloud
 
 

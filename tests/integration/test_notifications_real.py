@@ -9,7 +9,6 @@ update and delete go through the real API; the worker publishes `octavia.loadbal
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
@@ -20,7 +19,7 @@ from exporter.config import Settings
 from exporter.notifications import NotificationListener
 from exporter.telemetry import Telemetry
 from tests.integration import harness
-from tests.system.conftest import Exporter, status_of
+from tests.system.conftest import Exporter, status_of, use_clouds_yaml
 
 DEADLINE = 2.0
 
@@ -45,10 +44,7 @@ def api_lb(http: requests.Session, url: str, lb_id: str) -> dict[str, Any] | Non
 async def test_create_update_delete_through_the_real_worker(cloud, full_pipeline,
                                                             monkeypatch) -> None:
     pipe = full_pipeline
-    for name in list(os.environ):
-        if name.startswith("OS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(pipe.clouds_yaml))
+    use_clouds_yaml(monkeypatch, pipe.clouds_yaml)
     telemetry = Telemetry()
     service, exposition, clients = build_service(Settings(
         clouds=("os-pipeline",), interval=600.0, request_timeout=10.0, retries=1,

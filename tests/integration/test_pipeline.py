@@ -7,7 +7,6 @@ exporter reads it all back through the API of region RegionTwo.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from contextlib import closing
@@ -19,7 +18,7 @@ from exporter.cli import build_service
 from exporter.config import Settings
 from exporter.telemetry import Telemetry
 from tests.integration import checks, fleet, harness, pipeline
-from tests.system.conftest import Exporter, one, status_of
+from tests.system.conftest import Exporter, one, status_of, use_clouds_yaml
 
 SENT = {"rx": 123_456, "tx": 7_890_123, "conns": 7, "totconns": 4_321, "ereq": 3}
 
@@ -87,10 +86,7 @@ async def test_worker_health_manager_and_exporter(cloud, full_pipeline, monkeypa
                   "s.amphora_id = ? WHERE l.id = ? AND l.operating_status = 'DEGRADED'",
             amp["id"], lb_id), pipe)
 
-        for name in list(os.environ):
-            if name.startswith("OS_"):
-                monkeypatch.delenv(name)
-        monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(pipe.clouds_yaml))
+        use_clouds_yaml(monkeypatch, pipe.clouds_yaml)
         telemetry = Telemetry()
         service, exposition, clients = build_service(Settings(
             clouds=("os-pipeline",), request_timeout=10.0, retries=1, cycle_timeout=60.0),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,6 +113,15 @@ def events(buffer: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
 
 
+def use_clouds_yaml(monkeypatch: pytest.MonkeyPatch, path: Any) -> None:
+    """Point openstacksdk's loader at `path` and at nothing else: no stray OS_* variable of the
+    machine running the tests may change which cloud is used."""
+    for name in list(os.environ):
+        if name.startswith("OS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(path))
+
+
 def spec(**overrides: Any) -> FleetSpec:
     values: dict[str, Any] = {"lbs": 12, "seed": 7, "start_time": START}
     values.update(overrides)
@@ -124,10 +134,7 @@ async def sim(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[S
     await simulator.start()
     path = tmp_path / "clouds.yaml"
     simulator.write_clouds_yaml(str(path))
-    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(path))
-    for name in list(__import__("os").environ):
-        if name.startswith("OS_") and name != "OS_CLIENT_CONFIG_FILE":
-            monkeypatch.delenv(name)
+    use_clouds_yaml(monkeypatch, path)
     try:
         yield simulator
     finally:
