@@ -63,8 +63,8 @@ async def demo_cloud(settings: config.Settings) -> AsyncIterator[config.Settings
             await simulator.stop()
 
 
-def build_service(settings: config.Settings, telemetry: Telemetry) -> tuple[
-        Service, Exposition, list[OctaviaClient]]:
+def build_service(settings: config.Settings, telemetry: Telemetry,
+                  manage_gc: bool = False) -> tuple[Service, Exposition, list[OctaviaClient]]:
     if settings.notifications_url:
         secret = url_password(settings.notifications_url)
         if secret:
@@ -92,7 +92,7 @@ def build_service(settings: config.Settings, telemetry: Telemetry) -> tuple[
     exposition = Exposition(telemetry.registry, stateset=settings.status_series == "stateset")
     service = Service(pollers, telemetry, exposition, interval=settings.interval,
                       cycle_timeout=settings.cycle_timeout,
-                      max_staleness=settings.max_staleness)
+                      max_staleness=settings.max_staleness, manage_gc=manage_gc)
     return service, exposition, clients
 
 
@@ -123,7 +123,7 @@ async def serve(settings: config.Settings) -> int:
         except ValueError as exc:
             return _config_error(str(exc).splitlines())
     telemetry = Telemetry()
-    service, exposition, clients = build_service(settings, telemetry)
+    service, exposition, clients = build_service(settings, telemetry, manage_gc=True)
     auth = webconfig.BasicAuth(web_config.users) if web_config.users else None
     server = ServerThread(build_app(service, exposition, auth), settings.listen_host,
                           settings.listen_port, web_config.ssl_context)

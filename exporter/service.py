@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import time
 from collections.abc import Sequence
 
@@ -26,6 +27,7 @@ from exporter.snapshot import CloudHealth, CloudView, FleetSnapshot
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.service")
+FULL_GC_EVERY = 10
 
 
 class CloudState:
@@ -59,9 +61,12 @@ class Service:
         cycle_timeout: float,
         max_staleness: float,
         refresh_debounce: float = 0.25,
+        manage_gc: bool = False,
     ) -> None:
         self.clouds = [CloudState(p, interval) for p in pollers]
         self._debounce = refresh_debounce
+        self._manage_gc = manage_gc
+        self._cycles_since_full_gc = 0
         for poller in pollers:
             if poller.floating_ips_enabled:
                 # Present from the start at 0, so increase() sees the first change.
@@ -131,11 +136,33 @@ class Service:
             floating_ips_enabled=state.poller.floating_ips_enabled,
         )
         self._telemetry.poll_cycles.labels(cloud, "success" if ok else "failure").inc()
+        if self._manage_gc:
+            self._settle_memory()
         log.info("poll_cycle_done", cloud=cloud, ok=ok, duration_seconds=round(duration, 3),
                  bulk_lists_seconds=round(state.poller.last_bulk_seconds, 3),
                  started=started_wall, **(state.snapshot.counts() if state.snapshot else {}))
         await self.publish()
         return ok
+
+    def _settle_memory(self) -> None:
+        """Keep Python's cyclic GC off the long-lived snapshot.
+
+        At 10,000 load balancers a cycle triggered nine full collections, each walking millions
+        of snapshot objects with the GIL held for up to 0.19 s (1.5 s of CPU per cycle, and the
+        scrapes that waited behind them). Freezing what is alive after a cycle moves it out of
+        the collector's reach: measured, 0.38 s of GC per cycle and pauses under 0.05 s.
+        Snapshots hold no reference cycles, so the old one is still freed by reference
+        counting when the next replaces it; cyclic garbage of other code frozen by mistake is
+        collected by a full, unfrozen collection every FULL_GC_EVERY cycles.
+        """
+        self._cycles_since_full_gc += 1
+        if self._cycles_since_full_gc >= FULL_GC_EVERY:
+            gc.unfreeze()
+            gc.collect()
+            self._cycles_since_full_gc = 0
+        else:
+            gc.collect(1)
+        gc.freeze()
 
     def _observe(self, old: FleetSnapshot | None, new: FleetSnapshot) -> None:
         cloud = new.cloud

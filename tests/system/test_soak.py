@@ -41,7 +41,9 @@ def open_fds() -> int:
 
 
 async def test_churn_and_flapping_leave_nothing_behind(control, make_exporter) -> None:
-    exporter = make_exporter(healthy_tree_interval=3600, stats_interval=3600)
+    # manage_gc as in production: the heap is frozen after every cycle, and fully collected
+    # every tenth; nothing may accumulate because of it.
+    exporter = make_exporter(manage_gc=True, healthy_tree_interval=3600, stats_interval=3600)
     await exporter.cycle()
     await exporter.cycle()
     baseline_series = series(exporter.text())
