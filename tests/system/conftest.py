@@ -167,4 +167,7 @@ async def make_exporter(sim: Simulator) -> AsyncIterator[Any]:
     for exporter in made:
         await exporter.service.stop()
         await exporter.close()
-    gc.unfreeze()  # a manage_gc exporter froze the heap; give the next test a normal one
+    # A manage_gc exporter froze the heap and raised the GC threshold; the next test gets the
+    # interpreter's defaults back.
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
