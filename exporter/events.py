@@ -55,6 +55,10 @@ def diff(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[Transition | Presen
             name = str(getattr(obj, "name", ""))
             project = str(getattr(obj, "project_id", ""))
             prior = before.get(obj_id)
+            if prior is obj:
+                # The poller keeps unchanged objects as the previous snapshot's own, so most of
+                # a large fleet is skipped here without comparing a field.
+                continue
             if prior is None:
                 yield Presence(resource, obj_id, True, name, project)
                 continue
