@@ -88,7 +88,7 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
             amphora_stats=settings.amphora_stats, page_size=settings.page_size,
             listener_stats=settings.listener_stats, stats_interval=settings.stats_interval,
             healthy_tree_interval=settings.healthy_tree_interval, shard=settings.shard,
-            floating_ips=settings.floating_ips))
+            floating_ips=settings.floating_ips, member_details=settings.member_details))
     exposition = Exposition(telemetry.registry, stateset=settings.status_series == "stateset")
     service = Service(pollers, telemetry, exposition, interval=settings.interval,
                       cycle_timeout=settings.cycle_timeout,

@@ -53,6 +53,7 @@ class Settings:
     status_series: str = "current"
     amphorae: bool = True
     amphora_stats: bool = False
+    member_details: bool = False
     floating_ips: bool = True
     notifications_url: str | None = None
     notifications_exchange: str = "octavia"
@@ -122,6 +123,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("floating_ips", "--floating-ips", "one paginated Neutron floating IP list per "
            "cycle, joined to load balancers by VIP port (turned off when the catalog has no "
            "network service or Neutron answers 403) (default true)", "bool"),
+    Option("member_details", "--member-details", "read every pool's member list instead of "
+           "status trees: adds member weight, admin state and backup, at one call per pool "
+           "instead of one per load balancer (default false)", "bool"),
     Option("amphora_stats", "--amphora-stats", "one stats call per amphora per cycle "
            "(default false)", "bool"),
     Option("notifications_url", "--notifications-url", "amqp:// or amqps:// URL of Octavia's "

@@ -199,6 +199,16 @@ def member_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[
                 ["name", "address", "protocol_port"],
                 ((v, [m.name, m.address, _str(m.protocol_port)]) for v, m in rows))
     yield from _states("octavia_member", "Member", labels, rows, stateset, admin=False)
+    yield _gauge("octavia_member_admin_state_up",
+                 f"1 when the member is administratively up (with --member-details). {POLLED}",
+                 labels, ((v, _flag(m.admin_state_up)) for v, m in rows
+                          if m.admin_state_up is not None))
+    yield _gauge("octavia_member_weight",
+                 f"The member's weight, 0 to 256 (with --member-details). {POLLED}", labels,
+                 ((v, float(m.weight)) for v, m in rows if m.weight is not None))
+    yield _gauge("octavia_member_backup",
+                 f"1 when the member is a backup member (with --member-details). {POLLED}",
+                 labels, ((v, _flag(m.backup)) for v, m in rows if m.backup is not None))
 
 
 def healthmonitor_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:

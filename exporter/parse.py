@@ -305,7 +305,8 @@ def status_tree_members(body: Any, lb: LoadBalancer) -> dict[str, Member]:
 
 
 def pool_members(items: list[Any], owner: Pool) -> dict[str, Member]:
-    """Members from `GET /pools/{id}/members`, for pools the status tree does not show."""
+    """Members from `GET /pools/{id}/members` (pools the status tree does not show, or every
+    pool with --member-details), with what only this call has: weight, admin state, backup."""
     members: dict[str, Member] = {}
     for raw in items:
         try:
@@ -322,6 +323,9 @@ def pool_members(items: list[Any], owner: Pool) -> dict[str, Member]:
             operating_status=status(raw, "operating_status"),
             address=text(raw, "address"),
             protocol_port=integer(raw.get("protocol_port")),
+            weight=integer(raw.get("weight")),
+            admin_state_up=flag(raw.get("admin_state_up")) if "admin_state_up" in raw else None,
+            backup=flag(raw.get("backup"), False) if "backup" in raw else None,
         )
     return members
 

@@ -109,6 +109,7 @@ class CloudPoller:
         stats_interval: float = 0.0,
         shard: tuple[int, int] = (1, 1),
         floating_ips: bool = True,
+        member_details: bool = False,
     ) -> None:
         self.cloud = client.cloud
         self.client = client
@@ -124,6 +125,7 @@ class CloudPoller:
         self.amphorae_enabled = amphorae
         self.amphora_stats_enabled = amphora_stats and amphorae
         self.floating_ips_enabled = floating_ips
+        self._member_details = member_details
         self.last_bulk_seconds = 0.0
         # When each load balancer's tree / stats were last fetched (monotonic). Pruned to the
         # current load balancers every cycle, so deleted objects leave nothing behind.
@@ -335,7 +337,9 @@ class CloudPoller:
 
         tree_pools: dict[str, list[Pool]] = defaultdict(list)
         for pool in pools:
-            if pool.listener_ids and pool.member_ids:
+            # With --member-details every pool's member list is read instead (it has weight,
+            # admin state and backup, which the status tree lacks), so no tree is needed.
+            if pool.listener_ids and pool.member_ids and not self._member_details:
                 tree_pools[pool.loadbalancer_id].append(pool)
         for lb_id, lb_pools in sorted(tree_pools.items()):
             lb = loadbalancers[lb_id]
@@ -358,7 +362,7 @@ class CloudPoller:
             jobs.append(fetch_tree)
 
         for pool in pools:
-            if pool.listener_ids or not pool.member_ids:
+            if not pool.member_ids or (pool.listener_ids and not self._member_details):
                 continue
 
             async def fetch_pool_members(pool: Pool = pool) -> None:

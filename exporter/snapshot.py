@@ -95,6 +95,11 @@ class Member:
     operating_status: str
     address: str = ""
     protocol_port: int | None = None
+    # Only from the per-pool member list (--member-details, or pools no listener uses); the
+    # status tree does not carry them.
+    weight: int | None = None
+    admin_state_up: bool | None = None
+    backup: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,3 +118,22 @@ async def test_shards_split_the_fleet_without_overlap_or_gap(control, make_expor
     assert sum(map(len, seen)) == len(truth["loadbalancers"])
     assert set().union(*members) == {m["id"] for m in truth["members"]}
     assert sum(map(len, members)) == len(truth["members"])
+
+
+async def test_member_details_trade_status_trees_for_member_lists(control, make_exporter) -> None:
+    truth = await control.fleet()
+    await octavia_calls(control)
+    exporter = make_exporter(member_details=True)
+    metrics = await exporter.cycle()
+    calls = await octavia_calls(control)
+    with_members = [p for p in truth["pools"] if p["members"]]
+    assert "/v2/lbaas/loadbalancers/{id}/status" not in calls
+    assert calls["/v2/lbaas/pools/{pool_id}/members"] == sum(
+        pages(len(p["members"])) for p in with_members)
+    for member in truth["members"]:
+        for metric, value in (("octavia_member_weight", member["weight"]),
+                              ("octavia_member_admin_state_up", int(member["admin_state_up"])),
+                              ("octavia_member_backup", int(member["backup"]))):
+            assert one(metrics, metric, member_id=member["id"]) == value, (metric, member["id"])
+        assert [lab["status"] for lab, v in metrics["octavia_member_operating_status"]
+                if lab["member_id"] == member["id"] and v == 1] == [member["operating_status"]]
