@@ -842,17 +842,38 @@ def loadbalancer() -> dict[str, Any]:
         defaults={"mappings": status_mappings(), "color": {"mode": "thresholds"},
                   "thresholds": thresholds((None, "text"))},
     ))
+    # Weight, admin state and backup exist only with the exporter's --member-details (and for
+    # members of pools no listener uses): separate queries merged onto the rows of A, so a
+    # member without them keeps its row with empty cells (merge drops empty results).
+    member_details = {"B": ("octavia_member_weight", "Weight"),
+                      "C": ("octavia_member_admin_state_up", "Admin state"),
+                      "D": ("octavia_member_backup", "Backup")}
     panels.append(panel(
         lay, "table", "Members",
         "Every member of the load balancer's pools now: pool, address, port, name and "
-        "operating status.",
+        "operating status; weight, admin state and backup when the exporter runs with "
+        "--member-details (empty otherwise).",
         "none",
         [target("max by (cloud, pool_id, member_id, status) ("
-                f"octavia_member_operating_status{{{L}}} == 1)\n{member_join}", instant=True)],
+                f"octavia_member_operating_status{{{L}}} == 1)\n{member_join}", instant=True),
+         *[target(f"max by (cloud, pool_id, member_id) ({metric}{{{L}}})", ref=ref,
+                  instant=True) for ref, (metric, _) in member_details.items()]],
         w=24, h=8, options=table_options,
-        transformations=table_transform(["Value", "cloud"], {
-            "pool_id": "Pool ID", "member_id": "Member ID", "name": "Name",
-            "address": "Address", "protocol_port": "Port", "status": "Operating status"}),
+        overrides=[
+            {"matcher": {"id": "byName", "options": "Admin state"},
+             "properties": [{"id": "mappings", "value": [{"type": "value", "options": {
+                 "0": {"text": "down", "color": "red", "index": 0},
+                 "1": {"text": "up", "color": "green", "index": 1}}}]}]},
+            {"matcher": {"id": "byName", "options": "Backup"},
+             "properties": [{"id": "mappings", "value": [{"type": "value", "options": {
+                 "0": {"text": "no", "index": 0},
+                 "1": {"text": "yes", "index": 1}}}]}]},
+        ],
+        transformations=[{"id": "merge", "options": {}}, *table_transform(
+            ["Value", "Value #A", "cloud"], {
+                "pool_id": "Pool ID", "member_id": "Member ID", "name": "Name",
+                "address": "Address", "protocol_port": "Port", "status": "Operating status",
+                **{f"Value #{ref}": title for ref, (_, title) in member_details.items()}})],
     ))
 
     panels.append(row(lay, "Amphorae"))

@@ -9,7 +9,9 @@ All on 127.0.0.1, each process started here and stopped here by PID:
 - exporter A: clouds `simulator` + `simulator-broken`, `--interval 2`;
   exporter B: cloud `simulator` again, a second replica, so every expression is evaluated the
   way it must work in production (two replicas, series differing only by `instance`; a join
-  that is not one-to-one fails the query);
+  that is not one-to-one fails the query); B runs with `--member-details`, so the member weight,
+  admin state and backup series (and the dashboard columns reading them) have data, while A
+  shows what an exporter without the option exports;
   exporter C: cloud `simulator-member` (project-scoped account). It is stopped once Prometheus
   has scraped it, so its cloud stops being reported (OctaviaCloudNotReported) and its target is
   down (OctaviaExporterTargetDown).
@@ -253,13 +255,15 @@ def _start(binaries: Binaries, work: Path, procs: Processes, webhook: Webhook,
     # 2. Exporters, Alertmanager, the webhook and Prometheus, started together.
     exporter_clouds = {"a": ["simulator", "simulator-broken"], "b": ["simulator"],
                        "c": ["simulator-member"]}
+    exporter_options = {"b": ["--member-details"]}
     exporters: dict[str, str] = {}
     for name, cloud_names in exporter_clouds.items():
         address = f"{HOST}:{free_port()}"
         args = [*_console_script("octavia-exporter", "exporter")]
         for cloud in cloud_names:
             args += ["--os-cloud", cloud]
-        args += ["--interval", "2", "--web.listen-address", address, "--log-format", "json"]
+        args += ["--interval", "2", "--web.listen-address", address, "--log-format", "json",
+                 *exporter_options.get(name, [])]
         procs.start(f"exporter-{name}", args, _child_env(OS_CLIENT_CONFIG_FILE=str(clouds)))
         exporters[name] = address
 
