@@ -132,6 +132,19 @@ class CloudPoller:
         self._tree_fetched: dict[str, float] = {}
         self._stats_fetched: dict[str, float] = {}
 
+    @property
+    def listener_stats_enabled(self) -> bool:
+        return self._listener_stats
+
+    def reads_tree(self, pool: Pool) -> bool:
+        """Whether this pool's members come from its load balancer's status tree. With
+        --member-details every pool's member list is read instead (it has weight, admin state
+        and backup, which the tree lacks); pools no listener uses are never in the tree."""
+        return bool(pool.listener_ids and pool.member_ids) and not self._member_details
+
+    def reads_member_list(self, pool: Pool) -> bool:
+        return bool(pool.member_ids) and not self.reads_tree(pool)
+
     def _failed(self, error: ApiError) -> None:
         self._telemetry.poll_errors.labels(self.cloud, error.endpoint, error.reason).inc()
         log.warning("api_call_failed", cloud=self.cloud, endpoint=error.endpoint,
@@ -337,9 +350,7 @@ class CloudPoller:
 
         tree_pools: dict[str, list[Pool]] = defaultdict(list)
         for pool in pools:
-            # With --member-details every pool's member list is read instead (it has weight,
-            # admin state and backup, which the status tree lacks), so no tree is needed.
-            if pool.listener_ids and pool.member_ids and not self._member_details:
+            if self.reads_tree(pool):
                 tree_pools[pool.loadbalancer_id].append(pool)
         for lb_id, lb_pools in sorted(tree_pools.items()):
             lb = loadbalancers[lb_id]
@@ -362,7 +373,7 @@ class CloudPoller:
             jobs.append(fetch_tree)
 
         for pool in pools:
-            if not pool.member_ids or (pool.listener_ids and not self._member_details):
+            if not self.reads_member_list(pool):
                 continue
 
             async def fetch_pool_members(pool: Pool = pool) -> None:
@@ -491,10 +502,7 @@ class CloudPoller:
         for lb_id in loadbalancers:
             lb_listeners = listeners_of.get(lb_id, [])
             if all(lst.id in listener_stats for lst in lb_listeners):
-                total = Stats()
-                for lst in lb_listeners:
-                    total = total + listener_stats[lst.id]
-                result[lb_id] = total
+                result[lb_id] = sum((listener_stats[x.id] for x in lb_listeners), Stats())
             elif lb_id in old.lb_stats:
                 # A partial sum would look like a counter reset; keep the last complete one.
                 result[lb_id] = old.lb_stats[lb_id]

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from exporter import parse
 from exporter.client import ApiError, OctaviaClient
-from exporter.poller import in_shard
+from exporter.poller import CloudPoller, in_shard
 from exporter.snapshot import (
     FleetSnapshot,
     HealthMonitor,
@@ -74,10 +74,12 @@ async def _one(client: OctaviaClient, kind: str, key: str, obj_id: str) -> Any:
     return body[key]
 
 
-async def refresh_loadbalancer(client: OctaviaClient, snapshot: FleetSnapshot, lb_id: str,
-                               shard: tuple[int, int] = (1, 1)) -> FleetSnapshot:
-    """`snapshot` with load balancer `lb_id` as the API shows it now. Raises ApiError."""
-    if not in_shard(lb_id, shard):
+async def refresh_loadbalancer(poller: CloudPoller, snapshot: FleetSnapshot,
+                               lb_id: str) -> FleetSnapshot:
+    """`snapshot` with load balancer `lb_id` as the API shows it now, read the way the poller
+    reads it (the same member source and stats source). Raises ApiError."""
+    client = poller.client
+    if not in_shard(lb_id, poller.shard):
         return snapshot
     try:
         lb: LoadBalancer = parse.loadbalancer(
@@ -96,26 +98,32 @@ async def refresh_loadbalancer(client: OctaviaClient, snapshot: FleetSnapshot, l
     pools: dict[str, Pool] = {
         x.id: dataclasses.replace(x, loadbalancer_id=lb.id) for x in map(parse.pool, pool_bodies)}
     hm_ids = [p.healthmonitor_id for p in pools.values() if p.healthmonitor_id]
+    stats_calls = (
+        [client.get("listeners/{id}/stats", f"v2/lbaas/listeners/{x}/stats") for x in listeners]
+        if poller.listener_stats_enabled else
+        [client.get("loadbalancers/{id}/stats", f"v2/lbaas/loadbalancers/{lb.id}/stats")]
+        if listeners else [])
     hm_bodies, stats_bodies, tree = await asyncio.gather(
         asyncio.gather(*(_one(client, "healthmonitors", "healthmonitor", x) for x in hm_ids)),
-        asyncio.gather(*(client.get("listeners/{id}/stats", f"v2/lbaas/listeners/{x}/stats")
-                         for x in listeners)),
+        asyncio.gather(*stats_calls),
         client.get("loadbalancers/{id}/status", f"v2/lbaas/loadbalancers/{lb.id}/status")
-        if any(p.listener_ids and p.member_ids for p in pools.values()) else _none(),
+        if any(poller.reads_tree(p) for p in pools.values()) else _none(),
     )
     healthmonitors: dict[str, HealthMonitor] = {
         x.id: x for x in (parse.healthmonitor(raw, pools) for raw in hm_bodies)}
     members: dict[str, Member] = parse.status_tree_members(tree, lb) if tree else {}
     for pool in pools.values():
-        if not pool.listener_ids and pool.member_ids:
+        if poller.reads_member_list(pool):
             raw_members = await client.list_all(
                 "pools/{id}/members", f"v2/lbaas/pools/{pool.id}/members", "members")
             members.update(parse.pool_members(raw_members, pool))
-    listener_stats = {lid: parse.stats(body) for lid, body in zip(listeners, stats_bodies,
-                                                                  strict=True)}
-    total = Stats()
-    for stats in listener_stats.values():
-        total = total + stats
+    if poller.listener_stats_enabled:
+        listener_stats = {lid: parse.stats(body)
+                          for lid, body in zip(listeners, stats_bodies, strict=True)}
+        total = sum(listener_stats.values(), Stats())
+    else:
+        listener_stats = {}
+        total = parse.stats(stats_bodies[0]) if stats_bodies else Stats()
     return _replace_subtree(snapshot, lb.id, {
         "loadbalancer": lb, "listeners": listeners, "pools": pools, "members": members,
         "healthmonitors": healthmonitors, "listener_stats": listener_stats,

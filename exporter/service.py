@@ -251,8 +251,7 @@ class Service:
         if event.deleted:
             return without(snapshot, event.loadbalancer_id)
         try:
-            return await refresh_loadbalancer(state.poller.client, snapshot,
-                                              event.loadbalancer_id, state.poller.shard)
+            return await refresh_loadbalancer(state.poller, snapshot, event.loadbalancer_id)
         except (ApiError, ParseError) as exc:
             reason = exc.reason if isinstance(exc, ApiError) else "malformed"
             self._telemetry.poll_errors.labels(state.poller.cloud, "refresh", reason).inc()
