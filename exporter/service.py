@@ -86,7 +86,6 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._publish_lock = asyncio.Lock()
         self.cycle_done = asyncio.Condition()
-        self.started_at = time.time()
 
     def views(self) -> list[CloudView]:
         return [c.view() for c in self.clouds]
