@@ -449,9 +449,10 @@ class OctaviaService:
             )
 
         path_url = f"{request.scheme}://{request.host}{request.path}"
+        root = "rules" if kind == "l7rules" else kind  # L7RulesRootResponse
         body = {
-            kind: [select_fields(views.view(fleet, kind, o), query.fields) for o in page],
-            f"{kind}_links": make_links(path_url, query, [o.id for o in page]),
+            root: [select_fields(views.view(fleet, kind, o), query.fields) for o in page],
+            f"{root}_links": make_links(path_url, query, [o.id for o in page]),
         }
         return _json(body)
 
