@@ -1307,12 +1307,15 @@ def _add_offerings_and_quotas(fleet: Fleet, spec: FleetSpec) -> None:
     lbs = [fleet.loadbalancers[i] for i in fleet.index["loadbalancers"].ids()]
     for lb in lbs:
         if lb.provider == "amphora":
+            # created through the deprecated "octavia" alias: Octavia keeps the name asked for
+            if rng.random() < 0.25:
+                lb.provider = "octavia"
             lb.flavor_id = flavors[0 if len(lb.amphora_ids) == 1 else 1].id \
                 if rng.random() < 0.8 else None
             lb.availability_zone = ("az-1", "az-2")[rng.randrange(2)] \
                 if rng.random() < 0.8 else None
     stable = [lb for lb in lbs if lb.provisioning_status == ACTIVE and lb.id not in
-              fleet.transitions and lb.provider == "amphora"]
+              fleet.transitions and lb.amphora_ids]
     if stable:
         stable[0].flavor_id = flavors[2].id
     for listener_id in fleet.index["listeners"].ids():
