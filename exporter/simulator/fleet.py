@@ -1324,7 +1324,7 @@ def _add_offerings_and_quotas(fleet: Fleet, spec: FleetSpec) -> None:
     _add_l7(fleet, rng, lbs)
     if len(stable) > 1 and len(stable[1].amphora_ids) >= 1:
         fleet.start_failover(stable[1], rng)
-    _add_quotas(fleet)
+    _add_quotas(fleet, rng)
 
 
 def _add_l7(fleet: Fleet, rng: random.Random, lbs: list[LoadBalancer]) -> None:
@@ -1363,7 +1363,38 @@ def _add_l7(fleet: Fleet, rng: random.Random, lbs: list[LoadBalancer]) -> None:
         bad_rule.operating_status = ERROR
 
 
-def _add_quotas(fleet: Fleet) -> None:
+SCANNER_PATHS = ("/wp-admin", "/.env", "/phpmyadmin", "/cgi-bin", "/.git", "/xmlrpc.php",
+                 "/server-status", "/actuator", "/vendor/phpunit")
+
+
+def _add_scanner_blocks(fleet: Fleet, rng: random.Random, project: str) -> None:
+    """One REJECT policy per scanner path on one HTTP listener of ``project``: enough L7
+    policies for a quota 90-99 % used on a resource the end-to-end trees never add to."""
+    listener = next((fleet.listeners[i] for lb_id in fleet.index["loadbalancers"].ids()
+                     for lb in [fleet.loadbalancers[lb_id]]
+                     if lb.project_id == project and lb.provisioning_status == ACTIVE
+                     for i in lb.listener_ids if fleet.listeners[i].protocol == "HTTP"), None)
+    if listener is None:
+        return
+    for path in SCANNER_PATHS:
+        policy = L7Policy(
+            id=_sim_uuid(rng), project_id=project, listener_id=listener.id,
+            name=f"block{path.replace('/', '-')}", description="Scanner noise",
+            provisioning_status=ACTIVE, operating_status=ONLINE, admin_state_up=True,
+            action="REJECT", position=len(listener.l7policy_ids) + 1,
+            created_at=listener.created_at, updated_at=None)
+        fleet._add("l7policies", policy)
+        listener.l7policy_ids.append(policy.id)
+        fleet.add_l7rule(policy, "PATH", "STARTS_WITH", path, rule_id=_sim_uuid(rng))
+
+
+def _add_quotas(fleet: Fleet, rng: random.Random) -> None:
+    lb_counts: dict[str, int] = {}
+    for lb in fleet.loadbalancers.values():
+        lb_counts[lb.project_id] = lb_counts.get(lb.project_id, 0) + 1
+    ranked = sorted(lb_counts, key=lambda p: -lb_counts[p])
+    if len(ranked) > 1:
+        _add_scanner_blocks(fleet, rng, ranked[1])
     usage: dict[str, dict[str, int]] = {}
 
     def count(project: str, resource: str, n: int = 1) -> None:
@@ -1388,8 +1419,9 @@ def _add_quotas(fleet: Fleet) -> None:
         fleet.quotas[projects[0]]["loadbalancer"] = usage[projects[0]]["loadbalancer"]
         fleet.quotas[projects[0]]["listener"] = -1
     if len(projects) > 1:
-        members = usage[projects[1]]["member"]
-        fleet.quotas[projects[1]]["member"] = max(members + 1, -(-members * 100 // 95))
+        # 90-99 % used, on L7 policies: what the end-to-end scenario adds has none
+        policies = usage[projects[1]]["l7policy"]
+        fleet.quotas[projects[1]]["l7policy"] = max(policies + 1, -(-policies * 100 // 95))
         fleet.quotas[projects[1]]["pool"] = usage[projects[1]]["pool"] * 4 + 10
     if len(projects) > 2:
         fleet.quotas[projects[2]]["l7policy"] = 50
