@@ -132,7 +132,18 @@ def documented_minimum(fleet: dict[str, Any], page_cap: int) -> int:
             + pages(len(pools)) + pages(len(fleet["healthmonitors"]))
             + pages(len(fleet["amphorae"])) + len(tree_lbs)
             + sum(pages(len(p["members"])) for p in unattached) + len(fleet["listeners"])
-            + 1)  # Neutron's floating IP list: unpaginated unless --page-size is set
+            + 1  # Neutron's floating IP list: unpaginated unless --page-size is set
+            + issue14_minimum(fleet, pages))
+
+
+def issue14_minimum(fleet: dict[str, Any], pages: Any) -> int:
+    """L7 policies (one list, plus one rule list per policy with rules), the quota rows and the
+    defaults, flavors, zones and the (unpaginated) providers."""
+    policies = fleet.get("l7policies", [])
+    return (pages(len(policies)) + sum(pages(len(p["rules"])) for p in policies if p["rules"])
+            + pages(len(fleet.get("quotas", {}))) + 1
+            + pages(len(fleet.get("flavors", []))) + pages(len(fleet.get("availability_zones", [])))
+            + 1)
 
 
 def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:

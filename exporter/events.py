@@ -17,6 +17,8 @@ RESOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("member", "members", ("provisioning_status", "operating_status")),
     ("healthmonitor", "healthmonitors", ("provisioning_status", "operating_status")),
     ("amphora", "amphorae", ("status",)),
+    ("l7policy", "l7policies", ("provisioning_status", "operating_status")),
+    ("l7rule", "l7rules", ("provisioning_status", "operating_status")),
 )
 
 

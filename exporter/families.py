@@ -245,9 +245,117 @@ def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator
                           stat_rows)
 
 
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def l7_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
+    """L7 policies (from the bulk policy list) and rules (from each policy's rule list). A
+    rule's `value` is never exported: it can hold a cookie or a header secret."""
+    labels = ["cloud", "l7policy_id", "listener_id", "loadbalancer_id", "project_id"]
+    rows = [([s.cloud, p.id, p.listener_id, lst.loadbalancer_id, p.project_id], p)
+            for s in snaps for p in s.l7policies.values()
+            for lst in [s.listeners.get(p.listener_id)] if lst is not None]
+    yield _info("octavia_l7policy", f"L7 policy metadata. {POLLED}", labels,
+                ["name", "action", "position", "redirect_pool_id", "redirect_url",
+                 "redirect_prefix"],
+                ((v, [p.name, p.action, _str(p.position), p.redirect_pool_id, p.redirect_url,
+                      p.redirect_prefix]) for v, p in rows))
+    yield from _states("octavia_l7policy", "L7 policy", labels, rows, stateset)
+    rule_labels = ["cloud", "l7rule_id", "l7policy_id", "listener_id", "loadbalancer_id",
+                   "project_id"]
+    rule_rows = [([s.cloud, r.id, r.l7policy_id, r.listener_id, lst.loadbalancer_id,
+                   r.project_id], r)
+                 for s in snaps for r in s.l7rules.values()
+                 for lst in [s.listeners.get(r.listener_id)] if lst is not None]
+    yield _info("octavia_l7rule", f"L7 rule metadata, never its value. {POLLED}", rule_labels,
+                ["rule_type", "compare_type", "key", "invert"],
+                ((v, [r.rule_type, r.compare_type, r.key, _bool(r.invert)])
+                 for v, r in rule_rows))
+    yield from _states("octavia_l7rule", "L7 rule", rule_labels, rule_rows, stateset)
+
+
+QUOTA_RESOURCES = ("loadbalancer", "listener", "pool", "member", "healthmonitor", "l7policy",
+                   "l7rule")
+
+
+def quota_usage(snap: FleetSnapshot) -> dict[str, dict[str, int]]:
+    """Objects per project and quota resource, counted from the snapshot (members and rules
+    from their parents' id lists, which the bulk lists carry every cycle)."""
+    usage: dict[str, dict[str, int]] = {}
+
+    def add(project: str, resource: str, count: int = 1) -> None:
+        usage.setdefault(project, dict.fromkeys(QUOTA_RESOURCES, 0))[resource] += count
+
+    for lb in snap.loadbalancers.values():
+        add(lb.project_id, "loadbalancer")
+    for lst in snap.listeners.values():
+        add(lst.project_id, "listener")
+    for pool in snap.pools.values():
+        add(pool.project_id, "pool")
+        add(pool.project_id, "member", len(pool.member_ids))
+    for hm in snap.healthmonitors.values():
+        add(hm.project_id, "healthmonitor")
+    for pol in snap.l7policies.values():
+        add(pol.project_id, "l7policy")
+        add(pol.project_id, "l7rule", len(pol.rule_ids))
+    return usage
+
+
+def quota_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
+    with_quotas = [s for s in snaps if s.quotas_enabled]
+    usages = {s.cloud: quota_usage(s) for s in with_quotas}
+
+    def projects(s: FleetSnapshot) -> list[str]:
+        return sorted(set(s.quota_limits) | {p for p in usages[s.cloud] if p})
+
+    labels = ["cloud", "project_id", "resource"]
+    yield _gauge("octavia_quota_limit",
+                 f"The project's Octavia quota for the resource (-1: unlimited); the default "
+                 f"where the project has none of its own. {POLLED}", labels,
+                 (([s.cloud, project, resource], float(limit)) for s in with_quotas
+                  for project in projects(s)
+                  for resource, limit in (s.quota_limits.get(project)
+                                          or s.quota_defaults).items()))
+    yield _gauge("octavia_quota_usage",
+                 f"Objects of the resource the project has, counted from the polled fleet. "
+                 f"{POLLED}", labels,
+                 (([s.cloud, project, resource], float(count)) for s in with_quotas
+                  for project in projects(s)
+                  for resource, count in usages[s.cloud].get(
+                      project, dict.fromkeys(QUOTA_RESOURCES, 0)).items()))
+    yield _gauge("octavia_quota_default_limit",
+                 f"Octavia's configured default quota for the resource (-1: unlimited). {POLLED}",
+                 ["cloud", "resource"],
+                 (([s.cloud, resource], float(limit)) for s in with_quotas
+                  for resource, limit in s.quota_defaults.items()))
+    yield _info("octavia_project", f"Project names, where Keystone lets the exporter read "
+                f"them. {POLLED}", ["cloud", "project_id"], ["project_name"],
+                (([s.cloud, project], [name]) for s in snaps
+                 for project, name in sorted(s.project_names.items())))
+
+
+def offering_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
+    yield _info("octavia_flavor", f"Load-balancer flavors the cloud offers. {POLLED}",
+                ["cloud", "flavor_id"], ["name", "enabled", "flavor_profile_id", "description"],
+                (([s.cloud, f.id], [f.name, _bool(f.enabled), f.flavor_profile_id,
+                                    f.description])
+                 for s in snaps for f in s.flavors.values()))
+    yield _info("octavia_availability_zone", f"Availability zones the cloud offers. {POLLED}",
+                ["cloud", "availability_zone"],
+                ["enabled", "availability_zone_profile_id", "description"],
+                (([s.cloud, z.name], [_bool(z.enabled), z.availability_zone_profile_id,
+                                      z.description])
+                 for s in snaps for z in s.availability_zones.values()))
+    yield _info("octavia_provider", f"Provider drivers the cloud has enabled. {POLLED}",
+                ["cloud", "provider"], ["description"],
+                (([s.cloud, p.name], [p.description]) for s in snaps
+                 for p in s.providers.values()))
+
 FLEET: tuple[Callable[[Sequence[FleetSnapshot], bool], Iterator[Family]], ...] = (
     loadbalancer_families, listener_families, pool_families, member_families,
-    healthmonitor_families, amphora_families,
+    healthmonitor_families, amphora_families, l7_families, quota_families, offering_families,
 )
 
 

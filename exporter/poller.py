@@ -33,8 +33,9 @@ from typing import Any
 
 import structlog
 
-from exporter import parse
+from exporter import l7, parse
 from exporter.client import ApiError, OctaviaClient
+from exporter.inventory import InventoryReader
 from exporter.snapshot import (
     Amphora,
     FleetSnapshot,
@@ -131,6 +132,13 @@ class CloudPoller:
         # current load balancers every cycle, so deleted objects leave nothing behind.
         self._tree_fetched: dict[str, float] = {}
         self._stats_fetched: dict[str, float] = {}
+        # Issue 14: L7 policies, quotas, flavors, zones, providers (bulk, beside the lists
+        # below) and the per-policy rule lists (per object, with the trees' cadence).
+        self._inventory = InventoryReader(client, page_size=page_size, on_error=self._failed,
+                                          on_malformed=self._malformed)
+        self._l7_rules = l7.RuleReader(client, page_size=page_size,
+                                       healthy_interval=healthy_tree_interval,
+                                       concurrency=concurrency, on_error=self._failed)
 
     @property
     def listener_stats_enabled(self) -> bool:
@@ -265,7 +273,7 @@ class CloudPoller:
 
         try:
             try:
-                _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
+                _, _, _, amphorae_raw, floating_raw, inventory = await asyncio.gather(
                     listeners_then_stats(),
                     loadbalancers_and_pools_then_members(),
                     # Health monitors name their pool, which may arrive later: parsed at the end.
@@ -274,6 +282,7 @@ class CloudPoller:
                                           on_page=hms_raw.extend),
                     self._amphora_list(),
                     self._floating_ip_list(),
+                    self._inventory.read(previous),
                 )
             except ApiError as exc:
                 self._failed(exc)
@@ -294,9 +303,15 @@ class CloudPoller:
                 for amp in amphorae.values():
                     if amp.status != "PENDING_DELETE":
                         queue.put_nowait(self._amphora_stats_job(amp, amphora_stats, old))
+            before_l7 = previous.l7policies if previous else {}
+            l7policies = {k: _same(before_l7, k, p) for k, p in inventory.l7policies.items()
+                          if p.listener_id in listeners}
             for _ in workers:
                 queue.put_nowait(None)
-            await asyncio.gather(*workers)
+            _, l7rules = await asyncio.gather(
+                asyncio.gather(*workers),
+                self._l7_rules.read(l7policies, before_l7,
+                                    previous.l7rules if previous else {}, now))
         finally:
             for task in workers:
                 task.cancel()
@@ -331,6 +346,14 @@ class CloudPoller:
             amphora_stats_enabled=self.amphora_stats_enabled,
             floating_ips=floating_ips,
             floating_ips_enabled=self.floating_ips_enabled,
+            l7policies=l7policies,
+            l7rules=l7rules,
+            flavors=inventory.flavors,
+            availability_zones=inventory.availability_zones,
+            providers=inventory.providers,
+            quota_limits=inventory.quota_limits,
+            quota_defaults=inventory.quota_defaults,
+            quotas_enabled=inventory.quotas_enabled,
         )
 
     @staticmethod

@@ -143,6 +143,67 @@ class FloatingIP:
 
 
 @dataclass(frozen=True, slots=True)
+class L7Policy:
+    """An L7 policy from the bulk policy list; its load balancer is its listener's."""
+
+    id: str
+    name: str
+    project_id: str
+    listener_id: str
+    provisioning_status: str
+    operating_status: str
+    admin_state_up: bool
+    action: str = ""
+    position: int | None = None
+    redirect_pool_id: str = ""
+    redirect_url: str = ""
+    redirect_prefix: str = ""
+    updated_at: float | None = None
+    rule_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class L7Rule:
+    """An L7 rule from its policy's rule list. The rule's `value` is never kept: it can be a
+    cookie or header secret (docs/metrics.md)."""
+
+    id: str
+    l7policy_id: str
+    listener_id: str
+    project_id: str
+    provisioning_status: str
+    operating_status: str
+    admin_state_up: bool
+    rule_type: str = ""
+    compare_type: str = ""
+    key: str = ""
+    invert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    id: str
+    name: str
+    enabled: bool
+    flavor_profile_id: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityZone:
+    name: str
+    enabled: bool
+    availability_zone_profile_id: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FleetSnapshot:
     """One consistent view of one cloud's fleet."""
 
@@ -162,6 +223,17 @@ class FleetSnapshot:
     amphora_stats_enabled: bool = False
     floating_ips: Mapping[str, FloatingIP] = field(default_factory=dict)
     floating_ips_enabled: bool = False
+    # Issue 14 (exporter/inventory.py): L7 objects, the cloud's offerings and quotas.
+    l7policies: Mapping[str, L7Policy] = field(default_factory=dict)
+    l7rules: Mapping[str, L7Rule] = field(default_factory=dict)
+    flavors: Mapping[str, Flavor] = field(default_factory=dict)
+    availability_zones: Mapping[str, AvailabilityZone] = field(default_factory=dict)
+    providers: Mapping[str, Provider] = field(default_factory=dict)
+    # project id -> resource -> limit (-1: unlimited), Octavia's defaults filled in
+    quota_limits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    quota_defaults: Mapping[str, int] = field(default_factory=dict)
+    project_names: Mapping[str, str] = field(default_factory=dict)
+    quotas_enabled: bool = False
 
     def counts(self) -> dict[str, int]:
         return {
@@ -172,6 +244,8 @@ class FleetSnapshot:
             "healthmonitor": len(self.healthmonitors),
             "amphora": len(self.amphorae),
             "floating_ip": len(self.floating_ips),
+            "l7policy": len(self.l7policies),
+            "l7rule": len(self.l7rules),
         }
 
 

@@ -101,6 +101,13 @@ def dump_object(fleet: Fleet, kind: str, obj: Any) -> dict[str, Any]:
     elif kind == "amphorae":
         body["stats"] = [views.amphora_stats_row(fleet, obj, r)
                          for r in fleet.amphora_stats_rows(obj)]
+    elif kind in ("l7policies", "l7rules"):
+        lb = fleet.lb_of(kind, obj)
+        body["loadbalancer_id"] = lb.id if lb is not None else None
+        if kind == "l7rules":
+            body["l7policy_id"] = obj.l7policy_id
+            owner = fleet.l7policies.get(obj.l7policy_id)
+            body["listener_id"] = owner.listener_id if owner is not None else None
     return body
 
 
@@ -113,6 +120,13 @@ def dump_fleet(region: Region, kinds: list[str] | None = None) -> dict[str, Any]
         "counts": fleet.counts(),
         "projects": [{"id": p.id, "name": p.name} for p in fleet.projects.values()],
     }
+    if not kinds:
+        out["quotas"] = {p: fleet.quota_of(p) for p in sorted(fleet.quotas)}
+        out["quota_defaults"] = dict(fleet.quota_defaults)
+        out["flavors"] = [views.flavor(f) for f in fleet.flavors.values()]
+        out["availability_zones"] = [views.availability_zone(z)
+                                     for z in fleet.availability_zones.values()]
+        out["providers"] = [{"name": k, "description": v} for k, v in fleet.providers.items()]
     for kind in kinds or list(DUMP_KINDS):
         if kind == "floatingips":
             out[kind] = [dump_floatingip(fleet, fleet.floatingips[i])

@@ -52,11 +52,15 @@ AMPHORA_STATUSES = (
 
 KINDS = (
     "loadbalancers", "listeners", "pools", "members", "healthmonitors", "l7policies",
-    "amphorae",
+    "amphorae", "l7rules",
 )
 PROJECT_SCOPED_KINDS = (
     "loadbalancers", "listeners", "pools", "members", "healthmonitors", "l7policies",
+    "l7rules",
 )
+# Octavia's quota resources (the API's keys) and its shipped defaults ([quotas] default_*: -1)
+QUOTA_RESOURCES = ("loadbalancer", "listener", "pool", "member", "healthmonitor", "l7policy",
+                   "l7rule")
 
 # Floating IP statuses (neutron_lib.constants FLOATINGIP_STATUS_*)
 FIP_ACTIVE = "ACTIVE"
@@ -224,6 +228,59 @@ class L7Policy:
 
 
 @dataclass(slots=True)
+class L7Rule:
+    """An L7 rule; ``value`` is what the API serves and the exporter never asks for."""
+
+    id: str
+    project_id: str
+    l7policy_id: str
+    type: str
+    compare_type: str
+    value: str
+    provisioning_status: str
+    operating_status: str
+    admin_state_up: bool
+    created_at: int
+    updated_at: int | None
+    key: str | None = None
+    invert: bool = False
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FlavorProfile:
+    id: str
+    name: str
+    provider_name: str
+    flavor_data: str
+
+
+@dataclass(slots=True)
+class Flavor:
+    id: str
+    name: str
+    description: str
+    enabled: bool
+    flavor_profile_id: str
+
+
+@dataclass(slots=True)
+class AvailabilityZoneProfile:
+    id: str
+    name: str
+    provider_name: str
+    availability_zone_data: str
+
+
+@dataclass(slots=True)
+class AvailabilityZone:
+    name: str
+    description: str
+    enabled: bool
+    availability_zone_profile_id: str
+
+
+@dataclass(slots=True)
 class Amphora:
     id: str
     loadbalancer_id: str | None
@@ -287,7 +344,7 @@ STAT_FIELDS = (
     "bytes_in", "bytes_out", "active_connections", "total_connections", "request_errors",
 )
 
-AnyObject = LoadBalancer | Listener | Pool | Member | HealthMonitor | L7Policy | Amphora
+AnyObject = LoadBalancer | Listener | Pool | Member | HealthMonitor | L7Policy | Amphora | L7Rule
 
 
 @dataclass(slots=True)
@@ -347,7 +404,18 @@ class Fleet:
         self.members: dict[str, Member] = {}
         self.healthmonitors: dict[str, HealthMonitor] = {}
         self.l7policies: dict[str, L7Policy] = {}
+        self.l7rules: dict[str, L7Rule] = {}
         self.amphorae: dict[str, Amphora] = {}
+        # what the cloud offers, and its quotas: project -> resource -> limit (None: default)
+        self.flavor_profiles: dict[str, FlavorProfile] = {}
+        self.flavors: dict[str, Flavor] = {}
+        self.az_profiles: dict[str, AvailabilityZoneProfile] = {}
+        self.availability_zones: dict[str, AvailabilityZone] = {}
+        self.providers: dict[str, str] = dict(PROVIDERS)
+        self.quotas: dict[str, dict[str, int | None]] = {}
+        self.quota_defaults: dict[str, int] = dict.fromkeys(QUOTA_RESOURCES, -1)
+        # load balancers in amphora failover: lb id -> (old amphora id, new amphora id)
+        self.failovers: dict[str, tuple[str, str]] = {}
         # listener id -> amphora id -> row
         self.stats: dict[str, dict[str, StatsRow]] = {}
         self.index: dict[str, SortedIndex] = {k: SortedIndex() for k in KINDS}
@@ -381,6 +449,7 @@ class Fleet:
             "healthmonitors": self.healthmonitors,  # type: ignore[dict-item]
             "l7policies": self.l7policies,  # type: ignore[dict-item]
             "amphorae": self.amphorae,  # type: ignore[dict-item]
+            "l7rules": self.l7rules,  # type: ignore[dict-item]
         }
         return tables[kind]
 
@@ -398,6 +467,9 @@ class Fleet:
         if isinstance(obj, Member | HealthMonitor):
             pool = self.pools.get(obj.pool_id)
             return self.loadbalancers.get(pool.loadbalancer_id) if pool else None
+        if isinstance(obj, L7Rule):
+            owner = self.l7policies.get(obj.l7policy_id)
+            return self.lb_of("l7policies", owner) if owner else None
         listener = self.listeners.get(obj.listener_id)
         return self.loadbalancers.get(listener.loadbalancer_id) if listener else None
 
@@ -704,6 +776,7 @@ class Fleet:
                 rule_ids=[self.new_uuid()],
             )
             self._add("l7policies", policy)
+            self.add_l7rule(policy, "PATH", "STARTS_WITH", "/api", rule_id=policy.rule_ids[0])
             listener.l7policy_ids.append(policy.id)
             target.redirect_l7policy_ids.append(policy.id)
 
@@ -714,6 +787,26 @@ class Fleet:
         if shape.operating_status is not None:
             lb.operating_status = shape.operating_status
         return lb
+
+    def add_l7rule(self, policy: L7Policy, rule_type: str, compare_type: str, value: str,
+                   key: str | None = None, invert: bool = False,
+                   rule_id: str | None = None) -> L7Rule:
+        rule = L7Rule(
+            id=rule_id or self.new_uuid(), project_id=policy.project_id,
+            l7policy_id=policy.id, type=rule_type, compare_type=compare_type, value=value,
+            provisioning_status=ACTIVE, operating_status=ONLINE, admin_state_up=True,
+            created_at=policy.created_at, updated_at=None, key=key, invert=invert)
+        self._add("l7rules", rule)
+        if rule.id not in policy.rule_ids:
+            policy.rule_ids.append(rule.id)
+        return rule
+
+    def quota_of(self, project_id: str) -> dict[str, int]:
+        """What ``GET /v2/lbaas/quotas/{project_id}`` answers: the project's row with the
+        defaults filled in, or the defaults (octavia/api/v2/controllers/base.py)."""
+        row = self.quotas.get(project_id, {})
+        return {r: (v if (v := row.get(r)) is not None else self.quota_defaults[r])
+                for r in QUOTA_RESOURCES}
 
     def _add_amphora(self, lb: LoadBalancer, role: str, i: int) -> Amphora:
         rng = self.rng
@@ -829,6 +922,9 @@ class Fleet:
         for listener_id in list(lb.listener_ids):
             listener = self.listeners[listener_id]
             for policy_id in listener.l7policy_ids:
+                for rule_id in self.l7policies[policy_id].rule_ids:
+                    if rule_id in self.l7rules:
+                        self._remove("l7rules", self.l7rules[rule_id])
                 self._remove("l7policies", self.l7policies[policy_id])
             self.stats.pop(listener_id, None)
             self._remove("listeners", listener)
@@ -839,7 +935,8 @@ class Fleet:
             if pool.healthmonitor_id and pool.healthmonitor_id in self.healthmonitors:
                 self._remove("healthmonitors", self.healthmonitors[pool.healthmonitor_id])
             self._remove("pools", pool)
-        for amp_id in lb.amphora_ids:
+        replacement = self.failovers.pop(lb_id, ("", ""))[1]
+        for amp_id in [*lb.amphora_ids, *([replacement] if replacement else [])]:
             amp = self.amphorae[amp_id]
             amp.status = DELETED
             amp.updated_at = self.clock
@@ -949,6 +1046,49 @@ class Fleet:
         for fip_id in self.fips_by_port.get(lb.vip_port_id, []):
             self.floatingips[fip_id].fixed_ip_address = lb.vip_address
 
+    # ----- amphora failover ------------------------------------------------------------------
+    def start_failover(self, lb: LoadBalancer, rng: random.Random) -> Amphora | None:
+        """Octavia's failover: the load balancer goes PENDING_UPDATE, a replacement amphora
+        boots and the old one is PENDING_DELETE until the flow ends (`finish_failover`).
+        Draws from ``rng``, not the fleet's, so a seed's other changes stay as they were."""
+        old = next((self.amphorae[a] for a in lb.amphora_ids
+                    if self.amphorae[a].status == ALLOCATED), None)
+        if old is None or lb.id in self.failovers:
+            return None
+        n = len(self.amphorae) + 1
+        new = Amphora(
+            id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), loadbalancer_id=lb.id,
+            compute_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            lb_network_ip=f"192.0.{(n >> 8) & 255}.{n & 255}", vrrp_ip=old.vrrp_ip,
+            ha_ip=old.ha_ip, vrrp_port_id=old.vrrp_port_id, ha_port_id=old.ha_port_id,
+            cert_expiration=self.clock + 365 * DAY, role=old.role, status=BOOTING,
+            created_at=self.clock, updated_at=self.clock, image_id=old.image_id,
+            compute_flavor=old.compute_flavor, vrrp_interface=old.vrrp_interface,
+            vrrp_id=old.vrrp_id, vrrp_priority=old.vrrp_priority, cached_zone=old.cached_zone,
+        )
+        self._add("amphorae", new)
+        old.status = PENDING_DELETE
+        old.updated_at = self.clock
+        lb.provisioning_status = PENDING_UPDATE
+        lb.updated_at = self.clock
+        self.failovers[lb.id] = (old.id, new.id)
+        return new
+
+    def finish_failover(self, lb_id: str) -> None:
+        old_id, new_id = self.failovers.pop(lb_id)
+        old, new = self.amphorae.get(old_id), self.amphorae.get(new_id)
+        lb = self.loadbalancers.get(lb_id)
+        if old is not None:
+            old.status = DELETED
+            old.updated_at = self.clock
+        if new is not None and lb is not None:
+            new.status = ALLOCATED
+            new.updated_at = self.clock
+            lb.amphora_ids = [new_id if a == old_id else a for a in lb.amphora_ids]
+        if lb is not None and lb.provisioning_status == PENDING_UPDATE:
+            lb.provisioning_status = ACTIVE
+            lb.updated_at = self.clock
+
     # ----- counts ---------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         return {kind: len(self.table(kind)) for kind in KINDS} | {
@@ -956,6 +1096,13 @@ class Fleet:
             "projects": len(self.projects),
         }
 
+
+# Enabled provider drivers and their descriptions, as octavia.api.drivers lists them.
+PROVIDERS = {
+    "amphora": "The Octavia Amphora driver.",
+    "octavia": "Deprecated alias of the Octavia Amphora driver.",
+    "ovn": "Octavia OVN driver.",
+}
 
 _SUBNET_ID = "3b1c0f5e-6a4d-4a77-9d5f-0b9a2f1c5e01"
 _NETWORK_ID = "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c02"
@@ -1040,6 +1187,7 @@ def generate(spec: FleetSpec, project_ids: Iterable[tuple[str, str]] = ()) -> Fl
     fleet.clock = start
     fleet.cert_base = None
     _add_floatingips(fleet, spec, start)
+    _add_offerings_and_quotas(fleet, spec)
     return fleet
 
 
@@ -1118,3 +1266,163 @@ def _decorate(fleet: Fleet, lb: LoadBalancer, spec: FleetSpec, rng: random.Rando
     if roll < spec.admin_down_share:
         lb.admin_state_up = False
         fleet.rollup(lb)
+
+
+# ----- issue 14: flavors, zones, L7 objects, failovers, quotas ---------------------------------
+def _sim_uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _add_offerings_and_quotas(fleet: Fleet, spec: FleetSpec) -> None:
+    """What a capacity planner and the quota views need, from an RNG of its own (the rest of a
+    seed's fleet is what it was before): three flavors (one disabled, with a load balancer still
+    on it), three zones (one disabled), connection limits on a share of the listeners, more L7
+    policies and rules with one of each in ERROR, one load balancer in amphora failover, and
+    quota rows for every project with objects (as Octavia's quota check makes them) with one
+    limit at 100 % and one at 90-99 %."""
+    rng = random.Random(spec.seed * 7919 + 14)
+    profiles = [
+        FlavorProfile(_sim_uuid(rng), "amphora-single", "amphora",
+                      '{"loadbalancer_topology": "SINGLE"}'),
+        FlavorProfile(_sim_uuid(rng), "amphora-ha", "amphora",
+                      '{"loadbalancer_topology": "ACTIVE_STANDBY"}'),
+    ]
+    fleet.flavor_profiles = {fp.id: fp for fp in profiles}
+    flavors = [
+        Flavor(_sim_uuid(rng), "small", "Single amphora", True, profiles[0].id),
+        Flavor(_sim_uuid(rng), "ha", "Active/standby amphorae", True, profiles[1].id),
+        Flavor(_sim_uuid(rng), "legacy", "Retired: do not use", False, profiles[0].id),
+    ]
+    fleet.flavors = {f.id: f for f in flavors}
+    az_profile = AvailabilityZoneProfile(_sim_uuid(rng), "nova-zones", "amphora",
+                                         '{"compute_zone": "nova"}')
+    fleet.az_profiles = {az_profile.id: az_profile}
+    fleet.availability_zones = {
+        z.name: z for z in (
+            AvailabilityZone("az-1", "Rack row 1", True, az_profile.id),
+            AvailabilityZone("az-2", "Rack row 2", True, az_profile.id),
+            AvailabilityZone("az-old", "Being drained", False, az_profile.id),
+        )
+    }
+    lbs = [fleet.loadbalancers[i] for i in fleet.index["loadbalancers"].ids()]
+    for lb in lbs:
+        if lb.provider == "amphora":
+            # created through the deprecated "octavia" alias: Octavia keeps the name asked for
+            if rng.random() < 0.25:
+                lb.provider = "octavia"
+            lb.flavor_id = flavors[0 if len(lb.amphora_ids) == 1 else 1].id \
+                if rng.random() < 0.8 else None
+            lb.availability_zone = ("az-1", "az-2")[rng.randrange(2)] \
+                if rng.random() < 0.8 else None
+    stable = [lb for lb in lbs if lb.provisioning_status == ACTIVE and lb.id not in
+              fleet.transitions and lb.amphora_ids]
+    if stable:
+        stable[0].flavor_id = flavors[2].id
+    for listener_id in fleet.index["listeners"].ids():
+        if rng.random() < 0.25:
+            fleet.listeners[listener_id].connection_limit = (100, 1000, 5000)[rng.randrange(3)]
+    _add_l7(fleet, rng, lbs)
+    if len(stable) > 1 and len(stable[1].amphora_ids) >= 1:
+        fleet.start_failover(stable[1], rng)
+    _add_quotas(fleet, rng)
+
+
+def _add_l7(fleet: Fleet, rng: random.Random, lbs: list[LoadBalancer]) -> None:
+    added: list[L7Policy] = []
+    for lb in lbs:
+        http = [fleet.listeners[i] for i in lb.listener_ids
+                if fleet.listeners[i].protocol == "HTTP"]
+        if not http or rng.random() >= 0.3:
+            continue
+        listener = http[0]
+        reject = rng.random() < 0.5
+        policy = L7Policy(
+            id=_sim_uuid(rng), project_id=lb.project_id, listener_id=listener.id,
+            name=f"{lb.name or 'lb'}-{'deny-admin' if reject else 'to-https'}", description="",
+            provisioning_status=ACTIVE, operating_status=ONLINE, admin_state_up=True,
+            action="REJECT" if reject else "REDIRECT_TO_URL",
+            position=len(listener.l7policy_ids) + 1, created_at=lb.created_at, updated_at=None,
+            redirect_url=None if reject else "https://www.example.com/",
+            redirect_http_code=None if reject else 301,
+        )
+        fleet._add("l7policies", policy)
+        listener.l7policy_ids.append(policy.id)
+        if reject:
+            fleet.add_l7rule(policy, "PATH", "STARTS_WITH", "/admin", rule_id=_sim_uuid(rng))
+            fleet.add_l7rule(policy, "COOKIE", "EQUAL_TO", "s3cr3t-session", key="session",
+                             invert=True, rule_id=_sim_uuid(rng))
+        else:
+            fleet.add_l7rule(policy, "HEADER", "EQUAL_TO", "http", key="X-Forwarded-Proto",
+                             rule_id=_sim_uuid(rng))
+        added.append(policy)
+    if added:
+        added[0].provisioning_status = ERROR
+        added[0].operating_status = ERROR
+        bad_rule = fleet.l7rules[added[-1].rule_ids[-1]]
+        bad_rule.provisioning_status = ERROR
+        bad_rule.operating_status = ERROR
+
+
+SCANNER_PATHS = ("/wp-admin", "/.env", "/phpmyadmin", "/cgi-bin", "/.git", "/xmlrpc.php",
+                 "/server-status", "/actuator", "/vendor/phpunit")
+
+
+def _add_scanner_blocks(fleet: Fleet, rng: random.Random, project: str) -> None:
+    """One REJECT policy per scanner path on one HTTP listener of ``project``: enough L7
+    policies for a quota 90-99 % used on a resource the end-to-end trees never add to."""
+    listener = next((fleet.listeners[i] for lb_id in fleet.index["loadbalancers"].ids()
+                     for lb in [fleet.loadbalancers[lb_id]]
+                     if lb.project_id == project and lb.provisioning_status == ACTIVE
+                     for i in lb.listener_ids if fleet.listeners[i].protocol == "HTTP"), None)
+    if listener is None:
+        return
+    for path in SCANNER_PATHS:
+        policy = L7Policy(
+            id=_sim_uuid(rng), project_id=project, listener_id=listener.id,
+            name=f"block{path.replace('/', '-')}", description="Scanner noise",
+            provisioning_status=ACTIVE, operating_status=ONLINE, admin_state_up=True,
+            action="REJECT", position=len(listener.l7policy_ids) + 1,
+            created_at=listener.created_at, updated_at=None)
+        fleet._add("l7policies", policy)
+        listener.l7policy_ids.append(policy.id)
+        fleet.add_l7rule(policy, "PATH", "STARTS_WITH", path, rule_id=_sim_uuid(rng))
+
+
+def _add_quotas(fleet: Fleet, rng: random.Random) -> None:
+    lb_counts: dict[str, int] = {}
+    for lb in fleet.loadbalancers.values():
+        lb_counts[lb.project_id] = lb_counts.get(lb.project_id, 0) + 1
+    ranked = sorted(lb_counts, key=lambda p: -lb_counts[p])
+    if len(ranked) > 1:
+        _add_scanner_blocks(fleet, rng, ranked[1])
+    usage: dict[str, dict[str, int]] = {}
+
+    def count(project: str, resource: str, n: int = 1) -> None:
+        usage.setdefault(project, dict.fromkeys(QUOTA_RESOURCES, 0))[resource] += n
+
+    for lb in fleet.loadbalancers.values():
+        count(lb.project_id, "loadbalancer")
+    for listener in fleet.listeners.values():
+        count(listener.project_id, "listener")
+    for pool in fleet.pools.values():
+        count(pool.project_id, "pool")
+        count(pool.project_id, "member", len(pool.member_ids))
+    for hm in fleet.healthmonitors.values():
+        count(hm.project_id, "healthmonitor")
+    for policy in fleet.l7policies.values():
+        count(policy.project_id, "l7policy")
+        count(policy.project_id, "l7rule", len(policy.rule_ids))
+    fleet.quotas = {project: dict.fromkeys(QUOTA_RESOURCES, None) for project in usage}
+    projects = sorted(usage, key=lambda p: -usage[p]["loadbalancer"])
+    if projects:
+        # full: the next load balancer this project creates is refused
+        fleet.quotas[projects[0]]["loadbalancer"] = usage[projects[0]]["loadbalancer"]
+        fleet.quotas[projects[0]]["listener"] = -1
+    if len(projects) > 1:
+        # 90-99 % used, on L7 policies: what the end-to-end scenario adds has none
+        policies = usage[projects[1]]["l7policy"]
+        fleet.quotas[projects[1]]["l7policy"] = max(policies + 1, -(-policies * 100 // 95))
+        fleet.quotas[projects[1]]["pool"] = usage[projects[1]]["pool"] * 4 + 10
+    if len(projects) > 2:
+        fleet.quotas[projects[2]]["l7policy"] = 50
+

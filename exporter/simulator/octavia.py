@@ -25,6 +25,7 @@ from exporter.simulator.fleet import (
     Amphora,
     AnyObject,
     Fleet,
+    L7Policy,
     LoadBalancer,
     Pool,
 )
@@ -40,6 +41,7 @@ from exporter.simulator.pagination import (
     select_fields,
     tags_match,
 )
+from exporter.simulator.views import JSON
 
 # Resource names as Octavia's NotFound spells them (the DB model's class name, split).
 RESOURCE_NAMES = {
@@ -50,6 +52,7 @@ RESOURCE_NAMES = {
     "healthmonitors": "Health Monitor",
     "l7policies": "L7 Policy",
     "amphorae": "Amphora",
+    "l7rules": "L7 Rule",
 }
 ROOT_KEYS = {
     "loadbalancers": "loadbalancer",
@@ -59,8 +62,18 @@ ROOT_KEYS = {
     "healthmonitors": "healthmonitor",
     "l7policies": "l7policy",
     "amphorae": "amphora",
+    "l7rules": "rule",
 }
 LBAAS_KINDS = ("loadbalancers", "listeners", "pools", "healthmonitors", "l7policies")
+# Collections outside the fleet's object tables (issue 14); profiles are admin-only.
+CATALOG_KINDS = ("quotas", "flavors", "flavorprofiles", "availabilityzones",
+                 "availabilityzoneprofiles", "providers")
+CATALOG_ROOTS = {
+    "flavors": ("flavor", "flavors"), "flavorprofiles": ("flavorprofile", "flavorprofiles"),
+    "availabilityzones": ("availability_zone", "availability_zones"),
+    "availabilityzoneprofiles": ("availability_zone_profile", "availability_zone_profiles"),
+}
+ADMIN_ONLY = ("flavorprofiles", "availabilityzoneprofiles")
 
 # Filterable attributes per kind: API name -> model attribute. Octavia accepts any attribute of
 # the data model (API names are translated first); these are the scalar ones.
@@ -110,6 +123,13 @@ FILTERS: dict[str, dict[str, str]] = {
         "redirect_prefix": "redirect_prefix", "position": "position",
         "redirect_http_code": "redirect_http_code",
     },
+    "l7rules": {
+        "id": "id", "provisioning_status": "provisioning_status",
+        "operating_status": "operating_status", "admin_state_up": "admin_state_up",
+        "enabled": "admin_state_up", "project_id": "project_id", "created_at": "created_at",
+        "updated_at": "updated_at", "type": "type", "compare_type": "compare_type",
+        "key": "key", "value": "value", "invert": "invert", "l7policy_id": "l7policy_id",
+    },
     "amphorae": {
         "id": "id", "loadbalancer_id": "loadbalancer_id", "load_balancer_id": "loadbalancer_id",
         "compute_id": "compute_id", "lb_network_ip": "lb_network_ip", "vrrp_ip": "vrrp_ip",
@@ -122,7 +142,7 @@ FILTERS: dict[str, dict[str, str]] = {
     },
 }
 TAGGED_KINDS = ("loadbalancers", "listeners", "pools", "members", "healthmonitors",
-                "l7policies")
+                "l7policies", "l7rules")
 
 
 @dataclass(frozen=True)
@@ -168,6 +188,8 @@ def resolve(path: str) -> Route:
         if not rest:
             return Route("/v2/lbaas", "v2")
     kind = rest[0]
+    if kind in CATALOG_KINDS:
+        return _catalog_route(kind, rest[1:])
     if kind not in LBAAS_KINDS:
         return Route("unmatched", "unmatched")
     base = f"/v2/lbaas/{kind}"
@@ -181,11 +203,31 @@ def resolve(path: str) -> Route:
         return Route(base + "/{id}/" + sub, "status", kind, obj_id)
     if kind in ("loadbalancers", "listeners") and len(rest) == 3 and sub == "stats":
         return Route(base + "/{id}/stats", "stats", kind, obj_id)
+    if kind == "l7policies" and sub == "rules":
+        if len(rest) == 3:
+            return Route(base + "/{l7policy_id}/rules", "list", "l7rules", "", obj_id)
+        if len(rest) == 4:
+            return Route(base + "/{l7policy_id}/rules/{id}", "get", "l7rules", rest[3], obj_id)
     if kind == "pools" and sub == "members":
         if len(rest) == 3:
             return Route(base + "/{pool_id}/members", "list", "members", "", obj_id)
         if len(rest) == 4:
             return Route(base + "/{pool_id}/members/{id}", "get", "members", rest[3], obj_id)
+    return Route("unmatched", "unmatched")
+
+
+def _catalog_route(kind: str, rest: list[str]) -> Route:
+    base = f"/v2/lbaas/{kind}"
+    if not rest:
+        return Route(base, "catalog_list", kind)
+    if kind == "quotas":
+        if len(rest) == 1:
+            return Route(base + "/{project_id}", "quota_get", kind, rest[0])
+        if len(rest) == 2 and rest[1] == "default":
+            return Route(base + "/{project_id}/default", "quota_default", kind, rest[0])
+        return Route("unmatched", "unmatched")
+    if len(rest) == 1 and kind != "providers":
+        return Route(base + "/{id}", "catalog_get", kind, rest[0])
     return Route("unmatched", "unmatched")
 
 
@@ -265,6 +307,8 @@ class OctaviaService:
                 return self._stats(ctx, route)
             if route.action == "amphora_stats":
                 return self._amphora_stats(ctx, route)
+            if route.action in ("catalog_list", "catalog_get", "quota_get", "quota_default"):
+                return self._catalog(request, ctx, route, query)
         except QueryError as exc:
             return self._query_error(exc)
         return errors.webob_not_found()
@@ -293,6 +337,8 @@ class OctaviaService:
         kind = route.kind
         if kind == "members" and route.parent_id not in self.fleet.pools:
             return errors.webob_api_error(404, f"Pool {route.parent_id} not found.")
+        if kind == "l7rules" and route.parent_id not in self.fleet.l7policies:
+            return errors.not_found("L7 Policy", route.parent_id)
         obj = self.fleet.table(kind).get(route.obj_id)
         if obj is None:
             return errors.not_found(RESOURCE_NAMES[kind], route.obj_id)
@@ -303,6 +349,8 @@ class OctaviaService:
             return errors.policy_forbidden()
         if kind == "members" and getattr(obj, "pool_id", None) != route.parent_id:
             return errors.not_found("Member", route.obj_id)
+        if kind == "l7rules" and getattr(obj, "l7policy_id", None) != route.parent_id:
+            return errors.not_found("L7 Rule", route.obj_id)
         body = select_fields(views.view(self.fleet, kind, obj), query.fields)
         return _json({ROOT_KEYS[kind]: body})
 
@@ -313,7 +361,14 @@ class OctaviaService:
         fleet = self.fleet
         scope_project: str | None = None
         pool: Pool | None = None
-        if kind == "members":
+        policy: L7Policy | None = None
+        if kind == "l7rules":
+            policy = fleet.l7policies.get(route.parent_id)
+            if policy is None:
+                return errors.not_found("L7 Policy", route.parent_id)
+            if not self._may_read(ctx, policy.project_id):
+                return errors.policy_forbidden()
+        elif kind == "members":
             pool = fleet.pools.get(route.parent_id)
             if pool is None:
                 return errors.webob_api_error(404, f"Pool {route.parent_id} not found.")
@@ -370,7 +425,7 @@ class OctaviaService:
                 raise QueryError(
                     f"Supplied pagination marker '{query.marker}' is not valid.", webob=False)
 
-        source = self._source(kind, scope_project, dict(filters), pool)
+        source = self._source(kind, scope_project, dict(filters), pool, policy)
         page: list[AnyObject]
         if query.default_order:
             page = []
@@ -394,18 +449,22 @@ class OctaviaService:
             )
 
         path_url = f"{request.scheme}://{request.host}{request.path}"
+        root = "rules" if kind == "l7rules" else kind  # L7RulesRootResponse
         body = {
-            kind: [select_fields(views.view(fleet, kind, o), query.fields) for o in page],
-            f"{kind}_links": make_links(path_url, query, [o.id for o in page]),
+            root: [select_fields(views.view(fleet, kind, o), query.fields) for o in page],
+            f"{root}_links": make_links(path_url, query, [o.id for o in page]),
         }
         return _json(body)
 
     def _source(self, kind: str, project: str | None, filters: dict[str, str],
-                pool: Pool | None) -> SortedIndex:
+                pool: Pool | None, policy: L7Policy | None = None) -> SortedIndex:
         """The smallest index that holds every candidate of a list query."""
         fleet = self.fleet
         if pool is not None:
             return _index_of(fleet, [fleet.members[m] for m in pool.member_ids])
+        if policy is not None:
+            return _index_of(fleet, [fleet.l7rules[r] for r in policy.rule_ids
+                                     if r in fleet.l7rules])
         lb_id = filters.get("loadbalancer_id")
         if lb_id is not None and kind in ("listeners", "pools", "amphorae"):
             lb = fleet.loadbalancers.get(lb_id)
@@ -452,6 +511,64 @@ class OctaviaService:
             return errors.policy_forbidden()
         return _json({"stats": self.fleet.listener_stats(listener.id)})
 
+    def _catalog(self, request: web.Request, ctx: AuthContext, route: Route,
+                 query: ListQuery) -> web.Response:
+        kind = route.kind
+        fleet = self.fleet
+        if kind in ADMIN_ONLY and not ctx.is_admin:
+            return errors.policy_forbidden()
+        if kind == "quotas":
+            if route.action == "catalog_list":
+                wanted = query.filters.get("project_id")
+                if not ctx.is_admin:
+                    wanted = wanted or ctx.project_id
+                    if not self._may_read(ctx, wanted):
+                        return errors.policy_forbidden()
+                rows = [(k, b) for k, b in _Catalog.rows(fleet, kind)
+                        if wanted is None or k == wanted]
+                return self._catalog_page(request, query, kind, rows)
+            if not self._may_read(ctx, route.obj_id):
+                return errors.policy_forbidden()
+            limits: dict[str, int | None] = dict(
+                fleet.quota_defaults if route.action == "quota_default"
+                else fleet.quota_of(route.obj_id))
+            return _json({"quota": views.quota(route.obj_id, limits)})
+        if not self._may_read(ctx, ctx.project_id):
+            return errors.policy_forbidden()
+        rows = _Catalog.rows(fleet, kind)
+        if route.action == "catalog_get":
+            found = [b for k, b in rows if k == route.obj_id]
+            if not found:
+                return errors.not_found(kind[:-1].capitalize(), route.obj_id)
+            return _json({CATALOG_ROOTS[kind][0]: select_fields(found[0], query.fields)})
+        if kind == "providers":
+            # not paginated: every enabled driver at once, no links
+            return _json({"providers": [select_fields(b, query.fields) for _, b in rows]})
+        return self._catalog_page(request, query, kind, rows)
+
+    @staticmethod
+    def _catalog_page(request: web.Request, query: ListQuery, kind: str,
+                      rows: list[tuple[str, JSON]]) -> web.Response:
+        keys = [k for k, _ in rows]
+        start = 0
+        if query.marker is not None:
+            if query.marker not in keys:
+                raise QueryError(
+                    f"Supplied pagination marker '{query.marker}' is not valid.", webob=False)
+            start = keys.index(query.marker) + 1
+        end = len(rows) if query.limit is None else start + query.limit
+        page = rows[start:end]
+        root = CATALOG_ROOTS.get(kind, (kind[:-1], kind))[1]
+        # Octavia names the profile lists' links after the singular (flavorprofile_links)
+        links_key = {"flavorprofiles": "flavorprofile_links",
+                     "availabilityzoneprofiles": "availability_zone_profile_links"}.get(
+                         kind, f"{root}_links")
+        path_url = f"{request.scheme}://{request.host}{request.path}"
+        return _json({
+            root: [select_fields(b, query.fields) for _, b in page],
+            links_key: make_links(path_url, query, [k for k, _ in page]),
+        })
+
     def _amphora_stats(self, ctx: AuthContext, route: Route) -> web.Response:
         if not ctx.is_admin:
             return errors.policy_forbidden()
@@ -462,6 +579,32 @@ class OctaviaService:
         return _json({
             "amphora_stats": [views.amphora_stats_row(self.fleet, amp, r) for r in rows]
         })
+
+
+class _Catalog:
+    """Quotas, flavors, zones, providers and profiles, policy-enforced like octavia/policies:
+    quotas readable by an admin (any project) or a member/reader of the project; flavors,
+    zones and providers by any member/reader; profiles by admins only."""
+
+    @staticmethod
+    def rows(fleet: Fleet, kind: str) -> list[tuple[str, JSON]]:
+        """(marker, body) in the list's order."""
+        if kind == "quotas":
+            return [(p, views.quota(p, dict(fleet.quotas[p]))) for p in sorted(fleet.quotas)]
+        if kind == "flavors":
+            return [(f.id, views.flavor(f)) for f in sorted(fleet.flavors.values(),
+                                                             key=lambda f: f.id)]
+        if kind == "flavorprofiles":
+            return [(f.id, views.flavorprofile(f)) for f in sorted(
+                fleet.flavor_profiles.values(), key=lambda f: f.id)]
+        if kind == "availabilityzones":
+            return [(z.name, views.availability_zone(z)) for z in sorted(
+                fleet.availability_zones.values(), key=lambda z: z.name)]
+        if kind == "availabilityzoneprofiles":
+            return [(z.id, views.availability_zone_profile(z)) for z in sorted(
+                fleet.az_profiles.values(), key=lambda z: z.id)]
+        return [(name, {"name": name, "description": text})
+                for name, text in fleet.providers.items()]
 
 
 def _index_of(fleet: Fleet, objs: list[Any]) -> SortedIndex:

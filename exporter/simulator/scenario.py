@@ -10,7 +10,9 @@ Each step:
 5. grows every statistics counter (never down) and redraws active connections;
 6. now and then attaches a free floating IP to a load balancer of its project, detaches one,
    or moves one to another load balancer of the same project (its own RNG, so the Octavia
-   side of a seed's sequence is what it was before floating IPs existed).
+   side of a seed's sequence is what it was before floating IPs existed);
+7. finishes the amphora failovers started last step (old amphora DELETED, replacement
+   ALLOCATED, load balancer ACTIVE) and now and then starts one (own RNG again).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class ScenarioRates:
     fip_attach_chance: float = 0.1
     fip_detach_chance: float = 0.05
     fip_move_chance: float = 0.05
+    failover_chance: float = 0.1
 
 
 @dataclass
@@ -63,19 +66,27 @@ class StepReport:
     fip_attached: list[str] = field(default_factory=list)
     fip_detached: list[str] = field(default_factory=list)
     fip_moved: list[str] = field(default_factory=list)
+    failovers_finished: list[str] = field(default_factory=list)
+    failovers_started: list[str] = field(default_factory=list)
 
 
 def step(fleet: Fleet, rng: random.Random, rates: ScenarioRates | None = None,
          number: int = 0, template: LBShape | None = None,
-         fip_rng: random.Random | None = None) -> StepReport:
+         fip_rng: random.Random | None = None,
+         failover_rng: random.Random | None = None) -> StepReport:
     """Advance the fleet by one step. New load balancers are shaped like ``template``.
-    Floating IPs move only when ``fip_rng`` is given."""
+    Floating IPs move only when ``fip_rng`` is given, amphorae fail over only with
+    ``failover_rng``."""
     r = rates or ScenarioRates()
     report = StepReport(step=number)
     fleet.clock += r.step_seconds
     now = fleet.clock
 
     # 1. finish the transitions started last time
+    for lb_id in sorted(fleet.failovers):
+        fleet.finish_failover(lb_id)
+        fleet.transitions.pop(lb_id, None)
+        report.failovers_finished.append(lb_id)
     for lb_id, status in sorted(fleet.transitions.items()):
         lb = fleet.loadbalancers.get(lb_id)
         if lb is None:
@@ -172,6 +183,13 @@ def step(fleet: Fleet, rng: random.Random, rates: ScenarioRates | None = None,
     # 6. floating IPs
     if fip_rng is not None:
         _floatingip_events(fleet, fip_rng, r, report)
+
+    # 7. amphora failovers
+    if failover_rng is not None and failover_rng.random() < r.failover_chance:
+        lb = _random_active_lb(fleet, failover_rng)
+        if lb is not None and lb.id not in fleet.transitions and (
+                fleet.start_failover(lb, failover_rng) is not None):
+            report.failovers_started.append(lb.id)
     return report
 
 
@@ -234,6 +252,7 @@ class Scenario:
         self.template = template
         self.rng = random.Random(seed ^ 0x5EED)
         self.fip_rng = random.Random(seed ^ 0xF1F1)
+        self.failover_rng = random.Random(seed ^ 0xFA11)
         self.tick_interval = tick_interval
         self.rates = rates or ScenarioRates(
             step_seconds=max(1, int(tick_interval)) if tick_interval > 0 else 10)
@@ -245,7 +264,7 @@ class Scenario:
         for _ in range(n):
             self.steps += 1
             reports.append(step(self.fleet, self.rng, self.rates, self.steps, self.template,
-                                self.fip_rng))
+                                self.fip_rng, self.failover_rng))
         return reports
 
     def start(self) -> None:

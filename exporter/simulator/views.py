@@ -16,10 +16,15 @@ from typing import Any
 
 from exporter.simulator.fleet import (
     Amphora,
+    AvailabilityZone,
+    AvailabilityZoneProfile,
+    Flavor,
+    FlavorProfile,
     Fleet,
     FloatingIP,
     HealthMonitor,
     L7Policy,
+    L7Rule,
     Listener,
     LoadBalancer,
     Member,
@@ -216,6 +221,64 @@ def l7policy(p: L7Policy) -> JSON:
     }
 
 
+def l7rule(r: L7Rule) -> JSON:
+    return {
+        "id": r.id,
+        "type": r.type,
+        "compare_type": r.compare_type,
+        "key": r.key,
+        "value": r.value,
+        "invert": r.invert,
+        "provisioning_status": r.provisioning_status,
+        "operating_status": r.operating_status,
+        "created_at": iso(r.created_at),
+        "updated_at": iso(r.updated_at),
+        "project_id": r.project_id,
+        "tenant_id": r.project_id,
+        "admin_state_up": r.admin_state_up,
+        "tags": list(r.tags),
+    }
+
+
+def quota(project_id: str, limits: dict[str, int | None]) -> JSON:
+    """``QuotaResponse``: the misspelled keys of Rocky are still served beside the new ones.
+    List rows render the stored row (null: the project uses the default); show renders the
+    row with the defaults filled in."""
+    return {
+        "project_id": project_id,
+        "tenant_id": project_id,
+        "loadbalancer": limits.get("loadbalancer"),
+        "load_balancer": limits.get("loadbalancer"),
+        "listener": limits.get("listener"),
+        "member": limits.get("member"),
+        "pool": limits.get("pool"),
+        "healthmonitor": limits.get("healthmonitor"),
+        "health_monitor": limits.get("healthmonitor"),
+        "l7policy": limits.get("l7policy"),
+        "l7rule": limits.get("l7rule"),
+    }
+
+
+def flavor(f: Flavor) -> JSON:
+    return {"id": f.id, "name": f.name, "description": f.description, "enabled": f.enabled,
+            "flavor_profile_id": f.flavor_profile_id}
+
+
+def flavorprofile(fp: FlavorProfile) -> JSON:
+    return {"id": fp.id, "name": fp.name, "provider_name": fp.provider_name,
+            "flavor_data": fp.flavor_data}
+
+
+def availability_zone(z: AvailabilityZone) -> JSON:
+    return {"name": z.name, "description": z.description, "enabled": z.enabled,
+            "availability_zone_profile_id": z.availability_zone_profile_id}
+
+
+def availability_zone_profile(zp: AvailabilityZoneProfile) -> JSON:
+    return {"id": zp.id, "name": zp.name, "provider_name": zp.provider_name,
+            "availability_zone_data": zp.availability_zone_data}
+
+
 def amphora(a: Amphora) -> JSON:
     return {
         "id": a.id,
@@ -255,6 +318,8 @@ def view(fleet: Fleet, kind: str, obj: Any) -> JSON:
         return healthmonitor(obj)
     if kind == "l7policies":
         return l7policy(obj)
+    if kind == "l7rules":
+        return l7rule(obj)
     return amphora(obj)
 
 

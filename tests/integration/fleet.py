@@ -42,13 +42,17 @@ class PlannedLB:
     amphorae: tuple[str, ...] = ("ALLOCATED", "ALLOCATED")  # MASTER, BACKUP; () = no amphorae
     degraded_member: bool = False
     connection_limit: int | None = None
+    flavor: str | None = None   # "gold", or "retired" (disabled once the fleet exists)
+    availability_zone: bool = False
+    l7: bool = False            # three L7 policies on the HTTP listener (see _l7policies)
 
 
 # 13 load balancers over four projects: more than two pages at pagination_max_limit = 5, and every
 # state and shape the exporter has to read.
 PLAN: tuple[PlannedLB, ...] = (
-    PlannedLB("plain", "admin", "web-1"),
-    PlannedLB("two-listeners", "tenant-a", "shop \"front\"", listeners=2, connection_limit=1000),
+    PlannedLB("plain", "admin", "web-1", flavor="gold", l7=True),
+    PlannedLB("two-listeners", "tenant-a", "shop \"front\"", listeners=2, connection_limit=1000,
+              flavor="gold", availability_zone=True, l7=True),
     PlannedLB("degraded", "tenant-a", "api-ü", listeners=2, degraded_member=True,
               status=("ACTIVE", "DEGRADED"), amphorae=("ALLOCATED", "ERROR")),
     PlannedLB("error", "tenant-b", "broken", status=("ERROR", "ERROR")),
@@ -62,8 +66,9 @@ PLAN: tuple[PlannedLB, ...] = (
               status=("ACTIVE", "OFFLINE")),
     PlannedLB("providerless", "tenant-b", "ovn-like", listeners=2, amphorae=()),
     PlannedLB("big-counters", "admin", "busy", listeners=2),
-    PlannedLB("single", "tenant-c", "standalone", amphorae=("ALLOCATED",)),
-    PlannedLB("last", "tenant-a", "back\\slash"),
+    PlannedLB("single", "tenant-c", "standalone", amphorae=("ALLOCATED",),
+              availability_zone=True),
+    PlannedLB("last", "tenant-a", "back\\slash", flavor="retired"),
 )
 
 
@@ -73,6 +78,7 @@ class Fleet:
 
     plan: dict[str, PlannedLB]
     lb_ids: dict[str, str] = field(default_factory=dict)
+    flavor_ids: dict[str, str] = field(default_factory=dict)   # name -> id
     bodies: dict[str, dict[str, Any]] = field(default_factory=dict)  # the POST answers
 
     def lb(self, key: str) -> str:
@@ -87,7 +93,34 @@ def _members(n: int, base: int, port: int) -> list[dict[str, Any]]:
              "subnet_id": str(uuid.UUID(int=base * 100 + i + 7))} for i in range(n)]
 
 
-def lb_body(planned: PlannedLB, project_id: str, index: int) -> dict[str, Any]:
+# The L7 side of the fleet: what the issue-14 metrics read. A rule's value is a made-up secret so
+# that a test can prove it never reaches the exposition.
+AVAILABILITY_ZONE = "az-int"
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+SECRET = "s3cr3t-cookie-value"
+QUOTAS = {  # project -> the limits PUT on it (the rest stays at the defaults, -1)
+    "tenant-a": {"loadbalancer": 4, "member": 40, "listener": -1},
+    "tenant-b": {"l7policy": 10},
+}
+
+
+def _l7policies(key: str) -> list[dict[str, Any]]:
+    return [
+        {"name": f"{key}-deny-admin", "action": "REJECT", "position": 1, "rules": [
+            {"type": "PATH", "compare_type": "STARTS_WITH", "value": "/admin"},
+            {"type": "COOKIE", "compare_type": "EQUAL_TO", "key": "session", "value": SECRET,
+             "invert": True}]},
+        {"name": f"{key}-to-https", "action": "REDIRECT_TO_URL",
+         "redirect_url": "https://www.example.com/", "redirect_http_code": 301, "rules": [
+             {"type": "HEADER", "compare_type": "EQUAL_TO", "key": "X-Forwarded-Proto",
+              "value": "http"}]},
+        {"name": f"{key}-prefix", "action": "REDIRECT_PREFIX",
+         "redirect_prefix": "https://www.example.org", "rules": []},
+    ]
+
+
+def lb_body(planned: PlannedLB, project_id: str, index: int,
+            flavor_ids: dict[str, str] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": planned.name, "description": f"integration fleet: {planned.key}",
         "vip_subnet_id": str(uuid.UUID(int=index + 1)), "provider": "noop_driver",
@@ -106,6 +139,8 @@ def lb_body(planned: PlannedLB, project_id: str, index: int) -> dict[str, Any]:
         }
         if planned.connection_limit is not None:
             listener["connection_limit"] = planned.connection_limit
+        if planned.l7:
+            listener["l7policies"] = _l7policies(planned.key)
         body["listeners"].append(listener)
     if planned.listeners >= 2:
         tcp_pool: dict[str, Any] = {
@@ -122,6 +157,10 @@ def lb_body(planned: PlannedLB, project_id: str, index: int) -> dict[str, Any]:
             "default_pool": tcp_pool,
             **({"allowed_cidrs": ["203.0.113.0/24"]} if planned.connection_limit else {}),
         })
+    if planned.flavor is not None and flavor_ids is not None:
+        body["flavor_id"] = flavor_ids[planned.flavor]
+    if planned.availability_zone:
+        body["availability_zone"] = AVAILABILITY_ZONE
     if planned.unattached_pool:
         body["pools"] = [{"name": f"{planned.key}-unattached", "protocol": "HTTP",
                           "lb_algorithm": "SOURCE_IP", "members": _members(2, 200 + index, 80)}]
@@ -134,16 +173,49 @@ def create(cloud: Cloud) -> Fleet:
     token = cloud.token()
     with requests.Session() as http:
         http.headers.update({"X-Auth-Token": token, "Accept": "application/json"})
+
+        def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            response = http.post(f"{cloud.octavia_url}/{path}", json=body, timeout=30)
+            assert response.status_code == 201, (path, response.status_code, response.text)
+            answer: dict[str, Any] = response.json()
+            return answer
+
+        _offerings(post, fleet)
         for index, planned in enumerate(PLAN):
-            response = http.post(f"{cloud.octavia_url}/v2/lbaas/loadbalancers", timeout=30,
-                                 json={"loadbalancer": lb_body(
-                                     planned, cloud.project_id(planned.project), index)})
-            assert response.status_code == 201, (planned.key, response.status_code,
-                                                  response.text)
-            created = response.json()["loadbalancer"]
+            created = post("v2/lbaas/loadbalancers", {"loadbalancer": lb_body(
+                planned, cloud.project_id(planned.project), index, fleet.flavor_ids)})
+            created = created["loadbalancer"]
             fleet.lb_ids[planned.key] = created["id"]
             fleet.bodies[planned.key] = created
+        # Retired after use: the load balancer on it stays, as in a real flavor retirement.
+        response = http.put(f"{cloud.octavia_url}/v2/lbaas/flavors/{fleet.flavor_ids['retired']}",
+                            json={"flavor": {"enabled": False}}, timeout=30)
+        assert response.status_code == 200, response.text
+        # Quotas last: a limit below the usage would have refused the creates above.
+        for project, limits in QUOTAS.items():
+            response = http.put(f"{cloud.octavia_url}/v2/lbaas/quotas/"
+                                f"{cloud.project_id(project)}", json={"quota": limits},
+                                timeout=30)
+            assert response.status_code == 202, response.text
     return fleet
+
+
+def _offerings(post: Any, fleet: Fleet) -> None:
+    """A flavor profile and two flavors on the noop provider, a zone profile and a zone."""
+    profile = post("v2/lbaas/flavorprofiles", {"flavorprofile": {
+        "name": "noop-profile", "provider_name": "noop_driver",
+        "flavor_data": '{"amp_image_tag": "integration"}'}})["flavorprofile"]["id"]
+    for name, description in (("gold", "The integration flavor"), ("retired", "")):
+        fleet.flavor_ids[name] = post("v2/lbaas/flavors", {"flavor": {
+            "name": name, "description": description, "flavor_profile_id": profile,
+            "enabled": True}})["flavor"]["id"]
+    zone_profile = post("v2/lbaas/availabilityzoneprofiles", {"availability_zone_profile": {
+        "name": "noop-zones", "provider_name": "noop_driver",
+        "availability_zone_data": '{"compute_zone": "nova"}'}})
+    post("v2/lbaas/availabilityzones", {"availability_zone": {
+        "name": AVAILABILITY_ZONE, "description": "Integration zone",
+        "availability_zone_profile_id": zone_profile["availability_zone_profile"]["id"],
+        "enabled": True}})
 
 
 @contextmanager
@@ -208,6 +280,19 @@ def _settle(conn: sqlite3.Connection, lb_id: str, planned: PlannedLB) -> None:
             conn.execute("UPDATE health_monitor SET provisioning_status = 'ACTIVE', "
                          "operating_status = ? WHERE id = ?",
                          ("ONLINE" if child_op != "ERROR" else "ERROR", monitored["id"]))
+    for policy in conn.execute("SELECT p.id, p.name FROM l7policy p JOIN listener l ON "
+                               "l.id = p.listener_id WHERE l.load_balancer_id = ?",
+                               (lb_id,)).fetchall():
+        # One policy and one rule failed their last change, on two load balancers.
+        failed = policy["name"] == "two-listeners-to-https"
+        conn.execute("UPDATE l7policy SET provisioning_status = ?, operating_status = ? "
+                     "WHERE id = ?", ("ERROR" if failed else "ACTIVE",
+                                      "ERROR" if failed else "ONLINE", policy["id"]))
+        conn.execute("UPDATE l7rule SET provisioning_status = 'ACTIVE', "
+                     "operating_status = 'ONLINE' WHERE l7policy_id = ?", (policy["id"],))
+        if policy["name"] == "plain-deny-admin":
+            conn.execute("UPDATE l7rule SET provisioning_status = 'ERROR' WHERE "
+                         "l7policy_id = ? AND type = 'COOKIE'", (policy["id"],))
     if planned.degraded_member:
         # One member of the HTTP pool fails its checks; another is drained: the pool, the listener
         # and the load balancer roll up to DEGRADED.
@@ -343,3 +428,40 @@ def read_truth(path: Path) -> Truth:
                      for r in stat_rows if r["amphora_id"] in amphorae}
     return Truth(lbs, listeners, pools, members, hms, amphorae, listener_stats, lb_stats,
                  amphora_stats)
+
+
+# --- issue 14: what the inventory metrics are compared with -------------------------------------
+
+def read_inventory_truth(path: Path) -> dict[str, Any]:
+    """L7 policies and rules (with their listener's load balancer), flavors, zones and the
+    objects per project, from Octavia's database."""
+    with closing(sqlite3.connect(path, timeout=30)) as conn:
+        conn.row_factory = sqlite3.Row
+
+        def rows(sql: str) -> dict[str, dict[str, Any]]:
+            return {r["id"]: dict(r) for r in conn.execute(sql)}
+
+        policies = rows("SELECT p.*, l.load_balancer_id FROM l7policy p JOIN listener l "
+                        "ON l.id = p.listener_id WHERE p.provisioning_status != 'DELETED'")
+        rules = rows("SELECT r.*, p.listener_id, l.load_balancer_id FROM l7rule r JOIN "
+                     "l7policy p ON p.id = r.l7policy_id JOIN listener l ON "
+                     "l.id = p.listener_id WHERE r.provisioning_status != 'DELETED'")
+        # Octavia keeps a NIL_UUID placeholder row in both tables that its API never lists.
+        flavors = rows(f"SELECT * FROM flavor WHERE id != '{NIL_UUID}'")
+        zones = {r["name"]: dict(r) for r in conn.execute(
+            f"SELECT * FROM availability_zone WHERE name != '{NIL_UUID}'")}
+        usage: dict[str, dict[str, int]] = {}
+        for resource, sql in (
+                ("loadbalancer", "SELECT project_id FROM load_balancer WHERE "
+                                 "provisioning_status != 'DELETED'"),
+                ("listener", "SELECT project_id FROM listener"),
+                ("pool", "SELECT project_id FROM pool"),
+                ("member", "SELECT project_id FROM member"),
+                ("healthmonitor", "SELECT project_id FROM health_monitor"),
+                ("l7policy", "SELECT project_id FROM l7policy"),
+                ("l7rule", "SELECT project_id FROM l7rule")):
+            for row in conn.execute(sql):
+                counts = usage.setdefault(row["project_id"], {})
+                counts[resource] = counts.get(resource, 0) + 1
+    return {"l7policies": policies, "l7rules": rules, "flavors": flavors,
+            "availability_zones": zones, "usage": usage}

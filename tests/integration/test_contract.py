@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from exporter import poller
+from exporter import l7, offerings, poller
 from exporter.simulator import FleetSpec, Simulator
 from tests.integration import harness
 from tests.integration.contract import Allowed, differences, shape_of
@@ -42,6 +42,15 @@ ALLOWED: tuple[Allowed, ...] = (
     Allowed("*.availability_zone", NULL_OR_STR, "the noop cloud has no availability zones"),
     Allowed("*.vip_qos_policy_id", NULL_OR_STR, "the noop cloud has no QoS policies"),
     Allowed("*.updated_at", NULL_OR_STR, "null until an object is first changed: history"),
+    Allowed("*.redirect_pool_id", NULL_OR_STR, "set on REDIRECT_TO_POOL policies only"),
+    Allowed("*.redirect_prefix", NULL_OR_STR, "set on REDIRECT_PREFIX policies only"),
+    Allowed("*.redirect_url", NULL_OR_STR, "set on REDIRECT_TO_URL policies only"),
+    Allowed("*.redirect_http_code", frozenset({"null", "int"}), "set on redirects only"),
+    # A quota row's limit is null where the project uses the default: which ones are set
+    # depends on the fleet.
+    *(Allowed(f"$.{key}", frozenset({"null", "int"}), "null: the project uses the default")
+      for key in ("loadbalancer", "load_balancer", "listener", "pool", "member",
+                  "healthmonitor", "health_monitor", "l7policy", "l7rule")),
 )
 
 # Differences found between the simulator and Octavia 19.0.0, reported and not fixed yet.
@@ -179,6 +188,8 @@ async def collect(fetcher: Fetcher, side: Side) -> dict[str, Any]:
         out["amphora stats without listeners"] = [body]
         out["amphora stats without listeners status"] = status
 
+    out.update(await collect_issue14(fetcher, side))
+
     unknown = str(uuid.uuid4())
     errors = {
         "401 (bad token)": (side.url("v2/lbaas/loadbalancers"), "not-a-valid-token"),
@@ -194,6 +205,55 @@ async def collect(fetcher: Fetcher, side: Side) -> dict[str, Any]:
         status, body = await fetcher.get(url, token)
         out[f"error {what}"] = [body]
         out[f"error {what} status"] = status
+    return out
+
+
+# Issue 14: collections too short to span three pages in both fleets, read whole.
+ISSUE14_COLLECTIONS = (
+    ("v2/lbaas/l7policies", "l7policies", l7.POLICY_FIELDS),
+    ("v2/lbaas/quotas", "quotas", ()),
+    ("v2/lbaas/flavors", "flavors", offerings.FLAVOR_FIELDS),
+    ("v2/lbaas/availabilityzones", "availability_zones", offerings.ZONE_FIELDS),
+)
+
+
+async def collect_issue14(fetcher: Fetcher, side: Side) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for path, key, fields in ISSUE14_COLLECTIONS:
+        full = await fetcher.pages(side, path, key, [])
+        lists[key] = [item for page in full for item in page[key]]
+        out[f"{key} (all fields)"] = lists[key]
+        out[f"{key} pages"] = [{k: ([] if k == key else v) for k, v in page.items()}
+                               for page in full]
+        if fields:
+            selected = await fetcher.pages(side, path, key, [("fields", f) for f in fields])
+            out[f"{key} (exporter's fields=)"] = [i for page in selected for i in page[key]]
+    status, body = await fetcher.get(side.url("v2/lbaas/providers"), side.admin)
+    out["providers"], out["providers status"] = [body], status
+    rules: list[dict[str, Any]] = []
+    selected_rules: list[dict[str, Any]] = []
+    for policy in lists["l7policies"]:
+        if policy["rules"]:
+            path = f"v2/lbaas/l7policies/{policy['id']}/rules"
+            rules.extend(page for page in await fetcher.pages(side, path, "rules", []))
+            selected_rules.extend(await fetcher.pages(
+                side, path, "rules", [("fields", f) for f in l7.RULE_FIELDS]))
+    out["l7policies/{id}/rules"] = rules
+    out["l7policies/{id}/rules (exporter's fields=)"] = selected_rules
+    project = lists["quotas"][0]["project_id"]
+    for what, path in (("quota", f"v2/lbaas/quotas/{project}"),
+                       ("quota defaults", f"v2/lbaas/quotas/{project}/default")):
+        status, body = await fetcher.get(side.url(path), side.admin)
+        out[what], out[f"{what} status"] = [body], status
+    # A project reader: its own quota row only; profiles and other projects' quotas refused.
+    status, body = await fetcher.get(side.url("v2/lbaas/quotas"), side.member)
+    out["quotas as a project member status"] = status
+    out["quotas as a project member count"] = len(body["quotas"])
+    for what, path in (("flavorprofiles as a project member", "v2/lbaas/flavorprofiles"),
+                       ("flavors as a project member", "v2/lbaas/flavors")):
+        status, body = await fetcher.get(side.url(path), side.member)
+        out[f"{what} status"] = status
     return out
 
 

@@ -72,7 +72,7 @@ def test_expected_alerts_spell_out_labels_and_annotations() -> None:
 @pytest.mark.parametrize("rule", ALERTS, ids=lambda r: f"{r['alert']}-{r['labels']['severity']}")
 def test_alert_conventions(rule: dict[str, Any]) -> None:
     name = rule["alert"]
-    assert re.fullmatch(r"Octavia[A-Z][A-Za-z]+", name), name
+    assert re.fullmatch(r"Octavia[A-Z][A-Za-z0-9]+", name), name
     assert rule.get("labels", {}).get("severity") in SEVERITIES
     annotations = rule.get("annotations", {})
     assert annotations.get("summary"), "summary missing"

@@ -42,6 +42,16 @@ def expected_calls(truth: dict[str, Any], listener_stats: bool = True) -> Counte
         # Neutron paginates only when asked to (its pagination_max_limit defaults to none), and
         # the exporter does not ask unless --page-size is set: one call.
         "/v2.0/floatingips": 1,
+        # Issue 14: L7 policies, one rule list per policy with rules, quota rows + defaults,
+        # flavors, zones and providers (providers are never paginated).
+        "/v2/lbaas/l7policies": pages(len(truth["l7policies"])),
+        "/v2/lbaas/l7policies/{l7policy_id}/rules": sum(
+            pages(len(p["rules"])) for p in truth["l7policies"] if p["rules"]),
+        "/v2/lbaas/quotas": pages(len(truth["quotas"])),
+        "/v2/lbaas/quotas/{project_id}/default": 1,
+        "/v2/lbaas/flavors": pages(len(truth["flavors"])),
+        "/v2/lbaas/availabilityzones": pages(len(truth["availability_zones"])),
+        "/v2/lbaas/providers": 1,
     })
     if listener_stats:
         calls["/v2/lbaas/listeners/{id}/stats"] = len(truth["listeners"])
