@@ -28,7 +28,7 @@ import yaml
 from exporter import config
 
 HEALTH_PATH = "/healthz"
-DEFAULT_TIMEOUT = 4.0
+DEFAULT_TIMEOUT = 3.0  # well inside the image HEALTHCHECK's --timeout
 # Wildcard listen addresses are reached through the loopback of the same family.
 WILDCARD_TARGETS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
 
