@@ -38,11 +38,14 @@ RUN python3 -m venv "$VIRTUAL_ENV" \
 COPY requirements.txt /tmp/requirements.txt
 RUN --mount=type=secret,id=pip.conf,target=/etc/pip.conf --mount=type=secret,id=pip-cert \
     pip install --no-cache-dir --quiet --disable-pip-version-check --progress-bar off \
-      --require-hashes --no-deps -r /tmp/requirements.txt \
+      --require-hashes -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 COPY --from=wheel /dist/ /tmp/dist/
+# --no-deps and then `pip check`: a requirements.txt that no longer covers pyproject.toml's
+# dependencies fails the build instead of fetching unpinned packages.
 RUN pip install --no-cache-dir --quiet --disable-pip-version-check --no-deps /tmp/dist/*.whl \
- && rm -r /tmp/dist
+ && rm -r /tmp/dist \
+ && pip check
 USER 10001
 EXPOSE 9879
 # The check reads the exporter's own settings (PID 1's flags, the environment, --config-file),

@@ -4,6 +4,7 @@ metadata that says what the project says (version, SPDX license, URLs, the runbo
 from __future__ import annotations
 
 import email
+import re
 import subprocess
 import sys
 import tarfile
@@ -13,6 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from exporter import __version__
 from tests.deploy.podman import REPO
@@ -66,6 +70,23 @@ def test_sdist_carries_the_license_and_the_sources(dist: Path) -> None:
     with tarfile.open(sdist) as archive:
         names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
     assert {"LICENSE", "README.md", "pyproject.toml", "exporter/cli.py"} <= names
+
+
+def test_the_image_lock_pins_every_runtime_dependency() -> None:
+    """requirements.txt (what the image installs) must satisfy pyproject's dependencies; the
+    image build's `pip check` catches a missing transitive one."""
+    pinned = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9._-]+)==([^ \\;]+)", line)
+        if match:
+            pinned[canonicalize_name(match.group(1))] = Version(match.group(2))
+    for text in PYPROJECT["project"]["dependencies"]:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pinned, f"{name} is missing from requirements.txt: re-export it " \
+            "(docs/releasing.md, step 3)"
+        assert pinned[name] in requirement.specifier, (
+            f"requirements.txt pins {name}=={pinned[name]}, outside {requirement}")
 
 
 def test_every_runbook_url_is_under_the_stated_home() -> None:
