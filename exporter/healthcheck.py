@@ -88,6 +88,8 @@ def probe(host: str, port: int, tls: bool, timeout: float = DEFAULT_TIMEOUT) -> 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="octavia-exporter healthcheck",
+        # Everything it does not know goes to the server's parser, untouched: no prefixes.
+        allow_abbrev=False,
         description="Exit 0 when the exporter configured by the given settings (the server's "
         "own flags, environment and --config-file) answers /healthz, 1 otherwise.")
     parser.add_argument("--args-from-pid", type=int, metavar="PID",
