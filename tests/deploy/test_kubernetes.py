@@ -234,3 +234,38 @@ def test_the_statefulset_pod_is_the_deployments_but_for_the_shard() -> None:
     shards = {e["name"]: e["value"] for e in statefulset["spec"]["template"]["spec"][
         "containers"][0]["env"]}["SHARDS"]
     assert int(shards) == statefulset["spec"]["replicas"]
+
+
+def test_the_overlay_shown_in_operations_md_works(tmp_path) -> None:
+    """The kustomization an operator copies from docs/operations.md: namespace, the label
+    prometheus-operator selects on, and their own clouds.yaml replacing the placeholder."""
+    docs = (REPO / "docs" / "operations.md").read_text()
+    match = re.search(r"```yaml\n(# kustomization.yaml\n.*?)```", docs, re.S)
+    assert match, "docs/operations.md lost its example kustomization"
+    overlay = yaml.safe_load(match.group(1))
+    base = os.path.relpath(OVERLAYS["base"], tmp_path)  # kustomize takes no absolute roots
+    overlay["resources"] = [base if "deploy/kubernetes/base" in r else r
+                            for r in overlay["resources"]]
+    assert overlay["resources"] == [base]
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(overlay))
+    (tmp_path / "clouds.yaml").write_text(
+        "clouds:\n  openstack:\n    auth:\n      auth_url: https://keystone.test:5000/v3\n")
+    objects = render(tmp_path)
+    assert {o["metadata"].get("namespace") for o in objects} == {overlay["namespace"]}
+    (label,) = overlay["labels"][0]["pairs"].items()
+    for kind in ("ServiceMonitor", "PrometheusRule"):
+        (obj,) = of_kind(objects, kind)
+        assert obj["metadata"]["labels"][label[0]] == label[1]
+    (secret,) = of_kind(objects, "Secret")
+    clouds = yaml.safe_load(base64.b64decode(secret["data"]["clouds.yaml"]))
+    assert clouds["clouds"]["openstack"]["auth"]["auth_url"] == "https://keystone.test:5000/v3"
+    pod = workload(objects)["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "clouds"]
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    # The added label reaches no selector: Prometheus is still the only one let in.
+    (policy,) = of_kind(objects, "NetworkPolicy")
+    assert policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "prometheus"}
+    for obj in objects:
+        if not obj["apiVersion"].startswith("monitoring.coreos.com/"):
+            kubernetes_validate.validate(obj, K8S_VERSIONS[-1], strict=True)
