@@ -86,6 +86,8 @@ def test_the_unit_is_sandboxed_and_reads_credentials_from_etc_openstack() -> Non
     assert one("AmbientCapabilities") == ""
     assert set(one("RestrictAddressFamilies").split()) == {"AF_INET", "AF_INET6", "AF_UNIX"}
     assert "ReadWritePaths" not in service and "StateDirectory" not in service
+    # process_* metrics need /proc/stat (boot time): ProcSubset=pid would silently drop them.
+    assert "ProcSubset" not in service
     assert service["SystemCallFilter"] == ["@system-service", "~@privileged @resources"]
     # clouds.yaml: a private copy from /etc/openstack, found by openstacksdk through the
     # credentials directory (%d).
