@@ -149,6 +149,7 @@ def test_the_container_serves_the_cloud_as_configured(podman: Podman,
     samples = parse_exposition(body)
     assert one(samples, "octavia_up", cloud="simulator") == 1
     assert len(samples["octavia_loadbalancer_provisioning_status"]) == 8
+    assert (one(samples, "process_resident_memory_bytes") or 0) > 0  # /proc readable as uid 10001
 
     # Not root, and nothing of the image can be written.
     status_lines = podman("exec", name, "cat", "/proc/1/status").stdout
