@@ -181,8 +181,14 @@ async def amain(settings: config.Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["healthcheck"]:
+        # A subcommand rather than a flag: it takes the server's settings as its own arguments.
+        from exporter import healthcheck
+
+        return healthcheck.main(args[1:])
     try:
-        settings = config.load(argv)
+        settings = config.load(args)
     except config.ConfigError as exc:
         return _config_error(exc.problems)
     logs.configure(settings.log_level, settings.log_format)

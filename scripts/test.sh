@@ -12,6 +12,13 @@ need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need_apt+=(rabbitmq-server)
+# The container image is built and run by tests/deploy with rootful podman (runc: crun fails on
+# hybrid-cgroup hosts), from a Debian base made with mmdebstrap; the systemd unit is checked
+# with systemd-analyze.
+for tool in podman buildah mmdebstrap runc; do
+    command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
+done
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing Debian packages: ${need_apt[*]}"
@@ -24,6 +31,12 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     else
         echo "warning: missing ${need_apt[*]} and cannot apt-get install them (not root)" >&2
     fi
+fi
+
+# kubectl (with its built-in kustomize) renders deploy/kubernetes; Debian has no current one.
+if ! command -v kubectl >/dev/null 2>&1; then
+    echo "error: kubectl (>= 1.27, with kustomize built in) is needed for tests/deploy" >&2
+    exit 1
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
