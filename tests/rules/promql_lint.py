@@ -14,8 +14,12 @@ import re
 _STATUS_SERIES = re.compile(
     r"(?<![:\w])(octavia_[a-z]+_(?:provisioning_|operating_)?status)(?![:\w])(\{[^}]*\})?"
 )
-# Counters, and the buckets of histograms, which are counters too.
-_COUNTER = re.compile(r"(?<![:\w])(octavia_\w+_(?:total|bucket))(?![:\w])")
+# Counters, and the buckets of histograms, which are counters too — except gauge histograms
+# (computed afresh at every scrape, so never rated).
+GAUGE_HISTOGRAMS = {"octavia_detail_age_seconds_bucket"}
+_COUNTER = re.compile(
+    r"(?<![:\w])(?!(?:" + "|".join(GAUGE_HISTOGRAMS) + r")(?![:\w]))(octavia_\w+_(?:total|bucket))(?![:\w])"
+)
 _COUNTER_IN_RATE = re.compile(
     r"(?:rate|increase)\(\s*(octavia_\w+_(?:total|bucket))(?:\{[^}]*\})?"
     r"\[(?P<window>[^\]]+)\]\s*\)"
