@@ -1022,7 +1022,7 @@ def amphorae() -> dict[str, Any]:
                 f'increase(octavia_status_transitions_total{{{F},resource="amphora"}}'
                 "[$__rate_interval])))", "amphora {{from_status}} → {{to_status}}", ref="A"),
          target("sum(max by (cloud) (increase(octavia_status_transitions_total"
-                f'{{{F},resource="loadbalancer",field="provisioning",to_status="PENDING_UPDATE"}}'
+                f'{{{F},resource="loadbalancer",field="provisioning_status",to_status="PENDING_UPDATE"}}'
                 "[$__rate_interval])))", "load balancer → PENDING_UPDATE", ref="B")],
         w=12, h=8, options=TS_OPTIONS,
     ))
