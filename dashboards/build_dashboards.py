@@ -1305,6 +1305,15 @@ def capacity() -> dict[str, Any]:
     limit = f"max by ({key}) (octavia_quota_limit{{{FP}}})"
     ratio = f"{usage}\n/\n({limit} > 0)"
 
+    def named(expr: str) -> str:
+        """`expr` (one series per project quota) with the project's name where the exporter
+        could read it (octavia_project_info), and without one where it could not: a left
+        join, so a project whose name is unknown keeps its rows."""
+        return (f"(\n{expr}\n)\n* on (cloud, project_id) group_left (project_name)\n(\n"
+                f"    topk by (cloud, project_id) (1, octavia_project_info{{{FP}}})\n"
+                "  or on (cloud, project_id)\n"
+                f"    0 * max by (cloud, project_id) (octavia_quota_limit{{{FP}}}) + 1\n)")
+
     panels.append(row(lay, "Quotas"))
     panels.append(panel(
         lay, "bargauge", "Projects closest to a quota limit",
@@ -1312,7 +1321,8 @@ def capacity() -> dict[str, Any]:
         "octavia_quota_limit), unlimited quotas (-1) left out. Yellow from 90 %: the next "
         "creates may fail; red at 100 %: they do.",
         "percentunit",
-        [target(f"topk(15,\n{ratio}\n)", "{{project_id}} {{resource}}", instant=True)],
+        [target(named(f"topk(15,\n{ratio}\n)"), "{{project_name}} {{project_id}} {{resource}}",
+                instant=True)],
         w=12, h=10, options=BAR_OPTIONS,
         defaults={"min": 0, "max": 1,
                   "thresholds": thresholds((None, "green"), (0.9, "yellow"), (1, "red"))},
@@ -1321,10 +1331,12 @@ def capacity() -> dict[str, Any]:
         lay, "table", "Quota usage and limits",
         "Every project's quota per resource kind (load balancers, listeners, pools, members, "
         "health monitors, L7 policies, L7 rules): usage counted from the exporter's "
-        "snapshot, limit (-1 = unlimited) and usage / limit.",
+        "snapshot, limit (-1 = unlimited) and usage / limit; the project's name where "
+        "Keystone let the exporter read it (octavia_project_info).",
         "short",
-        [target(usage, ref="A", instant=True), target(limit, ref="B", instant=True),
-         target(ratio, ref="C", instant=True)],
+        [target(named(usage), ref="A", instant=True),
+         target(named(limit), ref="B", instant=True),
+         target(named(ratio), ref="C", instant=True)],
         w=12, h=10, options=TABLE_OPTIONS,
         overrides=[{"matcher": {"id": "byName", "options": "Used"}, "properties": [
             {"id": "unit", "value": "percentunit"},
@@ -1332,14 +1344,15 @@ def capacity() -> dict[str, Any]:
             {"id": "thresholds", "value": thresholds(
                 (None, "green"), (0.9, "yellow"), (1, "red"))}]}],
         transformations=[{"id": "merge", "options": {}}, *table_transform([], {
-            "cloud": "Cloud", "project_id": "Project", "resource": "Resource",
-            "Value #A": "Usage", "Value #B": "Limit", "Value #C": "Used"}, ordered=True)],
+            "cloud": "Cloud", "project_id": "Project", "project_name": "Project name",
+            "resource": "Resource", "Value #A": "Usage", "Value #B": "Limit",
+            "Value #C": "Used"}, ordered=True)],
     ))
     panels.append(panel(
         lay, "timeseries", "Quota usage over time",
         "Usage / limit over time for the ten project quotas closest to their limit.",
         "percentunit",
-        [target(f"topk(10,\n{ratio}\n)", "{{project_id}} {{resource}}")],
+        [target(named(f"topk(10,\n{ratio}\n)"), "{{project_name}} {{project_id}} {{resource}}")],
         w=12, h=8, options=TS_OPTIONS, defaults={"min": 0},
     ))
     panels.append(panel(

@@ -279,6 +279,9 @@ def test_amphorae_capacity_and_availability_queries(promtool: str, tmp_path: Pat
         labels = {"cloud": "prod", "project_id": project, "resource": resource}
         series += _series("octavia_quota_usage", labels, f"{usage}x10", 2)
         series += _series("octavia_quota_limit", labels, f"{limit}x10", 2)
+    # Only p1's name is known.
+    series += _series("octavia_project_info", {"cloud": "prod", "project_id": "p1",
+                      "project_name": "shop"}, "1x10", 2)
     # Listeners: l1 limited to 100 with 95 open, l2 unlimited (no limit series).
     for listener, active in (("l1", 95), ("l2", 500)):
         labels = {"cloud": "prod", "listener_id": listener, "loadbalancer_id": "lb1",
@@ -320,8 +323,8 @@ def test_amphorae_capacity_and_availability_queries(promtool: str, tmp_path: Pat
             "expr": _expr(cap_board, "Quota usage and limits", "C"),
             "eval_time": "6m",
             "exp_samples": [
-                {"labels": '{cloud="prod",project_id="p1",resource="loadbalancer"}',
-                 "value": 0.9},
+                {"labels": '{cloud="prod",project_id="p1",project_name="shop",'
+                           'resource="loadbalancer"}', "value": 0.9},
                 {"labels": '{cloud="prod",project_id="p2",resource="pool"}', "value": 1},
             ],
         },
