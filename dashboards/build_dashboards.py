@@ -940,8 +940,702 @@ def loadbalancer() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
+# Shared options of the four dashboards below
 
-BUILDERS = {"octavia-fleet.json": fleet, "octavia-loadbalancer.json": loadbalancer}
+TS_OPTIONS = {
+    "legend": {"displayMode": "table", "placement": "right", "calcs": ["lastNotNull", "max"]},
+    "tooltip": {"mode": "multi", "sort": "desc"},
+}
+TABLE_OPTIONS = {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}}
+BAR_OPTIONS = {
+    "orientation": "horizontal", "displayMode": "basic", "showUnfilled": True,
+    "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+    "valueMode": "color", "namePlacement": "left", "sizing": "auto",
+}
+STAT_OPTIONS = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                "colorMode": "value", "textMode": "value_and_name", "graphMode": "none"}
+DASHED = [{"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}}]
+
+
+def dashed(ref: str) -> dict[str, Any]:
+    return {"matcher": {"id": "byFrameRefID", "options": ref}, "properties": DASHED}
+
+
+def cloud_project_vars(project_metric: str = "octavia_loadbalancer_info") -> list[dict[str, Any]]:
+    return [
+        datasource_var(),
+        query_var("cloud", "Cloud", "label_values(octavia_up, cloud)"),
+        query_var("project", "Project",
+                  f'label_values({project_metric}{{cloud=~"$cloud"}}, project_id)'),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Amphorae dashboard
+
+
+def amphorae() -> dict[str, Any]:
+    lay = Layout()
+    panels: list[Panel] = []
+    amp = "cloud, amphora_id"
+    status_now = f"max by ({amp}, status) (octavia_amphora_status{{{FP}}} == 1)"
+
+    panels.append(row(lay, "Status"))
+    for label, title, what in (
+        ("role", "Amphorae by status and role",
+         "MASTER and BACKUP amphorae serve ACTIVE_STANDBY load balancers, STANDALONE ones "
+         "SINGLE load balancers; spares have no role."),
+        ("cached_zone", "Amphorae by status and compute zone",
+         "The compute availability zone each amphora was booted in (cached_zone): a zone "
+         "with many amphorae in ERROR points at that zone's hypervisors or network."),
+    ):
+        panels.append(panel(
+            lay, "bargauge", title,
+            f"Number of amphorae per status and {label} now (octavia_amphora_status joined "
+            f"with octavia_amphora_info). {what} Admin-only data.",
+            "short",
+            [target(f"sum by (status, {label}) (\n  {status_now}\n  "
+                    + info_join("amphora", FP, label, on=amp) + "\n)",
+                    f"{{{{{label}}}}} {{{{status}}}}", instant=True)],
+            w=12, h=8, options=BAR_OPTIONS,
+            defaults={"thresholds": thresholds((None, "blue"))},
+        ))
+    panels.append(panel(
+        lay, "timeseries", "Amphorae in transitional or failed states",
+        "Amphorae over time in the states a failover goes through or ends in: BOOTING and "
+        "PENDING_CREATE (a replacement is being built), PENDING_DELETE (the old one is "
+        "removed), ERROR, FAILOVER_STOPPED (Octavia gave up: too many failovers at once). "
+        "From cloud_project_status:octavia_amphora_status:sum.",
+        "short",
+        [target("sum by (status) (cloud_project_status:octavia_amphora_status:sum"
+                f'{{{FP},status!~"ALLOCATED|READY|DELETED"}})', "{{status}}")],
+        w=12, h=8, options=TS_OPTIONS,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Failover activity",
+        "Status changes of amphorae (resource amphora) and load balancers entering "
+        "PENDING_UPDATE (what a failover sets), as the exporter saw them between poll cycles "
+        "(octavia_status_transitions_total), per interval, counted once across replicas. Per "
+        "cloud only: transitions carry no project.",
+        "short",
+        [target("sum by (from_status, to_status) (max by (cloud, from_status, to_status) ("
+                f'increase(octavia_status_transitions_total{{{F},resource="amphora"}}'
+                "[$__rate_interval])))", "amphora {{from_status}} → {{to_status}}", ref="A"),
+         target("sum(max by (cloud) (increase(octavia_status_transitions_total"
+                f'{{{F},resource="loadbalancer",field="provisioning_status",to_status="PENDING_UPDATE"}}'
+                "[$__rate_interval])))", "load balancer → PENDING_UPDATE", ref="B")],
+        w=12, h=8, options=TS_OPTIONS,
+    ))
+
+    panels.append(row(lay, "Certificates"))
+    cert = f"max by ({amp}) (octavia_amphora_cert_expiration_timestamp_seconds{{{FP}}} > 0)"
+    panels.append(panel(
+        lay, "stat", "Certificates expiring",
+        "Number of amphorae whose agent certificate expires within 7, 30 and 90 days "
+        "(octavia_amphora_cert_expiration_timestamp_seconds; unknown expiries, exported as 0, "
+        "are left out). Housekeeping rotates at 14 days before expiry by default, so anything "
+        "under 7 days means rotation is not happening.",
+        "short",
+        [target(f"sum((\n  {cert}\n  - time()\n) < bool {days * 86400})", f"within {days} days",
+                ref=ref) for ref, days in (("A", 7), ("B", 30), ("C", 90))],
+        w=8, h=8, options={**STAT_OPTIONS, "orientation": "vertical"},
+        defaults={"thresholds": thresholds((None, "green"))},
+        overrides=[{"matcher": {"id": "byFrameRefID", "options": "A"}, "properties": [
+            {"id": "thresholds", "value": thresholds((None, "green"), (1, "red"))}]}],
+    ))
+    panels.append(panel(
+        lay, "bargauge", "Certificate expiry horizon",
+        "The 20 amphorae whose certificate expires soonest, with the time left. Red below 3 "
+        "days, yellow below 14 (the default rotation point).",
+        "s",
+        [target(f"bottomk(20,\n  {cert}\n  - time()\n)", "{{amphora_id}}", instant=True)],
+        w=16, h=8, options=BAR_OPTIONS,
+        defaults={"min": 0, "thresholds": thresholds(
+            (None, "red"), (3 * 86400, "yellow"), (14 * 86400, "green"))},
+    ))
+
+    panels.append(row(lay, "Inventory"))
+    panels.append(panel(
+        lay, "table", "Amphorae without a load balancer",
+        "Amphorae that serve no load balancer now: spares (READY, no load balancer) and "
+        "amphorae whose load balancer is not (or no longer) listed, with status, compute "
+        "instance, image and zone. Spares are expected when a spare pool is configured; "
+        "others are leftovers to clean up. Not filtered by project (spares have none).",
+        "none",
+        [target(f"(\n  max by ({amp}, loadbalancer_id, status) (octavia_amphora_status"
+                f'{{{F},loadbalancer_id=""}} == 1)\n'
+                f"  or\n  (max by ({amp}, loadbalancer_id, status) (octavia_amphora_status"
+                f'{{{F},loadbalancer_id!=""}} == 1)\n'
+                "   unless on (cloud, loadbalancer_id) "
+                f"octavia_loadbalancer_info{{{F}}})\n)\n"
+                + info_join("amphora", F, "compute_id, image_id, cached_zone", on=amp),
+                instant=True)],
+        w=24, h=7, options=TABLE_OPTIONS,
+        transformations=table_transform(["Value"], {
+            "cloud": "Cloud", "amphora_id": "Amphora ID", "loadbalancer_id": "Load balancer ID",
+            "status": "Status", "compute_id": "Compute ID", "image_id": "Image",
+            "cached_zone": "Zone"}, ordered=True),
+    ))
+    panels.append(panel(
+        lay, "bargauge", "Image ids in use",
+        "Number of amphorae per Glance image id (octavia_amphora_info image_id): after an "
+        "amphora image upgrade, what still runs the old image and needs a failover.",
+        "short",
+        [target(f"sum by (image_id) (max by ({amp}, image_id) (octavia_amphora_info{{{FP}}}))",
+                "{{image_id}}", instant=True)],
+        w=12, h=7, options=BAR_OPTIONS,
+        defaults={"thresholds": thresholds((None, "blue"))},
+    ))
+    panels.append(panel(
+        lay, "bargauge", "Compute flavors in use",
+        "Number of amphorae per Nova flavor (octavia_amphora_info compute_flavor).",
+        "short",
+        [target(f"sum by (compute_flavor) (max by ({amp}, compute_flavor) "
+                f"(octavia_amphora_info{{{FP}}}))", "{{compute_flavor}}", instant=True)],
+        w=12, h=7, options=BAR_OPTIONS,
+        defaults={"thresholds": thresholds((None, "blue"))},
+    ))
+    return dashboard(
+        "octavia-amphorae", "Octavia / Amphorae",
+        "Octavia amphorae from octavia-exporter (admin data): status by role and zone, "
+        f"failovers, certificate expiry, spares and leftovers, images. See {RUNBOOKS}.",
+        cloud_project_vars("octavia_amphora_info"), panels,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Exporter dashboard
+
+
+def exporter() -> dict[str, Any]:
+    lay = Layout()
+    panels: list[Panel] = []
+
+    panels.append(row(lay, "Polling"))
+    panels.append(panel(
+        lay, "timeseries", "Poll duration against the interval",
+        "Per cloud and replica: wall time of the last tier-1 poll pass "
+        "(octavia_poll_duration_seconds), of the last complete pass over per-load-balancer "
+        "detail (octavia_detail_pass_duration_seconds), and, dashed, the configured --interval "
+        "(octavia_poll_interval_seconds). A pass as long as the interval means the next one "
+        "starts late.",
+        "s",
+        [target(f"octavia_poll_duration_seconds{{{F}}}", "{{cloud}} {{instance}} poll", ref="A"),
+         target(f"octavia_detail_pass_duration_seconds{{{F}}}", "{{cloud}} {{instance}} detail",
+                ref="B"),
+         target(f"max by (cloud) (octavia_poll_interval_seconds{{{F}}})", "{{cloud}} interval",
+                ref="C")],
+        w=12, h=8, options=TS_OPTIONS, overrides=[dashed("C")],
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Poll cycles and errors",
+        "Poll cycles per second by result (octavia_poll_cycles_total) and failed API calls "
+        "that left objects at their last known state or failed a cycle, by endpoint and reason "
+        "(octavia_poll_errors_total), per cloud and summed over replicas (each polls).",
+        "ops",
+        [target(f"sum by (cloud, result) (rate(octavia_poll_cycles_total{{{F}}}"
+                "[$__rate_interval]))", "{{cloud}} cycles {{result}}", ref="A"),
+         target(f"sum by (cloud, endpoint, reason) (rate(octavia_poll_errors_total{{{F}}}"
+                "[$__rate_interval]))", "{{cloud}} {{endpoint}} {{reason}}", ref="B")],
+        w=12, h=8, options=TS_OPTIONS,
+    ))
+
+    panels.append(row(lay, "API requests"))
+    panels.append(panel(
+        lay, "timeseries", "API requests by endpoint and code",
+        "Requests from the exporter to the Octavia, Neutron and Keystone APIs per second, by "
+        "endpoint template and HTTP code (or timeout / connection_error), summed over replicas "
+        "(octavia_api_requests_total).",
+        "reqps",
+        [target(f"sum by (cloud, endpoint, code) (rate(octavia_api_requests_total{{{F}}}"
+                "[$__rate_interval]))", "{{cloud}} {{endpoint}} {{code}}")],
+        w=12, h=8, options=TS_OPTIONS,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "API errors by endpoint and code",
+        "The non-2xx part of the previous panel: which calls fail, and how.",
+        "reqps",
+        [target(f'sum by (cloud, endpoint, code) (rate(octavia_api_requests_total{{{F},'
+                'code!~"2.."}[$__rate_interval]))', "{{cloud}} {{endpoint}} {{code}}")],
+        w=12, h=8, options=TS_OPTIONS,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "API latency by endpoint",
+        "Median and 95th percentile of request latency per endpoint template, from "
+        "octavia_api_request_duration_seconds (all replicas together).",
+        "s",
+        [target(f"histogram_quantile({q}, sum by (cloud, endpoint, le) (rate("
+                f"octavia_api_request_duration_seconds_bucket{{{F}}}[$__rate_interval])))",
+                f"{{{{cloud}}}} {{{{endpoint}}}} p{int(q * 100)}", ref=ref)
+         for ref, q in (("A", 0.5), ("B", 0.95))],
+        w=12, h=8, options=TS_OPTIONS, overrides=[dashed("A")],
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Authentications",
+        "Keystone token fetches per interval by result (octavia_authentications_total). A "
+        "token lasts hours: more than a few per hour means tokens are rejected or the "
+        "exporter restarts.",
+        "short",
+        [target(f"sum by (cloud, result) (increase(octavia_authentications_total{{{F}}}"
+                "[$__rate_interval]))", "{{cloud}} {{result}}")],
+        w=12, h=8, options=TS_OPTIONS,
+    ))
+    panels.append(panel(
+        lay, "table", "Last errors",
+        "The latest error per cloud and endpoint and when it happened "
+        "(octavia_last_error_info, octavia_last_error_timestamp_seconds): reason "
+        "connection_refused, dns, tls, timeout, unauthorized, forbidden, not_found, "
+        "server_error, rate_limited, malformed or auth (endpoint keystone for Keystone).",
+        "dateTimeAsIso",
+        [target(f"max by (cloud, endpoint, reason) (octavia_last_error_info{{{F}}})\n"
+                "* on (cloud, endpoint) group_left ()\n"
+                f"max by (cloud, endpoint) (octavia_last_error_timestamp_seconds{{{F}}}) * 1000",
+                instant=True)],
+        w=24, h=6, options=TABLE_OPTIONS,
+        transformations=table_transform([], {
+            "cloud": "Cloud", "endpoint": "Endpoint", "reason": "Reason", "Value": "When"},
+            ordered=True),
+    ))
+
+    panels.append(row(lay, "Request budget and concurrency"))
+    panels.append(panel(
+        lay, "timeseries", "Request rate against the budget",
+        "Requests per second each replica sends per cloud, and, dashed, its budget "
+        "(--api-max-rate, octavia_api_rate_limit_requests_per_second; 0 = no limit).",
+        "reqps",
+        [target(f"sum by (cloud, instance) (rate(octavia_api_requests_total{{{F}}}"
+                "[$__rate_interval]))", "{{cloud}} {{instance}}", ref="A"),
+         target(f"octavia_api_rate_limit_requests_per_second{{{F}}}",
+                "{{cloud}} {{instance}} budget", ref="B")],
+        w=12, h=8, options=TS_OPTIONS, overrides=[dashed("B")],
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Adaptive concurrency",
+        "Requests in flight per cloud and replica (octavia_api_in_flight_requests) and, "
+        "dashed, the adaptive concurrency limit (octavia_api_concurrency_limit, at most "
+        "--concurrency), which drops when latency rises or the API answers 429/503 or times "
+        "out.",
+        "short",
+        [target(f"octavia_api_in_flight_requests{{{F}}}", "{{cloud}} {{instance}} in flight",
+                ref="A"),
+         target(f"octavia_api_concurrency_limit{{{F}}}", "{{cloud}} {{instance}} limit",
+                ref="B")],
+        w=12, h=8, options=TS_OPTIONS, overrides=[dashed("B")],
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Concurrency limit decreases",
+        "How often the adaptive limit was lowered, per interval, by reason (latency, 429, "
+        "503, timeout) (octavia_api_limit_decreases_total).",
+        "short",
+        [target(f"sum by (cloud, reason) (increase(octavia_api_limit_decreases_total{{{F}}}"
+                "[$__rate_interval]))", "{{cloud}} {{reason}}")],
+        w=12, h=8, options=TS_OPTIONS,
+    ))
+
+    panels.append(row(lay, "Data freshness"))
+    panels.append(panel(
+        lay, "timeseries", "Detail age against the target",
+        "How old the per-load-balancer detail (tier 2) is: median and 99th percentile over "
+        "load balancers (octavia_detail_age_seconds, a gauge histogram computed at scrape "
+        "time), the oldest (octavia_detail_oldest_age_seconds), and, dashed, the target "
+        "(--detail-target, octavia_detail_age_target_seconds). Worst replica per cloud.",
+        "s",
+        [*[target(f"histogram_quantile({q}, max by (cloud, le) ("
+                  f"octavia_detail_age_seconds_bucket{{{F}}}))",
+                  f"{{{{cloud}}}} p{int(q * 100)}", ref=ref)
+           for ref, q in (("A", 0.5), ("B", 0.99))],
+         target(f"max by (cloud) (octavia_detail_oldest_age_seconds{{{F}}})",
+                "{{cloud}} oldest", ref="C"),
+         target(f"max by (cloud) (octavia_detail_age_target_seconds{{{F}}})",
+                "{{cloud}} target", ref="D")],
+        w=12, h=8, options=TS_OPTIONS, overrides=[dashed("D")],
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Detail backlog",
+        "Load balancers waiting for their per-load-balancer detail to be read "
+        "(octavia_detail_backlog), per cloud, worst replica. A backlog that only grows means "
+        "the request budget or concurrency is too small for the fleet.",
+        "short",
+        [target(f"max by (cloud) (octavia_detail_backlog{{{F}}})", "{{cloud}}")],
+        w=12, h=8, options=TS_OPTIONS,
+    ))
+
+    panels.append(row(lay, "Events"))
+    panels.append(panel(
+        lay, "timeseries", "Notifications",
+        "Octavia notifications received per interval by event type "
+        "(octavia_notifications_received_total) and dropped by reason "
+        "(octavia_notifications_dropped_total), summed over replicas; only with "
+        "--notifications-url.",
+        "short",
+        [target(f"sum by (cloud, event_type) (increase(octavia_notifications_received_total"
+                f"{{{F}}}[$__rate_interval]))", "{{cloud}} {{event_type}}", ref="A"),
+         target(f"sum by (cloud, reason) (increase(octavia_notifications_dropped_total{{{F}}}"
+                "[$__rate_interval]))", "{{cloud}} dropped {{reason}}", ref="B")],
+        w=12, h=8, options=TS_OPTIONS,
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Status transitions by resource",
+        "Status changes the exporter saw between two poll cycles per resource kind and field "
+        "(octavia_status_transitions_total), per interval, counted once across replicas.",
+        "short",
+        [target("sum by (resource, field) (max by (cloud, resource, field, from_status, "
+                f"to_status) (increase(octavia_status_transitions_total{{{F}}}"
+                "[$__rate_interval])))", "{{resource}} {{field}}")],
+        w=12, h=8, options=TS_OPTIONS,
+    ))
+    return dashboard(
+        "octavia-exporter", "Octavia / Exporter",
+        "octavia-exporter itself: polling, API requests, latency and errors, request budget, "
+        f"adaptive concurrency, data freshness, notifications. See {RUNBOOKS}.",
+        [datasource_var(), query_var("cloud", "Cloud", "label_values(octavia_up, cloud)")],
+        panels,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Quotas and capacity dashboard
+
+
+def capacity() -> dict[str, Any]:
+    lay = Layout()
+    panels: list[Panel] = []
+    key = "cloud, project_id, resource"
+    usage = f"max by ({key}) (octavia_quota_usage{{{FP}}})"
+    limit = f"max by ({key}) (octavia_quota_limit{{{FP}}})"
+    ratio = f"{usage}\n/\n({limit} > 0)"
+
+    def named(expr: str) -> str:
+        """`expr` (one series per project quota) with the project's name where the exporter
+        could read it (octavia_project_info), and without one where it could not: a left
+        join, so a project whose name is unknown keeps its rows."""
+        return (f"(\n{expr}\n)\n* on (cloud, project_id) group_left (project_name)\n(\n"
+                f"    topk by (cloud, project_id) (1, octavia_project_info{{{FP}}})\n"
+                "  or on (cloud, project_id)\n"
+                f"    0 * max by (cloud, project_id) (octavia_quota_limit{{{FP}}}) + 1\n)")
+
+    panels.append(row(lay, "Quotas"))
+    panels.append(panel(
+        lay, "bargauge", "Projects closest to a quota limit",
+        "The 15 project quotas with the highest usage / limit (octavia_quota_usage / "
+        "octavia_quota_limit), unlimited quotas (-1) left out. Yellow from 90 %: the next "
+        "creates may fail; red at 100 %: they do.",
+        "percentunit",
+        [target(named(f"topk(15,\n{ratio}\n)"), "{{project_name}} {{project_id}} {{resource}}",
+                instant=True)],
+        w=12, h=10, options=BAR_OPTIONS,
+        defaults={"min": 0, "max": 1,
+                  "thresholds": thresholds((None, "green"), (0.9, "yellow"), (1, "red"))},
+    ))
+    panels.append(panel(
+        lay, "table", "Quota usage and limits",
+        "Every project's quota per resource kind (load balancers, listeners, pools, members, "
+        "health monitors, L7 policies, L7 rules): usage counted from the exporter's "
+        "snapshot, limit (-1 = unlimited) and usage / limit; the project's name where "
+        "Keystone let the exporter read it (octavia_project_info).",
+        "short",
+        [target(named(usage), ref="A", instant=True),
+         target(named(limit), ref="B", instant=True),
+         target(named(ratio), ref="C", instant=True)],
+        w=12, h=10, options=TABLE_OPTIONS,
+        overrides=[{"matcher": {"id": "byName", "options": "Used"}, "properties": [
+            {"id": "unit", "value": "percentunit"},
+            {"id": "custom.cellOptions", "value": {"type": "color-text"}},
+            {"id": "thresholds", "value": thresholds(
+                (None, "green"), (0.9, "yellow"), (1, "red"))}]}],
+        transformations=[{"id": "merge", "options": {}}, *table_transform([], {
+            "cloud": "Cloud", "project_id": "Project", "project_name": "Project name",
+            "resource": "Resource", "Value #A": "Usage", "Value #B": "Limit",
+            "Value #C": "Used"}, ordered=True)],
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Quota usage over time",
+        "Usage / limit over time for the ten project quotas closest to their limit.",
+        "percentunit",
+        [target(named(f"topk(10,\n{ratio}\n)"), "{{project_name}} {{project_id}} {{resource}}")],
+        w=12, h=8, options=TS_OPTIONS, defaults={"min": 0},
+    ))
+    panels.append(panel(
+        lay, "table", "Default quotas",
+        "The default quota per resource kind that projects without their own quota get "
+        "(octavia_quota_default_limit; -1 = unlimited).",
+        "short",
+        [target(f"max by (cloud, resource) (octavia_quota_default_limit{{{F}}})",
+                instant=True)],
+        w=12, h=8, options=TABLE_OPTIONS,
+        transformations=table_transform([], {
+            "cloud": "Cloud", "resource": "Resource", "Value": "Default limit"}, ordered=True),
+    ))
+
+    panels.append(row(lay, "Where the fleet runs"))
+    lbs = "max by (cloud, loadbalancer_id, {label}) (octavia_loadbalancer_info{{" + FP + "}})"
+    for label, title, info in (
+        ("flavor_id", "Load balancers per flavor",
+         "Flavor ids; the Flavors table names them."),
+        ("availability_zone", "Load balancers per availability zone",
+         "Empty: no zone requested (Octavia's default)."),
+        ("provider", "Load balancers per provider",
+         "amphora, ovn, or a vendor driver."),
+    ):
+        panels.append(panel(
+            lay, "bargauge", title,
+            f"Number of load balancers per {label} (octavia_loadbalancer_info) for the "
+            f"selected clouds and projects. {info}",
+            "short",
+            [target(f"sum by ({label}) ({lbs.format(label=label)})", f"{{{{{label}}}}}",
+                    instant=True)],
+            w=8, h=7, options=BAR_OPTIONS,
+            defaults={"thresholds": thresholds((None, "blue"))},
+        ))
+    for kind, title, labels, columns in (
+        ("flavor", "Flavors", "cloud, flavor_id, name, enabled, flavor_profile_id",
+         {"cloud": "Cloud", "flavor_id": "Flavor ID", "name": "Name", "enabled": "Enabled",
+          "flavor_profile_id": "Flavor profile", "Value #B": "Load balancers"}),
+        ("availability_zone", "Availability zones",
+         "cloud, availability_zone, enabled, availability_zone_profile_id",
+         {"cloud": "Cloud", "availability_zone": "Zone", "enabled": "Enabled",
+          "availability_zone_profile_id": "Zone profile", "Value #B": "Load balancers"}),
+        ("provider", "Providers", "cloud, provider, description",
+         {"cloud": "Cloud", "provider": "Provider", "description": "Description",
+          "Value #B": "Load balancers"}),
+    ):
+        id_label = {"flavor": "flavor_id"}.get(kind, kind)
+        panels.append(panel(
+            lay, "table", title,
+            f"Every {title.lower()[:-1]} Octavia knows (octavia_{kind}_info) and how many of "
+            "the selected load balancers use it. Disabled ones take no new load balancers; "
+            "those still counted here run on them.",
+            "short",
+            [target(f"max by ({labels}) (octavia_{kind}_info{{{F}}})", ref="A", instant=True),
+             target(f"sum by (cloud, {id_label}) ({lbs.format(label=id_label)})", ref="B",
+                    instant=True)],
+            w=8, h=7, options=TABLE_OPTIONS,
+            transformations=[{"id": "merge", "options": {}},
+                             *table_transform(["Value #A"], columns, ordered=True)],
+        ))
+
+    panels.append(row(lay, "Listener connection limits"))
+    lst = "cloud, listener_id"
+    used = (f"max by ({lst}) (octavia_listener_active_connections{{{FP}}})\n/\n"
+            f"max by ({lst}) (octavia_listener_connection_limit{{{FP}}} > 0)")
+    l_join = info_join("listener", F, "loadbalancer_id, name, protocol, protocol_port")
+    panels.append(panel(
+        lay, "bargauge", "Listeners closest to their connection limit",
+        "Active connections / connection limit for the 15 fullest listeners that have a "
+        "limit (octavia_listener_active_connections / octavia_listener_connection_limit). "
+        "At the limit HAProxy queues new connections and Octavia reports the listener "
+        "DEGRADED (FULL).",
+        "percentunit",
+        [target(f"topk(15,\n{used}\n)\n{l_join}", "{{name}} {{protocol}}:{{protocol_port}}",
+                instant=True)],
+        w=12, h=8, options=BAR_OPTIONS,
+        defaults={"min": 0, "max": 1,
+                  "thresholds": thresholds((None, "green"), (0.9, "yellow"), (1, "red"))},
+    ))
+    panels.append(panel(
+        lay, "table", "Listener connection limits",
+        "Every listener with a connection limit (octavia_listener_connection_limit; "
+        "listeners without one are unlimited and not listed), its active connections and "
+        "load balancer.",
+        "short",
+        [target(f"max by ({lst}) (octavia_listener_connection_limit{{{FP}}})\n{l_join}",
+                ref="A", instant=True),
+         target(f"max by ({lst}) (octavia_listener_active_connections{{{FP}}})\n"
+                f"and on ({lst}) octavia_listener_connection_limit{{{FP}}}", ref="B",
+                instant=True)],
+        w=12, h=8, options=TABLE_OPTIONS,
+        transformations=[{"id": "merge", "options": {}}, *table_transform([], {
+            "cloud": "Cloud", "loadbalancer_id": "Load balancer ID",
+            "listener_id": "Listener ID", "name": "Name", "protocol": "Protocol",
+            "protocol_port": "Port", "Value #A": "Limit", "Value #B": "Active"},
+            ordered=True)],
+    ))
+    return dashboard(
+        "octavia-capacity", "Octavia / Quotas and capacity",
+        "Octavia quotas per project against their limits, where the fleet runs (flavors, "
+        f"zones, providers) and listener connection limits, from octavia-exporter. See "
+        f"{RUNBOOKS}.",
+        cloud_project_vars(), panels,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Availability (SLO) dashboard
+
+SLI = "octavia_loadbalancer_availability"
+
+
+def availability() -> dict[str, Any]:
+    lay = Layout()
+    panels: list[Panel] = []
+    budget_left = (f"1 - (1 - cloud:{SLI}:ratio30d{{{F}}})\n"
+                   f"  / on (cloud) (1 - cloud:{SLI}:objective{{{F}}})")
+    pct = {"decimals": 3}
+
+    panels.append(row(lay, "Fleet"))
+    panels.append(panel(
+        lay, "stat", "Availability over the range",
+        "Per cloud: the share of load-balancer time available over the dashboard's time "
+        "range (available / counted load-balancer samples, from "
+        "cloud:octavia_loadbalancer_available:sum and …counted:sum). Available: operating "
+        "status ONLINE, DEGRADED or NO_MONITOR; admin down and PENDING_CREATE/DELETE not "
+        "counted (docs/slo.md).",
+        "percentunit",
+        [target(f"sum_over_time(cloud:octavia_loadbalancer_available:sum{{{F}}}[$__range])\n"
+                f"/ sum_over_time(cloud:octavia_loadbalancer_counted:sum{{{F}}}[$__range])",
+                "{{cloud}}", instant=True)],
+        w=6, h=5, options=STAT_OPTIONS, defaults={**pct, "thresholds": thresholds(
+            (None, "red"), (0.999, "green"))},
+    ))
+    panels.append(panel(
+        lay, "stat", "Error budget left (30 days)",
+        "Per cloud: the part of the 30-day error budget not spent "
+        "(1 - (1 - availability over 30 days) / (1 - objective)). 100 % untouched, 0 spent, "
+        "negative overspent.",
+        "percentunit",
+        [target(budget_left, "{{cloud}}", instant=True)],
+        w=6, h=5, options=STAT_OPTIONS, defaults={"decimals": 1, "thresholds": thresholds(
+            (None, "red"), (0.25, "yellow"), (0.5, "green"))},
+    ))
+    panels.append(panel(
+        lay, "stat", "Objective",
+        "The availability objective per cloud (the recording rule "
+        "cloud:octavia_loadbalancer_availability:objective; docs/slo.md says how to change "
+        "it).",
+        "percentunit",
+        [target(f"cloud:{SLI}:objective{{{F}}}", "{{cloud}}", instant=True)],
+        w=4, h=5, options=STAT_OPTIONS, defaults={**pct, "thresholds": thresholds(
+            (None, "blue"))},
+    ))
+    panels.append(panel(
+        lay, "bargauge", "Availability by window",
+        "Per cloud: availability over the last 5 minutes, hour, 6 hours, day and 30 days "
+        "(cloud:octavia_loadbalancer_availability:ratio<window>).",
+        "percentunit",
+        [target(f"cloud:{SLI}:ratio{w}{{{F}}}", f"{{{{cloud}}}} {w}", ref=ref, instant=True)
+         for ref, w in (("A", "5m"), ("B", "1h"), ("C", "6h"), ("D", "1d"), ("E", "30d"))],
+        w=8, h=5, options=BAR_OPTIONS, defaults={**pct, "thresholds": thresholds(
+            (None, "red"), (0.999, "green"))},
+    ))
+    burn_windows = (("A", "5m"), ("B", "30m"), ("C", "1h"), ("D", "2h"), ("E", "6h"),
+                    ("F", "1d"), ("G", "3d"))
+    panels.append(panel(
+        lay, "timeseries", "Burn rates",
+        "How many times faster than the objective allows the error budget is being spent, "
+        "per cloud and window (cloud:octavia_loadbalancer_availability:burnrate<window>). 1 "
+        "spends exactly the budget in 30 days. The page fires when 1h and 5m are above 14.4 "
+        "or 6h and 30m above 6; the ticket when 1d and 2h are above 3 or 3d and 6h above 1.",
+        "x",
+        [target(f"cloud:{SLI}:burnrate{w}{{{F}}}", f"{{{{cloud}}}} {w}", ref=ref)
+         for ref, w in burn_windows],
+        w=12, h=8, options=TS_OPTIONS,
+        defaults={"custom": {"scaleDistribution": {"type": "log", "log": 10},
+                             "thresholdsStyle": {"mode": "dashed"}},
+                  "thresholds": thresholds((None, "green"), (1, "yellow"), (14.4, "red"))},
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Fleet availability over time",
+        "Per cloud: availability over the last hour and the last day at each point in time "
+        "(ratio1h, ratio1d), against the objective (dashed).",
+        "percentunit",
+        [target(f"cloud:{SLI}:ratio1h{{{F}}}", "{{cloud}} 1h", ref="A"),
+         target(f"cloud:{SLI}:ratio1d{{{F}}}", "{{cloud}} 1d", ref="B"),
+         target(f"cloud:{SLI}:objective{{{F}}}", "{{cloud}} objective", ref="C")],
+        w=12, h=8, options=TS_OPTIONS, defaults=pct, overrides=[dashed("C")],
+    ))
+
+    panels.append(row(lay, "Per project"))
+    project_budget = (f"1 - (1 - cloud_project:{SLI}:ratio30d{{{FP}}})\n"
+                      f"  / on (cloud) group_left () (1 - cloud:{SLI}:objective{{{F}}})")
+    panels.append(panel(
+        lay, "table", "Availability per project",
+        "Per project: availability over the last hour, day and 30 days "
+        "(cloud_project:octavia_loadbalancer_availability:ratio<window>), the share of the "
+        "30-day error budget left against the cloud's objective, and the number of load "
+        "balancers counted now. Sort by a column to find the projects that spend the budget.",
+        "percentunit",
+        [target(f"cloud_project:{SLI}:ratio1h{{{FP}}}", ref="A", instant=True),
+         target(f"cloud_project:{SLI}:ratio1d{{{FP}}}", ref="B", instant=True),
+         target(f"cloud_project:{SLI}:ratio30d{{{FP}}}", ref="C", instant=True),
+         target(project_budget, ref="D", instant=True),
+         target(f"cloud_project:octavia_loadbalancer_counted:sum{{{FP}}}", ref="E",
+                instant=True)],
+        w=24, h=8, options=TABLE_OPTIONS, defaults=pct,
+        overrides=[{"matcher": {"id": "byName", "options": "Load balancers"},
+                    "properties": [{"id": "unit", "value": "short"},
+                                   {"id": "decimals", "value": 0}]}],
+        transformations=[{"id": "merge", "options": {}}, *table_transform([], {
+            "cloud": "Cloud", "project_id": "Project", "Value #A": "1 hour", "Value #B": "1 day",
+            "Value #C": "30 days", "Value #D": "Budget left", "Value #E": "Load balancers"},
+            ordered=True)],
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Projects with the lowest availability",
+        "Availability over the last hour of the ten projects that have the least, at each "
+        "point in time (bottomk is evaluated per point).",
+        "percentunit",
+        [target(f"bottomk(10, cloud_project:{SLI}:ratio1h{{{FP}}})", "{{project_id}}")],
+        w=24, h=8, options=TS_OPTIONS, defaults=pct,
+    ))
+
+    panels.append(row(lay, "Load balancers"))
+    lb_join = info_join("loadbalancer", F, "name")
+    per_lb = f"cloud_project_loadbalancer:octavia_loadbalancer_available:bool{{{FP}}}"
+    panels.append(panel(
+        lay, "table", "Load balancers unavailable now",
+        "Load balancers that count against the SLI right now: operating status ERROR, or "
+        "OFFLINE with admin state up (from "
+        "cloud_project_loadbalancer:octavia_loadbalancer_available:bool == 0), with name.",
+        "none",
+        [target(f"({per_lb} == 0)\n{lb_join}", instant=True)],
+        w=12, h=8, options=TABLE_OPTIONS,
+        transformations=table_transform(["Value"], {
+            "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "Load balancer ID",
+            "name": "Name"}, ordered=True),
+    ))
+    panels.append(panel(
+        lay, "table", "Least available load balancers over the range",
+        "The 20 load balancers with the lowest availability over the dashboard's time range "
+        "(avg_over_time of the per-load-balancer SLI). Reads every sample of every selected "
+        "load balancer: select a project on big clouds or long ranges.",
+        "percentunit",
+        [target(f"bottomk(20, avg_over_time({per_lb}[$__range]))\n{lb_join}", instant=True)],
+        w=12, h=8, options=TABLE_OPTIONS, defaults=pct,
+        transformations=table_transform([], {
+            "cloud": "Cloud", "project_id": "Project", "loadbalancer_id": "Load balancer ID",
+            "name": "Name", "Value": "Availability"}, ordered=True),
+    ))
+    panels.append(panel(
+        lay, "timeseries", "Load balancers available and counted",
+        "How many of the selected load balancers count for the SLI and how many of them are "
+        "available, over time (cloud_project:octavia_loadbalancer_available:sum and "
+        "…counted:sum). The gap is the load balancers down.",
+        "short",
+        [target(f"sum(cloud_project:octavia_loadbalancer_counted:sum{{{FP}}})", "counted",
+                ref="A"),
+         target(f"sum(cloud_project:octavia_loadbalancer_available:sum{{{FP}}})", "available",
+                ref="B")],
+        w=24, h=7, options=TS_OPTIONS,
+    ))
+    return dashboard(
+        "octavia-availability", "Octavia / Availability (SLO)",
+        "Load-balancer availability SLO from octavia-exporter's recording rules: SLI per "
+        "cloud and project, error budget, burn rates, least available load balancers. "
+        f"See {RUNBOOKS}.",
+        cloud_project_vars(), panels,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+
+BUILDERS = {
+    "octavia-fleet.json": fleet,
+    "octavia-loadbalancer.json": loadbalancer,
+    "octavia-amphorae.json": amphorae,
+    "octavia-exporter.json": exporter,
+    "octavia-capacity.json": capacity,
+    "octavia-availability.json": availability,
+}
 
 
 def render(board: dict[str, Any]) -> str:

@@ -12,11 +12,18 @@ All on 127.0.0.1, each process started here and stopped here by PID:
   that is not one-to-one fails the query); B runs with `--member-details`, so the member weight,
   admin state and backup series (and the dashboard columns reading them) have data, while A
   shows what an exporter without the option exports;
+  B also listens to Octavia's notifications on a real RabbitMQ (Debian's rabbitmq-server, on
+  loopback), into which the fixture publishes one load-balancer update and one unrelated
+  message once B is connected, so the notification series have data;
   exporter C: cloud `simulator-member` (project-scoped account). It is stopped once Prometheus
   has scraped it, so its cloud stops being reported (OctaviaCloudNotReported) and its target is
   down (OctaviaExporterTargetDown).
-- Prometheus: scrape and evaluation interval 1 s, job `octavia-exporter` (A, B, C), the shipped
-  recording rules as they are, and a copy of the shipped alerting rules in which only `for:` and
+- Prometheus: scrape and evaluation interval 1 s, job `octavia-exporter` (A, B, C), a copy of
+  the shipped recording rules in which only group `interval:`s are removed (the SLO's long
+  windows run every 2m30s, and a group's first evaluation can come that late: without its own
+  interval a group runs at the 1 s global one; see
+  test_promql.py::test_the_recording_rule_copy_only_drops_group_intervals), and a copy of
+  the shipped alerting rules in which only `for:` and
   `keep_firing_for:` are shortened to SHORT_FOR, so alerts reach Alertmanager within seconds
   (the expressions, labels and annotations are byte-for-byte the shipped ones; see
   test_alertmanager.py::test_the_rule_copy_only_shortens_durations).
@@ -54,8 +61,10 @@ from tests.e2e.harness import (
     http,
     wait_until,
 )
+from tests.e2e.notifications import publish
 from tests.e2e.scenario import ACTIVE_CONNECTIONS, CONNECTION_LIMIT, Scenario
 from tests.rules.promql_inventory import ALERTS_DIR
+from tests.system.rabbit import Rabbit, require_rabbitmq
 
 JOB = "octavia-exporter"
 SHORT_FOR = "1s"
@@ -82,6 +91,7 @@ class Stack:
     webhook: Webhook
     exporters: dict[str, str]  # name -> host:port (the target's instance label)
     alert_rules_copy: Path
+    recording_rules_copy: Path
     # A moment before Prometheus was started: no sample of anything exists at or before it.
     before_any_data: float
     timings: dict[str, float] = field(default_factory=dict)
@@ -107,6 +117,7 @@ def binaries() -> Binaries:
             pytest.fail(f"{reason}; CI is set, so this is an error, not a skip")
         pytest.skip(reason)
     assert prometheus and alertmanager
+    require_rabbitmq()
     return Binaries(prometheus, alertmanager)
 
 
@@ -130,6 +141,15 @@ def short_for_copy(source: Path, target: Path) -> None:
             for key in ("for", "keep_firing_for"):
                 if key in rule:
                     rule[key] = SHORT_FOR
+    target.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
+                      encoding="utf-8")
+
+
+def no_interval_copy(source: Path, target: Path) -> None:
+    """Copy a rule file without its groups' `interval:` (they then run at the global one)."""
+    document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    for group in document["groups"]:
+        group.pop("interval", None)
     target.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
                       encoding="utf-8")
 
@@ -211,6 +231,10 @@ def _probes(scenario: Scenario) -> list[tuple[str, int]]:
         # Recording rules have been evaluated on the seeded data.
         ('cloud_project_status:octavia_loadbalancer_provisioning_status:sum{status="PENDING_UPDATE"}', 1),
         ('cloud_project_loadbalancer:octavia_loadbalancer_request_errors:rate5m > 0', 1),
+        ('cloud:octavia_loadbalancer_availability:burnrate3d > 0', 1),
+        # Notifications reached exporter B: one counted, one dropped.
+        ('octavia_notifications_received_total{cloud="simulator"} >= 1', 1),
+        ('octavia_notifications_dropped_total{cloud="simulator"} >= 1', 1),
         # Floating IPs: collected, where the scenario put them (after apply() moved one), and
         # each kind of change counted.
         ('octavia_collector_enabled{cloud="simulator",collector="floating_ips"} == 1', 2),
@@ -238,6 +262,8 @@ def _start(binaries: Binaries, work: Path, procs: Processes, webhook: Webhook,
     procs.start("simulator", [
         *_console_script("octavia-simulator", "exporter.simulator"),
         "--lbs", "30", "--seed", "7", "--port", str(sim_port),
+        # Spare amphorae (READY, no load balancer): "Amphorae without a load balancer".
+        "--spare-amphorae", "2",
         "--region", "RegionOne", "--region", BROKEN_REGION,
         "--write-clouds-yaml", str(work / "c.yaml"),
     ], _child_env())
@@ -255,7 +281,11 @@ def _start(binaries: Binaries, work: Path, procs: Processes, webhook: Webhook,
     # 2. Exporters, Alertmanager, the webhook and Prometheus, started together.
     exporter_clouds = {"a": ["simulator", "simulator-broken"], "b": ["simulator"],
                        "c": ["simulator-member"]}
-    exporter_options = {"b": ["--member-details"]}
+    rabbit = Rabbit(work / "rabbit")
+    cleanups.append(rabbit.stop)
+    rabbit.start()
+    timings["rabbitmq"] = time.monotonic() - t0
+    exporter_options = {"b": ["--member-details", "--notifications-url", rabbit.url]}
     exporters: dict[str, str] = {}
     for name, cloud_names in exporter_clouds.items():
         address = f"{HOST}:{free_port()}"
@@ -281,9 +311,11 @@ def _start(binaries: Binaries, work: Path, procs: Processes, webhook: Webhook,
 
     alert_rules_copy = work / "octavia-alerts.short-for.rules.yml"
     short_for_copy(ALERTING_RULES, alert_rules_copy)
+    recording_rules_copy = work / "octavia-recording.no-interval.rules.yml"
+    no_interval_copy(RECORDING_RULES, recording_rules_copy)
     prom_address = f"{HOST}:{free_port()}"
     prom_config = _prometheus_config(work, list(exporters.values()), am_address,
-                                     [RECORDING_RULES, alert_rules_copy])
+                                     [recording_rules_copy, alert_rules_copy])
     before_any_data = time.time() - 1.0
     procs.start("prometheus", [
         binaries.prometheus,
@@ -304,7 +336,7 @@ def _start(binaries: Binaries, work: Path, procs: Processes, webhook: Webhook,
     # 3. Every exporter has completed a cycle: now change the fleet.
     scenario.apply()
     stack = Stack(work, procs, sim_url, scenario, prom, f"http://{am_address}", webhook,
-                  exporters, alert_rules_copy, before_any_data, timings)
+                  exporters, alert_rules_copy, recording_rules_copy, before_any_data, timings)
 
     # 4. Exporter C's cloud must have been seen before C goes away.
     def member_cloud_seen() -> bool:
@@ -317,7 +349,12 @@ def _start(binaries: Binaries, work: Path, procs: Processes, webhook: Webhook,
                "Prometheus to see exporter C down", STARTUP_TIMEOUT)
     timings["exporter C gone"] = time.monotonic() - t0
 
-    # 5. Prometheus shows the seeded scenario, from both replicas.
+    # 5. Notifications, once B's listener has its queue (published earlier, they would be lost).
+    wait_until(lambda: prom.query('octavia_notifications_connected{cloud="simulator"} == 1'),
+               "exporter B connected to RabbitMQ", STARTUP_TIMEOUT)
+    publish(rabbit.url, scenario.trees["traffic"].loadbalancer)
+
+    # 6. Prometheus shows the seeded scenario, from both replicas.
     for expr, minimum in _probes(scenario):
         def probe(expr: str = expr, minimum: int = minimum) -> bool:
             alive()

@@ -14,8 +14,12 @@ import re
 _STATUS_SERIES = re.compile(
     r"(?<![:\w])(octavia_[a-z]+_(?:provisioning_|operating_)?status)(?![:\w])(\{[^}]*\})?"
 )
-# Counters, and the buckets of histograms, which are counters too.
-_COUNTER = re.compile(r"(?<![:\w])(octavia_\w+_(?:total|bucket))(?![:\w])")
+# Counters, and the buckets of histograms, which are counters too — except gauge histograms
+# (computed afresh at every scrape, so never rated).
+GAUGE_HISTOGRAMS = {"octavia_detail_age_seconds_bucket"}
+_COUNTER = re.compile(
+    r"(?<![:\w])(?!(?:" + "|".join(GAUGE_HISTOGRAMS) + r")(?![:\w]))(octavia_\w+_(?:total|bucket))(?![:\w])"
+)
 _COUNTER_IN_RATE = re.compile(
     r"(?:rate|increase)\(\s*(octavia_\w+_(?:total|bucket))(?:\{[^}]*\})?"
     r"\[(?P<window>[^\]]+)\]\s*\)"
@@ -30,6 +34,13 @@ COLLIDING = {
     "octavia_listener_request_errors_total": "listener_id",
 }
 _COUNT_AGG = re.compile(r"\bcount\s*(?:by|without)?\s*\(")
+# Recorded series with one series per object and no state-set zeros: a 0 there is an object
+# (an unavailable load balancer), so count() is right, and cheaper than sum(x * 0 + 1).
+COUNTABLE = ("cloud_project_loadbalancer:octavia_loadbalancer_available:bool",)
+_COUNT_OF_COUNTABLE = re.compile(
+    r"\bcount\s*(?:(?:by|without)\s*\([^)]*\)\s*)?\(\s*(?:"
+    + "|".join(re.escape(name) for name in COUNTABLE) + r")(?![:\w])"
+)
 
 
 def status_filtered(expr: str) -> list[str]:
@@ -44,7 +55,9 @@ def status_filtered(expr: str) -> list[str]:
 
 def no_count_aggregation(expr: str) -> list[str]:
     """State sets export 0-valued series: count() would count them, sum() does not."""
-    return [f"uses count(): {m.group(0)!r}; use sum()" for m in _COUNT_AGG.finditer(expr)]
+    allowed = {m.start() for m in _COUNT_OF_COUNTABLE.finditer(expr)}
+    return [f"uses count(): {m.group(0)!r}; use sum()" for m in _COUNT_AGG.finditer(expr)
+            if m.start() not in allowed]
 
 
 def counters_in_rate(expr: str, window: str | None = None) -> list[str]:

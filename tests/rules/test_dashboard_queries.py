@@ -249,3 +249,102 @@ def test_floating_ip_queries(promtool: str, tmp_path: Path) -> None:
             "exp_samples": [{"labels": f'{{loadbalancer_id="{x}"}}', "value": 1} for x in expected],
         })
     _run(promtool, tmp_path, series, cases)
+
+
+def test_amphorae_capacity_and_availability_queries(promtool: str, tmp_path: Path) -> None:
+    """Spares and orphans, certificate horizons, quota and connection-limit ratios (unlimited
+    left out), and the per-project budget. Metrics other branches add (quotas) are synthesized
+    here, so the arithmetic is checked whatever the exporter exports yet."""
+    day = 86400
+    series: list[dict[str, str]] = []
+    # lb1 exists; a1 serves it, a2 serves a load balancer that is gone, a3 is a spare.
+    series += _series("octavia_loadbalancer_info", {"cloud": "prod", "loadbalancer_id": "lb1",
+                      "project_id": "p1", "name": "web"}, "1x10", 2)
+    amphorae = {"a1": ("lb1", "ALLOCATED", 3 * day), "a2": ("lb-gone", "ALLOCATED", 20 * day),
+                "a3": ("", "READY", 60 * day), "a4": ("lb1", "ALLOCATED", 0)}
+    for amp, (lb, status, expires_in) in amphorae.items():
+        labels = {"cloud": "prod", "amphora_id": amp, "loadbalancer_id": lb,
+                  "project_id": "p1" if lb else ""}
+        series += _series("octavia_amphora_status", {**labels, "status": status}, "1x10", 2)
+        series += _series("octavia_amphora_info", {**labels, "compute_id": f"vm-{amp}",
+                          "role": "STANDALONE", "image_id": "img1", "cached_zone": "az1"},
+                          "1x10", 2)
+        # promtool's clock: time() is 360 at 6m. a4's expiry is unknown (0).
+        expiry = 360 + expires_in if expires_in else 0
+        series += _series("octavia_amphora_cert_expiration_timestamp_seconds", labels,
+                          f"{expiry}x10", 2)
+    # Quotas: p1 at 9 of 10 load balancers, listeners unlimited; p2 at 4 of 4 pools.
+    for project, resource, usage, limit in (("p1", "loadbalancer", 9, 10),
+                                            ("p1", "listener", 5, -1), ("p2", "pool", 4, 4)):
+        labels = {"cloud": "prod", "project_id": project, "resource": resource}
+        series += _series("octavia_quota_usage", labels, f"{usage}x10", 2)
+        series += _series("octavia_quota_limit", labels, f"{limit}x10", 2)
+    # Only p1's name is known.
+    series += _series("octavia_project_info", {"cloud": "prod", "project_id": "p1",
+                      "project_name": "shop"}, "1x10", 2)
+    # Listeners: l1 limited to 100 with 95 open, l2 unlimited (no limit series).
+    for listener, active in (("l1", 95), ("l2", 500)):
+        labels = {"cloud": "prod", "listener_id": listener, "loadbalancer_id": "lb1",
+                  "project_id": "p1"}
+        series += _series("octavia_listener_info", {**labels, "name": listener,
+                          "protocol": "HTTP", "protocol_port": "80"}, "1x10", 2)
+        series += _series("octavia_listener_active_connections", labels, f"{active}x10", 2)
+    series += _series("octavia_listener_connection_limit", {
+        "cloud": "prod", "listener_id": "l1", "loadbalancer_id": "lb1", "project_id": "p1"},
+        "100x10", 2)
+    # Recorded SLI series, given directly (no load-balancer status series here, so the rules
+    # write none of their own): objective 0.5 and ratios 0.75 / 0.25 keep the arithmetic exact.
+    series.append({"series": 'cloud:octavia_loadbalancer_availability:objective{cloud="prod"}',
+                   "values": "0.5x10"})
+    for project, ratio in (("p1", 0.75), ("p2", 0.25)):
+        series.append({"series": "cloud_project:octavia_loadbalancer_availability:ratio30d"
+                                 f'{{cloud="prod",project_id="{project}"}}',
+                       "values": f"{ratio}x10"})
+
+    amp_board, cap_board = "octavia-amphorae.json", "octavia-capacity.json"
+    cases: list[dict[str, Any]] = [
+        {
+            "expr": _expr(amp_board, "Amphorae without a load balancer"),
+            "eval_time": "6m",
+            "exp_samples": [
+                {"labels": '{cloud="prod",amphora_id="a2",loadbalancer_id="lb-gone",'
+                           'status="ALLOCATED",compute_id="vm-a2",image_id="img1",'
+                           'cached_zone="az1"}', "value": 1},
+                {"labels": '{cloud="prod",amphora_id="a3",status="READY",compute_id="vm-a3",'
+                           'image_id="img1",cached_zone="az1"}', "value": 1},
+            ],
+        },
+        *[{
+            "expr": _expr(amp_board, "Certificates expiring", ref),
+            "eval_time": "6m",
+            "exp_samples": [{"labels": "{}", "value": count}],
+        } for ref, count in (("A", 1), ("B", 2), ("C", 3))],
+        {
+            "expr": _expr(cap_board, "Quota usage and limits", "C"),
+            "eval_time": "6m",
+            "exp_samples": [
+                {"labels": '{cloud="prod",project_id="p1",project_name="shop",'
+                           'resource="loadbalancer"}', "value": 0.9},
+                {"labels": '{cloud="prod",project_id="p2",resource="pool"}', "value": 1},
+            ],
+        },
+        {
+            "expr": _expr(cap_board, "Listeners closest to their connection limit"),
+            "eval_time": "6m",
+            "exp_samples": [
+                {"labels": '{cloud="prod",listener_id="l1",loadbalancer_id="lb1",name="l1",'
+                           'protocol="HTTP",protocol_port="80"}', "value": 0.95},
+            ],
+        },
+        {
+            # 1 - (1 - 0.75) / (1 - 0.5) and 1 - (1 - 0.25) / (1 - 0.5): half the budget
+            # left, and half of it overspent.
+            "expr": _expr("octavia-availability.json", "Availability per project", "D"),
+            "eval_time": "6m",
+            "exp_samples": [
+                {"labels": '{cloud="prod",project_id="p1"}', "value": 0.5},
+                {"labels": '{cloud="prod",project_id="p2"}', "value": -0.5},
+            ],
+        },
+    ]
+    _run(promtool, tmp_path, series, cases)
