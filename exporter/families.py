@@ -109,12 +109,13 @@ def _states(prefix: str, what: str, labels: list[str], rows: Sequence[tuple[list
 def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
     usable = [(v, v.snapshot) for v in views]
     yield _gauge("octavia_up", "1 when the last poll cycle could read the Octavia API's bulk "
-                 "lists, 0 otherwise.", ["cloud"],
+                 "lists, 0 otherwise; per-load-balancer detail never changes it.", ["cloud"],
                  [([v.health.cloud], _flag(v.health.up)) for v in views])
     yield _gauge("octavia_poll_interval_seconds", "The configured --interval between the starts "
                  "of two poll cycles; rules scale staleness thresholds by it.", ["cloud"],
                  [([v.health.cloud], v.health.interval) for v in views])
-    yield _gauge("octavia_poll_duration_seconds", "Wall time of the last poll cycle.", ["cloud"],
+    yield _gauge("octavia_poll_duration_seconds",
+                 "Wall time of the last tier-1 cycle (the bulk lists).", ["cloud"],
                  [([v.health.cloud], v.health.last_cycle_duration) for v in views])
     yield _gauge("octavia_last_poll_success_timestamp_seconds",
                  "When the last successful poll cycle ended (0: never).", ["cloud"],
@@ -147,6 +148,12 @@ def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Ite
         yield _gauge(f"octavia_loadbalancer_{what}_timestamp_seconds",
                      f"When the load balancer was last {what}, per the API. {POLLED}", labels,
                      ((v, getattr(lb, attr)) for v, lb in rows if getattr(lb, attr) is not None))
+    yield _gauge("octavia_loadbalancer_detail_timestamp_seconds",
+                 "When the load balancer's detail (members, stats) was read: the oldest of its "
+                 "parts. Absent until first read.", labels,
+                 (([s.cloud, lb.id, lb.project_id], s.detail_read_at[lb.id])
+                  for s in snaps for lb in s.loadbalancers.values()
+                  if lb.id in s.detail_read_at))
     yield _info("octavia_loadbalancer_floating_ip",
                 f"Neutron floating IPs attached to the load balancer's VIP port, one series each. "
                 f"{POLLED}", labels, ["floating_ip_address", "floating_ip_id", "status"],

@@ -162,6 +162,9 @@ class FleetSnapshot:
     amphora_stats_enabled: bool = False
     floating_ips: Mapping[str, FloatingIP] = field(default_factory=dict)
     floating_ips_enabled: bool = False
+    # When each load balancer's detail (members, stats) was read, wall time: the oldest of its
+    # parts. Absent until the first read.
+    detail_read_at: Mapping[str, float] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from exporter import poller
+from exporter import lists as poller
 from exporter.simulator import FleetSpec, Simulator
 from tests.integration import harness
 from tests.integration.contract import Allowed, differences, shape_of

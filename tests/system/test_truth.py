@@ -9,7 +9,8 @@ from pathlib import Path
 from tests.system.conftest import one, parse_exposition, status_of
 
 GOLDEN = Path(__file__).parent / "golden" / "seed7-12lbs.prom"
-VOLATILE = ("octavia_poll_duration_seconds", "octavia_last_poll_success_timestamp_seconds")
+VOLATILE = ("octavia_poll_duration_seconds", "octavia_last_poll_success_timestamp_seconds",
+            "octavia_loadbalancer_detail_timestamp_seconds")
 
 
 def ts(value: str) -> float:
