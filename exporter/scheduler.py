@@ -87,6 +87,8 @@ class CloudScheduler:
         self.snapshot: FleetSnapshot | None = None
         self.pending = Pending(refresh_debounce)
         self.refreshes = 0
+        # Tier-1 cycles whose result is on /metrics (set by whoever renders).
+        self.cycles_published = 0
         self.last_lists_seconds = 0.0
         # Tier-2 bookkeeping, pruned to the current load balancers after every tier 1.
         self._parts: dict[str, plan.Parts] = {}

@@ -28,8 +28,8 @@ class Service:
 
     @property
     def ready(self) -> bool:
-        """True once every cloud has finished one tier-1 cycle, successful or not."""
-        return all(c.health.cycles_completed > 0 for c in self.clouds)
+        """True once every cloud's first tier-1 cycle, successful or not, is on /metrics."""
+        return all(c.cycles_published > 0 for c in self.clouds)
 
     @property
     def alive(self) -> bool:
@@ -37,7 +37,11 @@ class Service:
 
     async def publish(self) -> None:
         async with self._publish_lock:
+            # Cycles complete when the views are taken are on /metrics once rendered.
+            completed = [c.health.cycles_completed for c in self.clouds]
             await self._exposition.render(self.views())
+            for state, count in zip(self.clouds, completed, strict=True):
+                state.cycles_published = max(state.cycles_published, count)
         async with self.cycle_done:
             self.cycle_done.notify_all()
 
@@ -65,9 +69,9 @@ class Service:
             await state.stop()
 
     async def wait_cycles(self, count: int, timeout: float) -> None:
-        """Block until every cloud has completed `count` tier-1 cycles."""
+        """Block until every cloud has published `count` tier-1 cycles."""
         async def done() -> None:
             async with self.cycle_done:
                 await self.cycle_done.wait_for(
-                    lambda: all(c.health.cycles_completed >= count for c in self.clouds))
+                    lambda: all(c.cycles_published >= count for c in self.clouds))
         await asyncio.wait_for(done(), timeout)
