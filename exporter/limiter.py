@@ -30,6 +30,7 @@ TIER: ContextVar[int] = ContextVar("octavia_api_tier", default=TIER1)
 
 # Outcomes the client reports; the last three shrink the limit.
 OK, ERROR, RATE_LIMITED, UNAVAILABLE, TIMEOUT = "ok", "error", "429", "503", "timeout"
+EPSILON = 1e-9
 OVERLOAD_REASONS = {RATE_LIMITED: "429", UNAVAILABLE: "503", TIMEOUT: "timeout"}
 
 
@@ -56,6 +57,13 @@ class TokenBucket:
         self._tokens = self.burst
         self._stamp = clock()
 
+    def ready(self) -> bool:
+        """Whether take() would succeed now (takes nothing)."""
+        if self.rate <= 0:
+            return True
+        now = self._clock()
+        return min(self.burst, self._tokens + (now - self._stamp) * self.rate) >= 1.0 - EPSILON
+
     def take(self) -> float:
         """Take a token and return 0, or return the seconds until one will be there."""
         if self.rate <= 0:
@@ -63,8 +71,10 @@ class TokenBucket:
         now = self._clock()
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        # Within rounding of a whole token counts as one: a caller that slept exactly the
+        # returned wait must get its token, not another wait of 1e-17 s.
+        if self._tokens >= 1.0 - EPSILON:
+            self._tokens = max(0.0, self._tokens - 1.0)
             return 0.0
         return (1.0 - self._tokens) / self.rate
 
@@ -225,7 +235,9 @@ class Limiter:
                 self._wake_in(wait)
                 return
             if self.in_flight >= self._limit.limit:
-                self._limit.saturated()
+                if self._bucket.ready():
+                    # Only the limit held this request back, not the rate: a reason to grow.
+                    self._limit.saturated()
                 return
             wait = self._bucket.take()
             if wait > 0:
