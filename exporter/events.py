@@ -45,10 +45,11 @@ def _objects(snapshot: FleetSnapshot, attribute: str) -> Mapping[str, object]:
     return objects
 
 
-def diff(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[Transition | Presence]:
-    """Changes from `old` to `new`. Amphorae are compared only when both snapshots have them."""
+def diff(old: FleetSnapshot, new: FleetSnapshot,
+         amphorae: bool = True) -> Iterator[Transition | Presence]:
+    """Changes from `old` to `new`; amphorae only while they are collected."""
     for resource, attribute, fields in RESOURCES:
-        if resource == "amphora" and not (old.amphorae_enabled and new.amphorae_enabled):
+        if resource == "amphora" and not amphorae:
             continue
         before, after = _objects(old, attribute), _objects(new, attribute)
         for obj_id, obj in after.items():
@@ -89,8 +90,6 @@ class FloatingIPChange:
 
 
 def floating_ip_changes(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[FloatingIPChange]:
-    if not (old.floating_ips_enabled and new.floating_ips_enabled):
-        return
     for fip_id, fip in new.floating_ips.items():
         before = old.floating_ips.get(fip_id)
         if before is None or before.loadbalancer_id != fip.loadbalancer_id:

@@ -7,6 +7,7 @@ here reads only snapshots and polling health, so deleted objects vanish by const
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -127,11 +128,9 @@ def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
                   for resource, count in snap.counts().items()])
     yield _gauge("octavia_collector_enabled", "1 when an optional collection is on for this cloud.",
                  ["cloud", "collector"],
-                 [([v.health.cloud, name], _flag(getattr(v.health, attr)))
+                 [([v.health.cloud, name], _flag(getattr(v.capabilities, name)))
                   for v in views
-                  for name, attr in (("amphorae", "amphorae_enabled"),
-                                     ("amphora_stats", "amphora_stats_enabled"),
-                                     ("floating_ips", "floating_ips_enabled"))])
+                  for name in ("amphorae", "amphora_stats", "floating_ips")])
 
 
 def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
@@ -229,7 +228,7 @@ def healthmonitor_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> It
 
 def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
     labels = ["cloud", "amphora_id", "loadbalancer_id", "project_id"]
-    with_amps = [s for s in snaps if s.amphorae_enabled]
+    with_amps = snaps
     rows = [([s.cloud, a.id, a.loadbalancer_id, a.project_id], a) for s in with_amps
             for a in s.amphorae.values()]
     yield _info("octavia_amphora", f"Amphora metadata (admin only). {POLLED}", labels,
@@ -243,7 +242,7 @@ def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator
                  f"When the amphora's agent certificate expires. {POLLED}", labels,
                  ((v, a.cert_expiration) for v, a in rows if a.cert_expiration is not None))
     stat_rows = [([s.cloud, amp_id, listener_id, amp.loadbalancer_id, amp.project_id], st)
-                 for s in with_amps if s.amphora_stats_enabled
+                 for s in with_amps
                  for (amp_id, listener_id), st in s.amphora_stats.items()
                  for amp in [s.amphorae.get(amp_id)] if amp is not None]
     if stat_rows:
@@ -258,10 +257,20 @@ FLEET: tuple[Callable[[Sequence[FleetSnapshot], bool], Iterator[Family]], ...] =
 )
 
 
+def _collected(snapshot: FleetSnapshot, view: CloudView) -> FleetSnapshot:
+    """The snapshot without what its cloud no longer lets us collect."""
+    if not view.capabilities.amphorae and (snapshot.amphorae or snapshot.amphora_stats):
+        return dataclasses.replace(snapshot, amphorae={}, amphora_stats={})
+    if not view.capabilities.amphora_stats and snapshot.amphora_stats:
+        return dataclasses.replace(snapshot, amphora_stats={})
+    return snapshot
+
+
 def all_families(views: Sequence[CloudView], stateset: bool = False) -> Iterator[Family]:
     """Every family, each exactly once, across all clouds."""
     yield from health_families(views)
-    snaps = [v.snapshot for v in views if v.snapshot is not None and not v.health.stale_withdrawn]
+    snaps = [_collected(v.snapshot, v) for v in views
+             if v.snapshot is not None and not v.health.stale_withdrawn]
     for build in FLEET:
         yield from build(snaps, stateset)
 

@@ -155,8 +155,7 @@ class ListReader:
         return FleetSnapshot(
             cloud=self.cloud, taken_at=started, loadbalancers=loadbalancers,
             listeners=listeners, pools=pools, healthmonitors=healthmonitors, amphorae=amphorae,
-            amphorae_enabled=caps.amphorae, amphora_stats_enabled=caps.amphora_stats,
-            floating_ips=floating_ips, floating_ips_enabled=caps.floating_ips)
+            floating_ips=floating_ips)
 
     def _floating_ips(self, raw: list[Any] | ApiError | None,
                       loadbalancers: Mapping[str, Any],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 
+from exporter.capabilities import Capabilities
 from exporter.events import Presence, Transition, diff, floating_ip_changes, unknown_statuses
 from exporter.snapshot import FleetSnapshot
 from exporter.telemetry import Telemetry
@@ -12,9 +13,10 @@ log = structlog.get_logger("exporter.observe")
 
 
 class Observer:
-    def __init__(self, telemetry: Telemetry, cloud: str, floating_ips: bool) -> None:
+    def __init__(self, telemetry: Telemetry, cloud: str, capabilities: Capabilities) -> None:
         self._telemetry = telemetry
-        if floating_ips:
+        self._capabilities = capabilities
+        if capabilities.floating_ips:
             # Present from the start at 0, so increase() sees the first change.
             for change in ("attached", "detached", "moved"):
                 telemetry.floating_ip_changes.labels(cloud, change)
@@ -30,7 +32,9 @@ class Observer:
         if old is None or old is new:
             return
         transitions = self._telemetry.transitions
-        for event in diff(old, new):
+        # A collection switched off since `old` (403) empties its list: not a mass deletion.
+        caps = self._capabilities
+        for event in diff(old, new, amphorae=caps.amphorae):
             if isinstance(event, Transition):
                 transitions.labels(cloud, event.resource, event.field, event.old,
                                    event.new).inc()
@@ -41,7 +45,7 @@ class Observer:
                 log.info("object_appeared" if event.appeared else "object_vanished",
                          cloud=cloud, resource=event.resource, id=event.id, name=event.name,
                          project_id=event.project_id)
-        for change in floating_ip_changes(old, new):
+        for change in floating_ip_changes(old, new) if caps.floating_ips else ():
             self._telemetry.floating_ip_changes.labels(cloud, change.kind).inc()
             log.info(f"floating_ip_{change.kind}", cloud=cloud, id=change.id,
                      address=change.address, old_loadbalancer_id=change.old_loadbalancer_id,

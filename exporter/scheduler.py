@@ -72,7 +72,7 @@ class CloudScheduler:
         self.capabilities = capabilities
         self._telemetry = telemetry
         self._publish = publish
-        self._observer = Observer(telemetry, self.cloud, capabilities.floating_ips)
+        self._observer = Observer(telemetry, self.cloud, capabilities)
         self._interval = interval
         self._cycle_timeout = cycle_timeout
         self._max_staleness = max_staleness
@@ -80,10 +80,7 @@ class CloudScheduler:
         self._publish_every = publish_every
         self._after_lists = after_lists
         self._clock = clock
-        self.health = CloudHealth(cloud=self.cloud, interval=interval,
-                                  amphorae_enabled=capabilities.amphorae,
-                                  amphora_stats_enabled=capabilities.amphora_stats,
-                                  floating_ips_enabled=capabilities.floating_ips)
+        self.health = CloudHealth(cloud=self.cloud, interval=interval)
         self.snapshot: FleetSnapshot | None = None
         self.pending = Pending(refresh_debounce)
         self.refreshes = 0
@@ -113,7 +110,7 @@ class CloudScheduler:
     # -- what others read ---------------------------------------------------------------
 
     def view(self) -> CloudView:
-        return CloudView(self.health, self.snapshot)
+        return CloudView(self.health, self.snapshot, self.capabilities)
 
     @property
     def backlog(self) -> int:
@@ -146,13 +143,9 @@ class CloudScheduler:
             self.pending.lists_done()
         self.last_lists_seconds = duration = time.monotonic() - started
         was_withdrawn = self.health.stale_withdrawn
-        self.health = dataclasses.replace(
-            health.after_lists(self.health, ok=ok, now=self._clock(), duration=duration,
-                               max_staleness=self._max_staleness,
-                               has_snapshot=self.snapshot is not None),
-            amphorae_enabled=self.capabilities.amphorae,
-            amphora_stats_enabled=self.capabilities.amphora_stats,
-            floating_ips_enabled=self.capabilities.floating_ips)
+        self.health = health.after_lists(self.health, ok=ok, now=self._clock(),
+                                         duration=duration, max_staleness=self._max_staleness,
+                                         has_snapshot=self.snapshot is not None)
         if self.health.stale_withdrawn and not was_withdrawn:
             log.warning("fleet_data_withdrawn", cloud=self.cloud,
                         last_success=self.health.last_success,
