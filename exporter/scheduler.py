@@ -9,7 +9,8 @@ per worker, through the cloud's limiter at tier-2 priority so the lists always g
 finished load balancer's detail joins a batch; the batch is merged into the published snapshot
 and re-rendered when the stream runs dry or every PUBLISH_EVERY seconds, whichever is first,
 so a render (seconds at 10,000 load balancers) is not paid per load balancer and every publish
-holds whole load balancers only.
+holds whole load balancers only. The period stretches to RENDER_SHARE times the last render's
+duration, so rendering never takes more than a fifth of the time while a pass runs.
 
 A "pass" starts when tier 2 has work and none is under way, and completes when every load
 balancer planned at its start has been read: octavia_detail_pass_duration_seconds.
@@ -44,6 +45,7 @@ from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.scheduler")
 PUBLISH_EVERY = 5.0
+RENDER_SHARE = 5.0
 
 
 class CloudScheduler:
@@ -54,7 +56,7 @@ class CloudScheduler:
         rules: plan.Rules,
         capabilities: Capabilities,
         telemetry: Telemetry,
-        publish: Callable[[], Awaitable[None]],
+        publish: Callable[[], Awaitable[float]],
         *,
         interval: float,
         cycle_timeout: float,
@@ -106,6 +108,7 @@ class CloudScheduler:
         self._tasks: list[asyncio.Task[None]] = []
         self._lists_lock = asyncio.Lock()
         self._flush_lock = asyncio.Lock()
+        self._last_render = 0.0
 
     # -- what others read ---------------------------------------------------------------
 
@@ -156,7 +159,7 @@ class CloudScheduler:
         log.info("poll_cycle_done", cloud=self.cloud, ok=ok, duration_seconds=round(duration, 3),
                  started=started_wall, detail_backlog=self.backlog,
                  **(self.snapshot.counts() if self.snapshot else {}))
-        await self._publish()
+        self._last_render = await self._publish()
         return ok
 
     def _install(self, lists: FleetSnapshot, now: float) -> None:
@@ -306,13 +309,14 @@ class CloudScheduler:
             before = self.snapshot
             self.snapshot = self._merge_batch(before)
             self._observer.observe(before, self.snapshot, unknown=False)
-            await self._publish()
+            self._last_render = await self._publish()
 
     async def _flusher(self) -> None:
         while True:
             await self._batch_waiting.wait()
+            period = max(self._publish_every, RENDER_SHARE * self._last_render)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_now.wait(), self._publish_every)
+                await asyncio.wait_for(self._flush_now.wait(), period)
             self._flush_now.clear()
             await self.flush()
 

@@ -7,6 +7,7 @@ them has something new, one render at a time, and tells waiters (--once, /readyz
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 from exporter.exposition import Exposition
@@ -35,15 +36,19 @@ class Service:
     def alive(self) -> bool:
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
 
-    async def publish(self) -> None:
+    async def publish(self) -> float:
+        """Render every cloud's current view; return the seconds the render took."""
         async with self._publish_lock:
             # Cycles complete when the views are taken are on /metrics once rendered.
             completed = [c.health.cycles_completed for c in self.clouds]
+            started = time.monotonic()
             await self._exposition.render(self.views())
+            took = time.monotonic() - started
             for state, count in zip(self.clouds, completed, strict=True):
                 state.cycles_published = max(state.cycles_published, count)
         async with self.cycle_done:
             self.cycle_done.notify_all()
+        return took
 
     async def run_cycle(self, state: CloudScheduler) -> bool:
         """Tier 1 and one complete tier-2 pass for one cloud; True when tier 1 succeeded."""
