@@ -38,6 +38,7 @@ class Presence:
     appeared: bool
     name: str
     project_id: str
+    loadbalancer_id: str = ""  # the owner, for objects that have one
 
 
 def _objects(snapshot: FleetSnapshot, attribute: str) -> Mapping[str, object]:
@@ -61,7 +62,8 @@ def diff(old: FleetSnapshot, new: FleetSnapshot,
                 # a large fleet is skipped here without comparing a field.
                 continue
             if prior is None:
-                yield Presence(resource, obj_id, True, name, project)
+                yield Presence(resource, obj_id, True, name, project,
+                               str(getattr(obj, "loadbalancer_id", "")))
                 continue
             for field in fields:
                 was, now = getattr(prior, field), getattr(obj, field)
@@ -70,7 +72,8 @@ def diff(old: FleetSnapshot, new: FleetSnapshot,
         for obj_id, obj in before.items():
             if obj_id not in after:
                 yield Presence(resource, obj_id, False, str(getattr(obj, "name", "")),
-                               str(getattr(obj, "project_id", "")))
+                               str(getattr(obj, "project_id", "")),
+                               str(getattr(obj, "loadbalancer_id", "")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,9 +80,11 @@ class TokenBucket:
 
 
 class _Baseline:
-    """The lowest latency of an endpoint over the last two windows of samples: a slowly
-    forgetting minimum, so a permanently slower API (more data, a busier cloud) becomes the
-    new normal instead of shrinking the limit forever."""
+    """An endpoint's latency with none of our own requests beside it: the lowest over the last
+    two windows of such solo samples. It forgets, so a permanently slower API becomes the new
+    normal once the limit has shrunk to one; and it learns only from solo requests, because
+    requests that queue behind our own would raise it step by step as the limit grows (the
+    drift of a plain minimum over all samples)."""
 
     WINDOW = 200
 
@@ -90,13 +92,22 @@ class _Baseline:
         self.current = math.inf
         self.previous = math.inf
         self.count = 0
+        # Until a solo sample arrives: the lowest latency seen at all, an upper bound.
+        self.provisional = math.inf
 
-    def add(self, latency: float) -> float:
+    @property
+    def known(self) -> bool:
+        return min(self.current, self.previous) < math.inf
+
+    @property
+    def value(self) -> float:
+        return min(self.current, self.previous, self.provisional)
+
+    def add(self, latency: float) -> None:
         self.current = min(self.current, latency)
         self.count += 1
         if self.count >= self.WINDOW:
             self.previous, self.current, self.count = self.current, math.inf, 0
-        return min(self.current, self.previous)
 
 
 class AdaptiveLimit:
@@ -116,6 +127,7 @@ class AdaptiveLimit:
         self._baselines: dict[str, _Baseline] = {}
         self._ratios: list[float] = []
         self._saturated = False
+        self._blind = False
         # Requests started before the last decrease answered under the old limit: their
         # overload answers are the same event, not a new one.
         self.generation = 0
@@ -124,19 +136,32 @@ class AdaptiveLimit:
         """A request had to wait for a free slot: the limit, not the caller, was the cap."""
         self._saturated = True
 
-    def on_latency(self, endpoint: str, latency: float) -> str | None:
-        """Record a successful request's latency; return "latency" when the limit shrank."""
+    def on_latency(self, endpoint: str, latency: float, alone: bool = True) -> str | None:
+        """Record a successful request's latency (`alone`: none of ours ran beside it); return
+        "latency" when the limit shrank."""
         if not self.adaptive:
             return None
-        baseline = self._baselines.setdefault(endpoint, _Baseline()).add(latency)
+        tracker = self._baselines.setdefault(endpoint, _Baseline())
+        if alone:
+            tracker.add(latency)
+        elif not tracker.known:
+            tracker.provisional = min(tracker.provisional, latency)
+            self._blind = True
+        baseline = tracker.value
         self._ratios.append(latency / baseline if baseline > 0 else 1.0)
         if len(self._ratios) < max(8, 2 * self.limit):
             return None
         ratio = sum(min(r, 10.0) for r in self._ratios) / len(self._ratios)
         saturated, self._ratios, self._saturated = self._saturated, [], False
+        blind, self._blind = self._blind, False
         if ratio > self.TOLERANCE and self.limit > 1:
             self._set(max(1, math.floor(self.limit * self.SHRINK)))
             return "latency"
+        if blind and self.limit > 1:
+            # Never seen alone, so its true latency is unknown (a limit set high from the start
+            # queues every request): step down until one runs alone. A probe, not congestion.
+            self._set(self.limit - 1)
+            return None
         if ratio < self.GROW_BELOW and saturated and self.limit < self.ceiling:
             self.limit += 1
         return None
@@ -160,6 +185,7 @@ class AdaptiveLimit:
 class Ticket:
     tier: int
     generation: int
+    alone: bool = False  # no other request of ours in flight when it was admitted
 
 
 class Limiter:
@@ -206,6 +232,7 @@ class Limiter:
     def release(self, ticket: Ticket, outcome: str, latency: float, endpoint: str = "",
                 retry_after: float | None = None) -> None:
         """The request is over: `outcome` is OK, ERROR, RATE_LIMITED, UNAVAILABLE or TIMEOUT."""
+        alone = ticket.alone and self.in_flight == 1
         self.in_flight -= 1
         reason: str | None = None
         if outcome in OVERLOAD_REASONS:
@@ -213,7 +240,7 @@ class Limiter:
         elif outcome == OK and ticket.tier == TIER2:
             # Only per-object calls inform the latency baseline: bulk-list pages differ in size
             # (a last, short page would make the next full one look like congestion).
-            reason = self._limit.on_latency(endpoint, latency)
+            reason = self._limit.on_latency(endpoint, latency, alone)
         if reason is not None and self._on_decrease is not None:
             self._on_decrease(reason)
         if retry_after is not None and retry_after > 0:
@@ -246,7 +273,7 @@ class Limiter:
             level = 0 if self._waiting[0] and self._waiting[0][0] is future else 1
             self._waiting[level].popleft()
             self.in_flight += 1
-            future.set_result(Ticket(level, self._limit.generation))
+            future.set_result(Ticket(level, self._limit.generation, self.in_flight == 1))
 
     def _wake_in(self, seconds: float) -> None:
         if self._timer is not None:

@@ -24,7 +24,9 @@ class Observer:
     def observe(self, old: FleetSnapshot | None, new: FleetSnapshot,
                 unknown: bool = True) -> None:
         """Count and log what changed from `old` to `new`; `unknown`: also count status values
-        outside Octavia's documented set (once per tier-1 cycle, not per merge)."""
+        outside Octavia's documented set (once per tier-1 cycle, not per merge). Members of a
+        load balancer whose detail is read for the first time are not news: they existed
+        before we looked, as on the first cycle."""
         cloud = new.cloud
         if unknown:
             for (resource, field), count in unknown_statuses(new).items():
@@ -34,6 +36,7 @@ class Observer:
         transitions = self._telemetry.transitions
         # A collection switched off since `old` (403) empties its list: not a mass deletion.
         caps = self._capabilities
+        first_read = {k for k in new.detail_read_at if k not in old.detail_read_at}
         for event in diff(old, new, amphorae=caps.amphorae):
             if isinstance(event, Transition):
                 transitions.labels(cloud, event.resource, event.field, event.old,
@@ -42,6 +45,8 @@ class Observer:
                          name=event.name, project_id=event.project_id, field=event.field,
                          old=event.old, new=event.new)
             elif isinstance(event, Presence):
+                if event.appeared and event.loadbalancer_id in first_read:
+                    continue
                 log.info("object_appeared" if event.appeared else "object_vanished",
                          cloud=cloud, resource=event.resource, id=event.id, name=event.name,
                          project_id=event.project_id)

@@ -327,7 +327,6 @@ class CloudScheduler:
         with tier(TIER2):
             self._tasks = [asyncio.create_task(self._worker(), name=f"detail-{self.cloud}-{i}")
                            for i in range(self._workers)]
-        self._tasks.append(asyncio.create_task(self._flusher(), name=f"flush-{self.cloud}"))
 
     # -- notifications ------------------------------------------------------------------
 
@@ -379,8 +378,11 @@ class CloudScheduler:
         self.refreshes += 1
 
     def start(self) -> list[asyncio.Task[None]]:
+        """Serve: the lists on schedule, the stream, batched publishes (run_cycle alone publishes
+        once, at the end of its pass) and notification refreshes."""
         self.start_stream()
-        return [asyncio.create_task(self.loop(), name=f"poll-{self.cloud}"),
+        return [asyncio.create_task(self._flusher(), name=f"flush-{self.cloud}"),
+                asyncio.create_task(self.loop(), name=f"poll-{self.cloud}"),
                 asyncio.create_task(self.refresher(), name=f"refresh-{self.cloud}")]
 
     async def stop(self) -> None:

@@ -194,3 +194,17 @@ async def test_retry_after_pauses_every_request_of_the_cloud() -> None:
     await limiter.acquire()
     assert loop.time() - answered >= 0.2
     assert decreases == ["429"]
+
+
+def test_a_limit_never_seen_alone_steps_down_until_it_is() -> None:
+    """Started high, every request queues behind ours: the lowest latency seen is no baseline.
+    The limit probes downwards (without counting a decrease) until a request runs alone."""
+    limit = AdaptiveLimit(ceiling=8, initial=8)
+    reasons = []
+    for _ in range(200):
+        limit.saturated()
+        if reason := limit.on_latency("e", 0.08, alone=False):
+            reasons.append(reason)
+    assert limit.limit == 1 and not reasons
+    feed(limit, 0.03, 100)  # alone now: a real baseline, and room to grow
+    assert limit.limit == 8
