@@ -157,10 +157,12 @@ class AdaptiveLimit:
         if ratio > self.TOLERANCE and self.limit > 1:
             self._set(max(1, math.floor(self.limit * self.SHRINK)))
             return "latency"
-        if blind and self.limit > 1:
+        if blind:
             # Never seen alone, so its true latency is unknown (a limit set high from the start
-            # queues every request): step down until one runs alone. A probe, not congestion.
-            self._set(self.limit - 1)
+            # queues every request): step down until one runs alone, and never grow blind.
+            # A probe, not congestion.
+            if self.limit > 1:
+                self._set(self.limit - 1)
             return None
         if ratio < self.GROW_BELOW and saturated and self.limit < self.ceiling:
             self.limit += 1
