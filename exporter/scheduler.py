@@ -184,6 +184,8 @@ class CloudScheduler:
         planned = plan.plan(parts, previous_parts, members_of, self._read, new.detail_read_at,
                             (), now, self.rules)
         for key, work in planned:
+            if work.loadbalancer_id in self._in_flight and key[0] != plan.ATTENTION:
+                continue  # being read right now, after these lists: that is this cycle's read
             self._enqueue(key, work)
         self._pass_left &= parts.keys()
         if self._pass_started is None and self._queued:
@@ -253,6 +255,8 @@ class CloudScheduler:
                 if parts is not None:
                     detail = await self.fetcher.read(parts, work, self._clock)
                     self._record(detail)
+            except Exception:  # a bug must cost one load balancer's detail, not a worker
+                log.exception("detail_read_crashed", cloud=self.cloud, loadbalancer_id=lb_id)
             finally:
                 self._in_flight.discard(lb_id)
                 self._pass_left.discard(lb_id)
