@@ -109,10 +109,6 @@ class Work:
     def empty(self) -> bool:
         return not (self.tree or self.member_pools or self.stats or self.amphorae)
 
-    def calls(self, parts: Parts, rules: Rules) -> int:
-        stats = (len(parts.listeners) if rules.listener_stats else 1) if self.stats else 0
-        return int(self.tree) + len(self.member_pools) + stats + len(self.amphorae)
-
     def union(self, other: Work) -> Work:
         return Work(self.loadbalancer_id, self.tree or other.tree,
                     tuple(dict.fromkeys(self.member_pools + other.member_pools)),
