@@ -1,4 +1,4 @@
-"""`octavia-exporter`: wire settings, credentials, pollers and the HTTP server together."""
+"""`octavia-exporter`: wire settings, credentials, schedulers and the HTTP server together."""
 
 from __future__ import annotations
 
@@ -9,16 +9,22 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import structlog
 
-from exporter import config, logs, webconfig
+from exporter import config, l7, logs, plan, webconfig
 from exporter.auth import KeystoneTokens, resolve_clouds
+from exporter.capabilities import Capabilities
 from exporter.client import OctaviaClient
 from exporter.exposition import Exposition
+from exporter.fetch import Fetcher
+from exporter.freshness import FreshnessCollector
+from exporter.limiter import Limiter
+from exporter.lists import ListReader
+from exporter.memory import MemoryPolicy
 from exporter.notifications import NotificationListener, url_password
-from exporter.poller import CloudPoller
+from exporter.scheduler import CloudScheduler
 from exporter.server import ServerThread, build_app
 from exporter.service import Service
 from exporter.telemetry import Telemetry
@@ -63,6 +69,23 @@ async def demo_cloud(settings: config.Settings) -> AsyncIterator[config.Settings
             await simulator.stop()
 
 
+def _limiter(settings: config.Settings, telemetry: Telemetry, cloud: str) -> Limiter:
+    decreases = telemetry.api_limit_decreases
+    for reason in ("latency", "429", "503", "timeout"):
+        decreases.labels(cloud, reason)
+    limiter = Limiter(rate=settings.api_max_rate, ceiling=settings.concurrency,
+                      adaptive=settings.adaptive_concurrency,
+                      on_decrease=lambda reason: decreases.labels(cloud, reason).inc())
+    telemetry.api_concurrency_limit.labels(cloud).set_function(lambda: limiter.limit)
+    telemetry.api_in_flight.labels(cloud).set_function(lambda: limiter.in_flight)
+    telemetry.api_rate_limit.labels(cloud).set(settings.api_max_rate)
+    return limiter
+
+
+def _backlog(scheduler: CloudScheduler) -> Callable[[], float]:
+    return lambda: scheduler.backlog
+
+
 def build_service(settings: config.Settings, telemetry: Telemetry,
                   manage_gc: bool = False) -> tuple[Service, Exposition, list[OctaviaClient]]:
     if settings.notifications_url:
@@ -70,8 +93,17 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
         if secret:
             logs.REDACTOR.sources.append(frozenset({secret}))
     clouds = resolve_clouds(settings)
-    pollers: list[CloudPoller] = []
+    schedulers: list[CloudScheduler] = []
     clients: list[OctaviaClient] = []
+    exposition = Exposition(telemetry.registry, stateset=settings.status_series == "stateset")
+    service = Service(schedulers, exposition)
+    memory = MemoryPolicy() if manage_gc else None
+    rules = plan.Rules(
+        shard=settings.shard, member_details=settings.member_details,
+        listener_stats=settings.listener_stats,
+        amphora_stats=settings.amphora_stats and settings.amphorae,
+        healthy_tree_interval=settings.healthy_tree_interval,
+        stats_interval=settings.stats_interval)
     for cloud in clouds:
         logs.REDACTOR.sources.append(cloud.secrets)
         tokens = KeystoneTokens(cloud, on_auth=telemetry.auth_recorder(cloud.name))
@@ -80,19 +112,28 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
             cloud.name, tokens, telemetry,
             concurrency=settings.concurrency, request_timeout=settings.request_timeout,
             retries=settings.retries, max_body_bytes=settings.max_body_bytes,
-            ssl=cloud.ssl_context(),
+            ssl=cloud.ssl_context(), limiter=_limiter(settings, telemetry, cloud.name),
         )
         clients.append(client)
-        pollers.append(CloudPoller(
-            client, telemetry, concurrency=settings.concurrency, amphorae=settings.amphorae,
-            amphora_stats=settings.amphora_stats, page_size=settings.page_size,
-            listener_stats=settings.listener_stats, stats_interval=settings.stats_interval,
-            healthy_tree_interval=settings.healthy_tree_interval, shard=settings.shard,
-            floating_ips=settings.floating_ips, member_details=settings.member_details))
-    exposition = Exposition(telemetry.registry, stateset=settings.status_series == "stateset")
-    service = Service(pollers, telemetry, exposition, interval=settings.interval,
-                      cycle_timeout=settings.cycle_timeout,
-                      max_staleness=settings.max_staleness, manage_gc=manage_gc)
+        capabilities = Capabilities(amphorae=settings.amphorae,
+                                    amphora_stats=settings.amphora_stats,
+                                    floating_ips=settings.floating_ips)
+        fetcher = Fetcher(client, telemetry, rules, page_size=settings.page_size)
+        scheduler = CloudScheduler(
+            ListReader(client, telemetry, capabilities, shard=settings.shard,
+                       page_size=settings.page_size),
+            fetcher,
+            rules, capabilities, telemetry, service.publish,
+            interval=settings.interval, cycle_timeout=settings.cycle_timeout,
+            max_staleness=settings.max_staleness, workers=settings.concurrency,
+            after_lists=memory.settle if memory else None,
+            rule_reader=l7.RuleReader(client, page_size=settings.page_size,
+                                      healthy_interval=settings.healthy_tree_interval,
+                                      concurrency=settings.concurrency, on_error=fetcher.failed))
+        telemetry.detail_backlog.labels(cloud.name).set_function(_backlog(scheduler))
+        schedulers.append(scheduler)
+    service.clouds[:] = schedulers
+    telemetry.registry.register(FreshnessCollector(service.views, settings.detail_target))
     return service, exposition, clients
 
 
@@ -102,6 +143,7 @@ async def run_once(settings: config.Settings) -> int:
     try:
         results = [await service.run_cycle(state) for state in service.clouds]
     finally:
+        await service.stop()
         for client in clients:
             await client.close()
     body, _ = exposition.body(openmetrics=False, compress=False)
@@ -137,7 +179,7 @@ async def serve(settings: config.Settings) -> int:
     host = "127.0.0.1" if settings.listen_host in ("0.0.0.0", "") else settings.listen_host
     scheme = "https" if web_config.ssl_context else "http"
     log.info("listening", url=f"{scheme}://{host}:{settings.listen_port}/metrics",
-             clouds=[c.poller.cloud for c in service.clouds], interval=settings.interval)
+             clouds=[c.cloud for c in service.clouds], interval=settings.interval)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -145,7 +187,7 @@ async def serve(settings: config.Settings) -> int:
     await service.start()
     listener = None
     if settings.notifications_url and service.clouds:
-        cloud = service.clouds[0].poller.cloud
+        cloud = service.clouds[0].cloud
         listener = NotificationListener(
             cloud, settings.notifications_url, telemetry,
             lambda event: service.on_event(cloud, event),

@@ -20,6 +20,7 @@ import aiohttp
 
 from exporter import __version__
 from exporter.auth import AuthFailed, TokenProvider
+from exporter.limiter import ERROR, OK, RATE_LIMITED, TIMEOUT, UNAVAILABLE, Limiter
 from exporter.telemetry import Telemetry
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
@@ -78,13 +79,15 @@ class OctaviaClient:
         retries: int = 3,
         max_body_bytes: int = 64 * 1024 * 1024,
         ssl: Any = True,
+        limiter: Limiter | None = None,
     ) -> None:
         self.cloud = cloud
         self._tokens = tokens
         self._telemetry = telemetry
         self._retries = retries
         self._max_body = max_body_bytes
-        self._semaphore = asyncio.Semaphore(concurrency)
+        # Without a budget of its own the client behaves as a plain bounded pool.
+        self.limiter = limiter or Limiter(ceiling=concurrency, adaptive=False)
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._ssl = ssl
         self._concurrency = concurrency
@@ -164,13 +167,18 @@ class OctaviaClient:
                 raise ApiError(endpoint, "auth", str(exc)) from exc
             url = f"{root}/{path.lstrip('/')}"
             delay: float | None = None
+            ticket = await self.limiter.acquire()
+            # Timed from admission: the wait for a slot or a token is our own queue, not the API.
             started = time.monotonic()
-            async with self._semaphore:
+            outcome = ERROR
+            try:
                 try:
                     async with self._http().get(
                         url, params=list(params), headers={"X-Auth-Token": token}
                     ) as response:
                         status = response.status
+                        outcome = (RATE_LIMITED if status == 429 else
+                                   UNAVAILABLE if status == 503 else OK)
                         if status == 401 and not reauthenticated:
                             self._count(endpoint, "401", started)
                             reauthenticated = True
@@ -178,9 +186,9 @@ class OctaviaClient:
                             continue
                         if status in RETRYABLE:
                             self._count(endpoint, str(status), started)
+                            delay = retry_after_seconds(response.headers.get("Retry-After"))
                             if attempt >= self._retries:
                                 raise ApiError(endpoint, f"http_{status}", status=status)
-                            delay = retry_after_seconds(response.headers.get("Retry-After"))
                         elif status >= 400:
                             self._count(endpoint, str(status), started)
                             raise ApiError(endpoint, f"http_{status}", status=status)
@@ -192,13 +200,18 @@ class OctaviaClient:
                             except ValueError as exc:
                                 raise ApiError(endpoint, "malformed", "body is not JSON") from exc
                 except TimeoutError as exc:
+                    outcome = TIMEOUT
                     self._count(endpoint, "timeout", started)
                     if attempt >= self._retries:
                         raise ApiError(endpoint, "timeout") from exc
                 except aiohttp.ClientError as exc:
+                    outcome = ERROR
                     self._count(endpoint, "connection_error", started)
                     if attempt >= self._retries:
                         raise ApiError(endpoint, "connection_error", type(exc).__name__) from exc
+            finally:
+                self.limiter.release(ticket, outcome, time.monotonic() - started, endpoint,
+                                     delay)
             await asyncio.sleep(backoff(attempt) if delay is None else delay)
             attempt += 1
 

@@ -42,7 +42,10 @@ class Settings:
     interval: float = DEFAULT_INTERVAL
     request_timeout: float = 10.0
     cycle_timeout: float = 300.0
-    concurrency: int = 16
+    concurrency: int = 4
+    api_max_rate: float = 10.0
+    adaptive_concurrency: bool = True
+    detail_target: float = 900.0
     retries: int = 3
     max_staleness: float = 300.0
     page_size: int | None = None
@@ -96,10 +99,18 @@ OPTIONS: tuple[Option, ...] = (
            "(default 30)", "float", minimum=1.0),
     Option("request_timeout", "--request-timeout", "seconds before one API request is "
            "abandoned (default 10)", "float", minimum=0.1),
-    Option("cycle_timeout", "--cycle-timeout", "seconds before a whole cycle is abandoned "
-           "(default 300)", "float", minimum=1.0),
-    Option("concurrency", "--concurrency", "API requests in flight per cloud (default 16)",
-           "int", minimum=1),
+    Option("cycle_timeout", "--cycle-timeout", "seconds before the bulk lists of a cycle "
+           "(tier 1) are abandoned (default 300)", "float", minimum=1.0),
+    Option("concurrency", "--concurrency", "most API requests in flight per cloud: the ceiling "
+           "of the adaptive limit, which starts at 1 (default 4)", "int", minimum=1),
+    Option("api_max_rate", "--api-max-rate", "API requests per second per cloud, all tiers "
+           "(token bucket); 0 = no limit (default 10)", "float", minimum=0.0),
+    Option("adaptive_concurrency", "--adaptive-concurrency", "adapt the requests in flight to "
+           "the API's latency, 429, 503 and timeouts; --no-adaptive-concurrency fixes them at "
+           "--concurrency (default true)", "bool"),
+    Option("detail_target", "--detail-target", "seconds per-load-balancer detail (members, "
+           "stats) may age before OctaviaDetailStale fires; exported as "
+           "octavia_detail_age_target_seconds (default 900)", "float", minimum=1.0),
     Option("retries", "--retries", "retries of a failed request on 5xx or connection errors "
            "(default 3)", "int", minimum=0),
     Option("max_staleness", "--max-staleness", "seconds the last good fleet data stays "
@@ -174,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
             # validation and the same messages.
             parser.add_argument(option.flag, dest=option.key, default=None, help=text)
     parser.add_argument("--once", action="store_true",
-                        help="run one cycle, print the exposition, exit 0 only on success")
+                        help="read the lists and every load balancer's detail once, print "
+                        "the exposition, exit 0 only if the lists were read")
     parser.add_argument("--demo", action="store_true",
                         help="start the embedded simulated cloud and export it")
     return parser

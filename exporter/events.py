@@ -40,6 +40,7 @@ class Presence:
     appeared: bool
     name: str
     project_id: str
+    loadbalancer_id: str = ""  # the owner, for objects that have one
 
 
 def _objects(snapshot: FleetSnapshot, attribute: str) -> Mapping[str, object]:
@@ -47,10 +48,11 @@ def _objects(snapshot: FleetSnapshot, attribute: str) -> Mapping[str, object]:
     return objects
 
 
-def diff(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[Transition | Presence]:
-    """Changes from `old` to `new`. Amphorae are compared only when both snapshots have them."""
+def diff(old: FleetSnapshot, new: FleetSnapshot,
+         amphorae: bool = True) -> Iterator[Transition | Presence]:
+    """Changes from `old` to `new`; amphorae only while they are collected."""
     for resource, attribute, fields in RESOURCES:
-        if resource == "amphora" and not (old.amphorae_enabled and new.amphorae_enabled):
+        if resource == "amphora" and not amphorae:
             continue
         before, after = _objects(old, attribute), _objects(new, attribute)
         for obj_id, obj in after.items():
@@ -62,7 +64,8 @@ def diff(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[Transition | Presen
                 # a large fleet is skipped here without comparing a field.
                 continue
             if prior is None:
-                yield Presence(resource, obj_id, True, name, project)
+                yield Presence(resource, obj_id, True, name, project,
+                               str(getattr(obj, "loadbalancer_id", "")))
                 continue
             for field in fields:
                 was, now = getattr(prior, field), getattr(obj, field)
@@ -71,7 +74,8 @@ def diff(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[Transition | Presen
         for obj_id, obj in before.items():
             if obj_id not in after:
                 yield Presence(resource, obj_id, False, str(getattr(obj, "name", "")),
-                               str(getattr(obj, "project_id", "")))
+                               str(getattr(obj, "project_id", "")),
+                               str(getattr(obj, "loadbalancer_id", "")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +95,6 @@ class FloatingIPChange:
 
 
 def floating_ip_changes(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[FloatingIPChange]:
-    if not (old.floating_ips_enabled and new.floating_ips_enabled):
-        return
     for fip_id, fip in new.floating_ips.items():
         before = old.floating_ips.get(fip_id)
         if before is None or before.loadbalancer_id != fip.loadbalancer_id:

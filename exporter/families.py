@@ -7,11 +7,13 @@ here reads only snapshots and polling health, so deleted objects vanish by const
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from exporter import states
+from exporter.capabilities import OPTIONAL_LISTS
 from exporter.snapshot import CloudView, FleetSnapshot, Stats
 
 POLLED = "Polled in the background every --interval."
@@ -109,12 +111,13 @@ def _states(prefix: str, what: str, labels: list[str], rows: Sequence[tuple[list
 def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
     usable = [(v, v.snapshot) for v in views]
     yield _gauge("octavia_up", "1 when the last poll cycle could read the Octavia API's bulk "
-                 "lists, 0 otherwise.", ["cloud"],
+                 "lists, 0 otherwise; per-load-balancer detail never changes it.", ["cloud"],
                  [([v.health.cloud], _flag(v.health.up)) for v in views])
     yield _gauge("octavia_poll_interval_seconds", "The configured --interval between the starts "
                  "of two poll cycles; rules scale staleness thresholds by it.", ["cloud"],
                  [([v.health.cloud], v.health.interval) for v in views])
-    yield _gauge("octavia_poll_duration_seconds", "Wall time of the last poll cycle.", ["cloud"],
+    yield _gauge("octavia_poll_duration_seconds",
+                 "Wall time of the last tier-1 cycle (the bulk lists).", ["cloud"],
                  [([v.health.cloud], v.health.last_cycle_duration) for v in views])
     yield _gauge("octavia_last_poll_success_timestamp_seconds",
                  "When the last successful poll cycle ended (0: never).", ["cloud"],
@@ -126,11 +129,9 @@ def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
                   for resource, count in snap.counts().items()])
     yield _gauge("octavia_collector_enabled", "1 when an optional collection is on for this cloud.",
                  ["cloud", "collector"],
-                 [([v.health.cloud, name], _flag(getattr(v.health, attr)))
+                 [([v.health.cloud, name], _flag(getattr(v.capabilities, name)))
                   for v in views
-                  for name, attr in (("amphorae", "amphorae_enabled"),
-                                     ("amphora_stats", "amphora_stats_enabled"),
-                                     ("floating_ips", "floating_ips_enabled"))])
+                  for name in ("amphorae", "amphora_stats", "floating_ips", *OPTIONAL_LISTS)])
 
 
 def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
@@ -147,6 +148,12 @@ def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Ite
         yield _gauge(f"octavia_loadbalancer_{what}_timestamp_seconds",
                      f"When the load balancer was last {what}, per the API. {POLLED}", labels,
                      ((v, getattr(lb, attr)) for v, lb in rows if getattr(lb, attr) is not None))
+    yield _gauge("octavia_loadbalancer_detail_timestamp_seconds",
+                 "When the load balancer's detail (members, stats) was read: the oldest of its "
+                 "parts. Absent until first read.", labels,
+                 (([s.cloud, lb.id, lb.project_id], s.detail_read_at[lb.id])
+                  for s in snaps for lb in s.loadbalancers.values()
+                  if lb.id in s.detail_read_at))
     yield _info("octavia_loadbalancer_floating_ip",
                 f"Neutron floating IPs attached to the load balancer's VIP port, one series each. "
                 f"{POLLED}", labels, ["floating_ip_address", "floating_ip_id", "status"],
@@ -222,7 +229,7 @@ def healthmonitor_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> It
 
 def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
     labels = ["cloud", "amphora_id", "loadbalancer_id", "project_id"]
-    with_amps = [s for s in snaps if s.amphorae_enabled]
+    with_amps = snaps
     rows = [([s.cloud, a.id, a.loadbalancer_id, a.project_id], a) for s in with_amps
             for a in s.amphorae.values()]
     yield _info("octavia_amphora", f"Amphora metadata (admin only). {POLLED}", labels,
@@ -236,7 +243,7 @@ def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator
                  f"When the amphora's agent certificate expires. {POLLED}", labels,
                  ((v, a.cert_expiration) for v, a in rows if a.cert_expiration is not None))
     stat_rows = [([s.cloud, amp_id, listener_id, amp.loadbalancer_id, amp.project_id], st)
-                 for s in with_amps if s.amphora_stats_enabled
+                 for s in with_amps
                  for (amp_id, listener_id), st in s.amphora_stats.items()
                  for amp in [s.amphorae.get(amp_id)] if amp is not None]
     if stat_rows:
@@ -304,7 +311,8 @@ def quota_usage(snap: FleetSnapshot) -> dict[str, dict[str, int]]:
 
 
 def quota_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
-    with_quotas = [s for s in snaps if s.quotas_enabled]
+    # Quota data exists only while the cloud lets us read quotas (capabilities.quotas).
+    with_quotas = [s for s in snaps if s.quota_defaults or s.quota_limits]
     usages = {s.cloud: quota_usage(s) for s in with_quotas}
 
     def projects(s: FleetSnapshot) -> list[str]:
@@ -359,10 +367,20 @@ FLEET: tuple[Callable[[Sequence[FleetSnapshot], bool], Iterator[Family]], ...] =
 )
 
 
+def _collected(snapshot: FleetSnapshot, view: CloudView) -> FleetSnapshot:
+    """The snapshot without what its cloud no longer lets us collect."""
+    if not view.capabilities.amphorae and (snapshot.amphorae or snapshot.amphora_stats):
+        return dataclasses.replace(snapshot, amphorae={}, amphora_stats={})
+    if not view.capabilities.amphora_stats and snapshot.amphora_stats:
+        return dataclasses.replace(snapshot, amphora_stats={})
+    return snapshot
+
+
 def all_families(views: Sequence[CloudView], stateset: bool = False) -> Iterator[Family]:
     """Every family, each exactly once, across all clouds."""
     yield from health_families(views)
-    snaps = [v.snapshot for v in views if v.snapshot is not None and not v.health.stale_withdrawn]
+    snaps = [_collected(v.snapshot, v) for v in views
+             if v.snapshot is not None and not v.health.stale_withdrawn]
     for build in FLEET:
         yield from build(snaps, stateset)
 

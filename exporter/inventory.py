@@ -1,9 +1,10 @@
 """The bulk reads of issue 14, side by side: L7 policies, quotas, flavors, zones, providers.
 
-`InventoryReader.read` is called once per cycle beside the poller's other bulk lists and never
+`InventoryReader.read` is called once per tier-1 cycle beside the other bulk lists and never
 raises: a failed list keeps what the last good cycle knew (counted through `on_error`), and a
 list the credentials may not read (403, or 404 where an older Octavia lacks the endpoint) is
-switched off with one warning, as amphorae are. The per-policy rule lists live in `l7`.
+switched off with one warning in the cloud's capability record, as amphorae are. The
+per-policy rule lists live in `l7` and are read after tier 1, at tier-2 priority.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import structlog
 
 from exporter import l7, offerings, parse, quotas
+from exporter.capabilities import Capabilities
 from exporter.client import ApiError, OctaviaClient
 from exporter.snapshot import AvailabilityZone, Flavor, FleetSnapshot, L7Policy, Provider
 
@@ -31,20 +33,20 @@ class Inventory:
     providers: Mapping[str, Provider] = field(default_factory=dict)
     quota_limits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     quota_defaults: Mapping[str, int] = field(default_factory=dict)
-    quotas_enabled: bool = False
 
 
 REFUSED = (403, 404)
 WHY = {
     "quotas": "reading quotas needs a load-balancer reader role (or quota admin)",
     "flavors": "listing flavors needs a load-balancer reader role",
-    "availabilityzones": "listing availability zones needs a load-balancer reader role",
+    "availability_zones": "listing availability zones needs a load-balancer reader role",
     "providers": "listing providers needs a load-balancer reader role",
 }
 
 
 class InventoryReader:
-    def __init__(self, client: OctaviaClient, *, page_size: int | None = None,
+    def __init__(self, client: OctaviaClient, capabilities: Capabilities, *,
+                 page_size: int | None = None,
                  on_error: Callable[[ApiError], None] = lambda exc: None,
                  on_malformed: Callable[[str, str], None] = lambda endpoint, problem: None,
                  ) -> None:
@@ -53,23 +55,18 @@ class InventoryReader:
         self._page_size = page_size
         self._on_error = on_error
         self._on_malformed = on_malformed
-        self.enabled = dict.fromkeys(("quotas", "flavors", "availabilityzones", "providers"),
-                                     True)
-
-    @property
-    def quotas_enabled(self) -> bool:
-        return self.enabled["quotas"]
+        self.capabilities = capabilities
 
     async def _guarded(self, name: str, call: Callable[[], Awaitable[T]]) -> T | None:
         """The call's answer; None when it failed or is switched off (the caller then keeps
         the previous cycle's)."""
-        if not self.enabled[name]:
+        if not getattr(self.capabilities, name):
             return None
         try:
             return await call()
         except ApiError as exc:
             if exc.status in REFUSED:
-                self.enabled[name] = False
+                self.capabilities.disable(name)
                 log.warning(f"{name}_disabled", cloud=self.cloud,
                             reason=f"the API answered {exc.status}: {WHY[name]}; "
                             f"{name} metrics are off until restart")
@@ -105,7 +102,7 @@ class InventoryReader:
             policies(),
             self._guarded("quotas", lambda: quotas.read(self._client, page, known_projects)),
             self._guarded("flavors", lambda: offerings.flavors(self._client, page)),
-            self._guarded("availabilityzones", lambda: offerings.zones(self._client, page)),
+            self._guarded("availability_zones", lambda: offerings.zones(self._client, page)),
             self._guarded("providers", lambda: offerings.providers(self._client)),
         )
 
@@ -122,17 +119,16 @@ class InventoryReader:
             "availabilityzones", zone_raw, offerings.zone, lambda z: z.name)
         providers = None if provider_raw is None else self._parsed(
             "providers", provider_raw, offerings.provider, lambda p: p.name)
-        quotas_on = self.enabled["quotas"]
+        quotas_on = self.capabilities.quotas
         return Inventory(
             l7policies=pols if pols is not None else (prev.l7policies if prev else {}),
-            flavors=kept(flavors, prev.flavors if prev else {}, self.enabled["flavors"]),
+            flavors=kept(flavors, prev.flavors if prev else {}, self.capabilities.flavors),
             availability_zones=kept(zones, prev.availability_zones if prev else {},
-                                    self.enabled["availabilityzones"]),
+                                    self.capabilities.availability_zones),
             providers=kept(providers, prev.providers if prev else {},
-                           self.enabled["providers"]),
+                           self.capabilities.providers),
             quota_limits=(quota.limits if quota is not None else
                           prev.quota_limits if prev and quotas_on else {}),
             quota_defaults=(quota.defaults if quota is not None else
                             prev.quota_defaults if prev and quotas_on else {}),
-            quotas_enabled=quotas_on,
         )

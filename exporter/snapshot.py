@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from exporter.capabilities import Capabilities
+
 
 @dataclass(frozen=True, slots=True)
 class Stats:
@@ -219,10 +221,10 @@ class FleetSnapshot:
     listener_stats: Mapping[str, Stats] = field(default_factory=dict)
     # Keyed by (amphora_id, listener_id): the amphora stats call answers one row per listener.
     amphora_stats: Mapping[tuple[str, str], Stats] = field(default_factory=dict)
-    amphorae_enabled: bool = False
-    amphora_stats_enabled: bool = False
     floating_ips: Mapping[str, FloatingIP] = field(default_factory=dict)
-    floating_ips_enabled: bool = False
+    # When each load balancer's detail (members, stats) was read, wall time: the oldest of its
+    # parts. Absent until the first read.
+    detail_read_at: Mapping[str, float] = field(default_factory=dict)
     # Issue 14 (exporter/inventory.py): L7 objects, the cloud's offerings and quotas.
     l7policies: Mapping[str, L7Policy] = field(default_factory=dict)
     l7rules: Mapping[str, L7Rule] = field(default_factory=dict)
@@ -233,7 +235,6 @@ class FleetSnapshot:
     quota_limits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     quota_defaults: Mapping[str, int] = field(default_factory=dict)
     project_names: Mapping[str, str] = field(default_factory=dict)
-    quotas_enabled: bool = False
 
     def counts(self) -> dict[str, int]:
         return {
@@ -262,16 +263,13 @@ class CloudHealth:
     last_success: float = 0.0
     # True when the fleet data is older than --max-staleness and has been withdrawn.
     stale_withdrawn: bool = False
-    # The poller's settings, not the last snapshot's: a cloud that has never answered still
-    # has amphora collection on.
-    amphorae_enabled: bool = False
-    amphora_stats_enabled: bool = False
-    floating_ips_enabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class CloudView:
-    """What the collector renders for one cloud: the last good snapshot plus polling health."""
+    """What the collector renders for one cloud: the last good snapshot, polling health, and
+    what the cloud lets us collect (its one capabilities record, not a copy)."""
 
     health: CloudHealth
     snapshot: FleetSnapshot | None
+    capabilities: Capabilities = field(default_factory=Capabilities)

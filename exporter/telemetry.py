@@ -108,6 +108,31 @@ class Telemetry:
             registry=self.registry,
         )
 
+        # The API budget (limiter.py) and the tier-2 stream (scheduler.py).
+        self.api_concurrency_limit = Gauge(
+            "octavia_api_concurrency_limit",
+            "Current adaptive limit of API requests in flight (at most --concurrency).",
+            ["cloud"], registry=self.registry)
+        self.api_in_flight = Gauge(
+            "octavia_api_in_flight_requests", "API requests in flight now.", ["cloud"],
+            registry=self.registry)
+        self.api_rate_limit = Gauge(
+            "octavia_api_rate_limit_requests_per_second",
+            "The configured --api-max-rate; 0 means no rate limit.", ["cloud"],
+            registry=self.registry)
+        self.api_limit_decreases = Counter(
+            "octavia_api_limit_decreases",
+            "Times the adaptive concurrency limit shrank, by cause (latency, 429, 503, "
+            "timeout).", ["cloud", "reason"], registry=self.registry)
+        self.detail_backlog = Gauge(
+            "octavia_detail_backlog",
+            "Load balancers waiting for their per-load-balancer detail (tier 2).", ["cloud"],
+            registry=self.registry)
+        self.detail_pass_duration = Gauge(
+            "octavia_detail_pass_duration_seconds",
+            "Wall time of the last complete tier-2 pass (detail of every load balancer due).",
+            ["cloud"], registry=self.registry)
+
     def auth_recorder(self, cloud: str) -> AuthRecorder:
         return AuthRecorder(self, cloud)
 

@@ -285,15 +285,20 @@ def _start(binaries: Binaries, work: Path, procs: Processes, webhook: Webhook,
     cleanups.append(rabbit.stop)
     rabbit.start()
     timings["rabbitmq"] = time.monotonic() - t0
-    exporter_options = {"b": ["--member-details", "--notifications-url", rabbit.url]}
+    # B's detail target (1 s) is below what any pass can deliver: OctaviaDetailStale fires
+    # for "simulator" from B's series alone, while A (default target) stays within its own.
+    exporter_options = {"b": ["--member-details", "--notifications-url", rabbit.url,
+                              "--detail-target", "1"]}
     exporters: dict[str, str] = {}
     for name, cloud_names in exporter_clouds.items():
         address = f"{HOST}:{free_port()}"
         args = [*_console_script("octavia-exporter", "exporter")]
         for cloud in cloud_names:
             args += ["--os-cloud", cloud]
+        # The default budget (10 requests/s) is sized for a real single-worker Octavia; the
+        # simulator takes more, and the stack must show a change within STARTUP_TIMEOUT.
         args += ["--interval", "2", "--web.listen-address", address, "--log-format", "json",
-                 *exporter_options.get(name, [])]
+                 "--api-max-rate", "50", *exporter_options.get(name, [])]
         procs.start(f"exporter-{name}", args, _child_env(OS_CLIENT_CONFIG_FILE=str(clouds)))
         exporters[name] = address
 

@@ -153,8 +153,11 @@ async def make_exporter(sim: Simulator) -> AsyncIterator[Any]:
     made: list[Exporter] = []
 
     def factory(manage_gc: bool = False, **overrides: Any) -> Exporter:
+        # No rate limit: the budget has tests of its own (tests/unit/test_limiter.py,
+        # tests/system/test_tiers.py); here it would only make every test wait.
         values: dict[str, Any] = {"clouds": ("simulator",), "request_timeout": 2.0,
-                                  "retries": 1, "interval": 1.0, "cycle_timeout": 20.0}
+                                  "retries": 1, "interval": 1.0, "cycle_timeout": 20.0,
+                                  "api_max_rate": 0.0}
         values.update(overrides)
         telemetry = Telemetry()
         service, exposition, clients = build_service(Settings(**values), telemetry,

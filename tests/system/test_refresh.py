@@ -1,10 +1,14 @@
-"""A notification refresh reads a load balancer exactly as the poll cycle does, in every mode."""
+"""A notification refresh reads a load balancer exactly as the tier-2 stream does, in every
+mode: its subtree by id, its detail through the same readers (fetch.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from exporter.refresh import refresh_loadbalancer
+from exporter import assemble, plan
+from exporter.refresh import read_subtree
 
 
 @pytest.mark.parametrize("options", [{}, {"member_details": True}, {"listener_stats": False}],
@@ -18,7 +22,15 @@ async def test_refreshing_an_unchanged_load_balancer_changes_nothing(control, ma
     assert before is not None
     truth = await control.fleet()
     for lb in truth["loadbalancers"]:
-        after = await refresh_loadbalancer(state.poller, before, lb["id"])
+        subtree = await read_subtree(state.fetcher.client, lb["id"])
+        assert subtree is not None
+        after = assemble.with_subtree(before, subtree)
+        parts = plan.index_one(after, lb["id"])
+        detail = await state.fetcher.read(parts, plan.applicable(parts, state.rules),
+                                          lambda: 1.0)
+        after = assemble.merge(after, [(detail, 1.0)])
         # Same members with the same fields (weight, admin state, backup with
-        # --member-details), same stats source: nothing appears, vanishes or changes.
-        assert after == before, lb["id"]
+        # --member-details), same stats source: nothing appears, vanishes or changes but the
+        # time the detail was read.
+        assert dataclasses.replace(after, detail_read_at=before.detail_read_at) == before, lb["id"]
+        assert after.detail_read_at[lb["id"]] == 1.0

@@ -43,7 +43,7 @@ async def test_metrics_negotiates_format_and_compression(make_exporter) -> None:
         single = zlib.decompressobj(31)
         whole = single.decompress(raw).decode()
         assert single.eof and not single.unused_data
-        assert whole.endswith(text[text.rindex("# HELP octavia_unknown_status_values"):])
+        assert whole.endswith(text[text.rindex("# HELP octavia_detail_age_target_seconds"):])
         assert parse_exposition(gzip.decompress(raw).decode()).keys() == \
             parse_exposition(text).keys()
 

@@ -66,9 +66,9 @@ async def test_churn_and_flapping_leave_nothing_behind(control, make_exporter) -
             await control.call("PATCH", f"/_sim/members/{member}", {"operating_status": status})
         metrics = await exporter.cycle()
         assert one(metrics, "octavia_up", cloud="simulator") == 1
-        poller = exporter.service.clouds[0].poller
+        state = exporter.service.clouds[0]
         lbs = one(metrics, "octavia_snapshot_objects", resource="loadbalancer")
-        assert len(poller._tree_fetched) <= lbs and len(poller._stats_fetched) <= lbs
+        assert len(state._read) <= lbs and len(state._parts) <= lbs
 
     for lb in created:
         await control.call("DELETE", f"/_sim/loadbalancers/{lb}")

@@ -8,6 +8,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from exporter import states
+from exporter.capabilities import Capabilities
 from exporter.exposition import Exposition
 from exporter.snapshot import (
     Amphora,
@@ -45,7 +46,6 @@ def snapshot(cloud: str = "c1", extra_member: bool = True) -> FleetSnapshot:
                                 cert_expiration=2e9)},
         loadbalancer_stats={"lb1": Stats(10, 20, 3, 40, 5)},
         listener_stats={"l1": Stats(10, 20, 3, 40, 5)},
-        amphorae_enabled=True,
     )
 
 
@@ -145,8 +145,8 @@ def test_before_first_cycle_only_health_is_exported() -> None:
 
 
 def test_amphora_metrics_follow_the_enabled_flag() -> None:
-    snap = dataclasses.replace(snapshot(), amphorae_enabled=False)
-    found = samples(render([view(snap)]))
+    found = samples(render([dataclasses.replace(view(snapshot()),
+                                                capabilities=Capabilities(amphorae=False))]))
     assert not found.get("octavia_amphora_status")
 
 

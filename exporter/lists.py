@@ -1,0 +1,229 @@
+"""Tier 1: the bulk lists, a handful of paginated calls, into a snapshot without detail.
+
+Load balancers, listeners, pools, health monitors, amphorae (admins), Neutron floating IPs, and
+the inventory (L7 policies, quotas, flavors, zones, providers: inventory.py), with fields= so
+pages stay small, all at once. Every object's provisioning and operating status
+is in these lists, so once they are in, the fleet's state is current. A failed load-balancer,
+listener, pool or health-monitor list fails the tier (no consistent snapshot can be built); the
+amphora and floating IP lists cannot, and are switched off for good on 403 (see capabilities).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import structlog
+
+from exporter import parse
+from exporter.assemble import same
+from exporter.capabilities import Capabilities
+from exporter.client import ApiError, OctaviaClient
+from exporter.inventory import InventoryReader
+from exporter.plan import in_shard
+from exporter.snapshot import Amphora, FleetSnapshot, FloatingIP, HealthMonitor
+from exporter.telemetry import Telemetry
+
+log = structlog.get_logger("exporter.lists")
+
+LB_FIELDS = (
+    "id", "name", "project_id", "provisioning_status", "operating_status", "admin_state_up",
+    "vip_address", "vip_port_id", "vip_network_id", "vip_subnet_id", "provider", "flavor_id",
+    "availability_zone", "created_at", "updated_at", "listeners", "pools",
+)
+LISTENER_FIELDS = (
+    "id", "name", "project_id", "loadbalancers", "provisioning_status", "operating_status",
+    "admin_state_up", "protocol", "protocol_port", "default_pool_id", "connection_limit",
+)
+POOL_FIELDS = (
+    "id", "name", "project_id", "loadbalancers", "listeners", "provisioning_status",
+    "operating_status", "admin_state_up", "protocol", "lb_algorithm", "healthmonitor_id",
+    "members",
+)
+HM_FIELDS = (
+    "id", "name", "project_id", "pools", "provisioning_status", "operating_status",
+    "admin_state_up", "type",
+)
+FLOATING_IP_FIELDS = (
+    "id", "floating_ip_address", "port_id", "status", "floating_network_id", "project_id",
+)
+AMPHORA_FIELDS = (
+    "id", "loadbalancer_id", "compute_id", "status", "role", "lb_network_ip", "vrrp_ip",
+    "ha_ip", "image_id", "compute_flavor", "cached_zone", "cert_expiration",
+)
+
+
+class ListsFailed(Exception):
+    """The bulk lists could not be read, so no consistent snapshot can be built."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class ListReader:
+    def __init__(self, client: OctaviaClient, telemetry: Telemetry, capabilities: Capabilities,
+                 *, shard: tuple[int, int] = (1, 1), page_size: int | None = None) -> None:
+        self.cloud = client.cloud
+        self._client = client
+        self._telemetry = telemetry
+        self.capabilities = capabilities
+        self._shard = shard
+        self._page_size = page_size
+        self._inventory = InventoryReader(client, capabilities, page_size=page_size,
+                                          on_error=self._failed, on_malformed=self._malformed)
+
+    def _failed(self, error: ApiError) -> None:
+        self._telemetry.poll_errors.labels(self.cloud, error.endpoint, error.reason).inc()
+        log.warning("api_call_failed", cloud=self.cloud, endpoint=error.endpoint,
+                    reason=error.reason, detail=str(error))
+
+    def _malformed(self, endpoint: str, problem: str) -> None:
+        self._telemetry.poll_errors.labels(self.cloud, endpoint, "malformed").inc()
+        log.warning("malformed_object", cloud=self.cloud, endpoint=endpoint, problem=problem)
+
+    def _collector(self, endpoint: str, build: Callable[[Any], Any], into: dict[str, Any],
+                   before: Mapping[str, Any]) -> Callable[[list[Any]], None]:
+        """Parse a page as it arrives into `into`, so raw pages are freed page by page."""
+        def on_page(page: list[Any]) -> None:
+            for item in page:
+                try:
+                    obj = build(item)
+                except parse.ParseError as exc:
+                    self._malformed(endpoint, str(exc))
+                    continue
+                into[obj.id] = same(before, obj.id, obj)
+        return on_page
+
+    async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...],
+                    build: Callable[[Any], Any], into: dict[str, Any],
+                    before: Mapping[str, Any]) -> None:
+        await self._client.list_all(endpoint, path, key, fields, self._page_size,
+                                    on_page=self._collector(endpoint, build, into, before))
+
+    async def _optional(self, enabled: bool, endpoint: str, path: str, key: str,
+                        fields: tuple[str, ...], service: str = "load-balancer",
+                        ) -> list[Any] | ApiError | None:
+        """A list beside the others whose failure must not fail the tier."""
+        if not enabled:
+            return None
+        try:
+            return await self._client.list_all(endpoint, path, key, fields, self._page_size,
+                                               service=service)
+        except ApiError as exc:
+            return exc
+
+    async def read(self, previous: FleetSnapshot | None) -> FleetSnapshot:
+        """The lists, parsed against `previous` (unchanged objects are shared). Raises
+        ListsFailed."""
+        started = time.time()
+        empty: Mapping[str, Any] = {}
+        raw_lbs: dict[str, Any] = {}
+        raw_listeners: dict[str, Any] = {}
+        raw_pools: dict[str, Any] = {}
+        hms_raw: list[Any] = []
+        caps = self.capabilities
+        # Beside the lists; it never raises (a failed part keeps what the last cycle knew).
+        inventory_read = asyncio.create_task(self._inventory.read(previous))
+        try:
+            _, _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
+                self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers",
+                           LB_FIELDS, parse.loadbalancer, raw_lbs,
+                           previous.loadbalancers if previous else empty),
+                self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
+                           parse.listener, raw_listeners,
+                           previous.listeners if previous else empty),
+                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, parse.pool,
+                           raw_pools, previous.pools if previous else empty),
+                # Health monitors name their pool, which may arrive later: parsed at the end.
+                self._client.list_all("healthmonitors", "v2/lbaas/healthmonitors",
+                                      "healthmonitors", HM_FIELDS, self._page_size,
+                                      on_page=hms_raw.extend),
+                self._optional(caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
+                               AMPHORA_FIELDS),
+                self._optional(caps.floating_ips, "floatingips", "v2.0/floatingips",
+                               "floatingips", FLOATING_IP_FIELDS, service="network"),
+            )
+        except ApiError as exc:
+            inventory_read.cancel()
+            self._failed(exc)
+            raise ListsFailed(exc) from exc
+        inventory = await inventory_read
+        loadbalancers = {k: v for k, v in raw_lbs.items() if in_shard(k, self._shard)}
+        listeners = {k: v for k, v in raw_listeners.items() if v.loadbalancer_id in loadbalancers}
+        pools = {k: v for k, v in raw_pools.items() if v.loadbalancer_id in loadbalancers}
+        healthmonitors: dict[str, HealthMonitor] = {}
+        self._collector("healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
+                        healthmonitors, previous.healthmonitors if previous else empty)(hms_raw)
+        healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
+        amphorae = self._amphorae(amphorae_raw, loadbalancers, previous)
+        floating_ips = self._floating_ips(floating_raw, loadbalancers, previous)
+        before_l7 = previous.l7policies if previous else empty
+        l7policies = {k: same(before_l7, k, p) for k, p in inventory.l7policies.items()
+                      if p.listener_id in listeners}
+        return FleetSnapshot(
+            cloud=self.cloud, taken_at=started, loadbalancers=loadbalancers,
+            listeners=listeners, pools=pools, healthmonitors=healthmonitors, amphorae=amphorae,
+            floating_ips=floating_ips, l7policies=l7policies, flavors=inventory.flavors,
+            availability_zones=inventory.availability_zones, providers=inventory.providers,
+            quota_limits=inventory.quota_limits, quota_defaults=inventory.quota_defaults)
+
+    def _floating_ips(self, raw: list[Any] | ApiError | None,
+                      loadbalancers: Mapping[str, Any],
+                      previous: FleetSnapshot | None) -> dict[str, FloatingIP]:
+        if raw is None:
+            return {}
+        if isinstance(raw, ApiError):
+            if raw.reason == "no_endpoint" or raw.status in (403, 404):
+                self.capabilities.disable_floating_ips()
+                log.warning(
+                    "floating_ips_disabled", cloud=self.cloud,
+                    reason="no network (Neutron) endpoint in the service catalog"
+                    if raw.reason == "no_endpoint" else
+                    f"Neutron answered {raw.status} to the floating IP list",
+                )
+                return {}
+            self._failed(raw)
+            if previous is None:
+                return {}
+            return {k: f for k, f in previous.floating_ips.items()
+                    if f.loadbalancer_id in loadbalancers}
+        by_port = {lb.vip_port_id: lb.id for lb in loadbalancers.values() if lb.vip_port_id}
+        found: dict[str, FloatingIP] = {}
+        before = previous.floating_ips if previous else {}
+        for item in raw:
+            try:
+                fip = parse.floating_ip(item, by_port)
+            except parse.ParseError as exc:
+                self._malformed("floatingips", str(exc))
+                continue
+            if fip is not None:
+                found[fip.id] = same(before, fip.id, fip)
+        return found
+
+    def _amphorae(self, raw: list[Any] | ApiError | None, loadbalancers: Mapping[str, Any],
+                  previous: FleetSnapshot | None) -> dict[str, Amphora]:
+        if raw is None:
+            return {}
+        if isinstance(raw, ApiError):
+            if raw.status == 403:
+                self.capabilities.disable_amphorae()
+                log.warning(
+                    "amphorae_disabled", cloud=self.cloud,
+                    reason="the API answered 403: listing amphorae needs the admin or "
+                    "global observer role; amphora metrics are off until restart",
+                )
+                return {}
+            self._failed(raw)
+            return dict(previous.amphorae) if previous else {}
+        amphorae: dict[str, Amphora] = {}
+        self._collector("amphorae", lambda item: parse.amphora(item, loadbalancers),
+                        amphorae, previous.amphorae if previous else {})(raw)
+        # Octavia keeps DELETED amphorae in the list until housekeeping purges them (a week by
+        # default); exporting them would grow the series count with every failover. Spares
+        # (no load balancer) belong to no shard but the first.
+        return {k: a for k, a in amphorae.items() if a.status != "DELETED" and (
+            a.loadbalancer_id in loadbalancers
+            or (not a.loadbalancer_id and self._shard[0] == 1))}

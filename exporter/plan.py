@@ -1,0 +1,203 @@
+"""Planning rules: which load balancers this exporter owns, what detail each needs, and when.
+
+Pure functions of the snapshots and of when each part was last read, so every rule is tested
+without I/O. Tier 1 (the bulk lists) is read every interval and says every object's status; the
+rules here decide tier 2, the per-load-balancer detail:
+  members   the status tree, for pools a listener uses (one call covers the load balancer);
+            the pool's member list for pools no listener uses (absent from the tree) and for
+            every pool with --member-details (weight, admin state and backup are only there);
+  stats     one call per listener (the load balancer's are their sum, as Octavia computes
+            them), or one load-balancer stats call with --no-listener-stats;
+  amphorae  one stats call per amphora, with --amphora-stats.
+Cadence: a part is due once per tier-1 cycle, or, with --healthy-tree-interval and
+--stats-interval, when it is that old; a load balancer that needs attention (not ACTIVE/ONLINE,
+changed, or with a member not ONLINE) always has its members due.
+Order: load balancers needing attention or never read first, then those a notification named,
+then the stalest.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from exporter.snapshot import Amphora, FleetSnapshot, Listener, LoadBalancer, Member, Pool
+
+HEALTHY_MEMBER = frozenset({"ONLINE", "NO_MONITOR"})
+
+# Priority classes, lowest first.
+ATTENTION = 0
+APPEARED = 1
+NOTIFIED = 2
+STALEST = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    shard: tuple[int, int] = (1, 1)
+    member_details: bool = False
+    listener_stats: bool = True
+    amphora_stats: bool = False
+    healthy_tree_interval: float = 0.0
+    stats_interval: float = 0.0
+
+
+def in_shard(loadbalancer_id: str, shard: tuple[int, int]) -> bool:
+    """Stable across processes and restarts (unlike hash()), so N exporters split one cloud."""
+    index, count = shard
+    return count <= 1 or zlib.crc32(loadbalancer_id.encode()) % count == index - 1
+
+
+def reads_tree(pool: Pool, rules: Rules) -> bool:
+    """Whether this pool's members come from its load balancer's status tree. With
+    --member-details every pool's member list is read instead (it has weight, admin state and
+    backup, which the tree lacks); pools no listener uses are never in the tree."""
+    return bool(pool.listener_ids and pool.member_ids) and not rules.member_details
+
+
+def reads_member_list(pool: Pool, rules: Rules) -> bool:
+    return bool(pool.member_ids) and not reads_tree(pool, rules)
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """One load balancer's children, as the last tier-1 lists showed them."""
+
+    loadbalancer: LoadBalancer
+    pools: tuple[Pool, ...] = ()
+    listeners: tuple[Listener, ...] = ()
+    amphorae: tuple[Amphora, ...] = ()
+
+
+def index(snapshot: FleetSnapshot) -> dict[str, Parts]:
+    pools: dict[str, list[Pool]] = defaultdict(list)
+    listeners: dict[str, list[Listener]] = defaultdict(list)
+    amphorae: dict[str, list[Amphora]] = defaultdict(list)
+    for pool in snapshot.pools.values():
+        pools[pool.loadbalancer_id].append(pool)
+    for lst in snapshot.listeners.values():
+        listeners[lst.loadbalancer_id].append(lst)
+    for amp in snapshot.amphorae.values():
+        if amp.loadbalancer_id:
+            amphorae[amp.loadbalancer_id].append(amp)
+    return {lb_id: Parts(lb, tuple(pools.get(lb_id, ())), tuple(listeners.get(lb_id, ())),
+                         tuple(amphorae.get(lb_id, ())))
+            for lb_id, lb in snapshot.loadbalancers.items()}
+
+
+def index_one(snapshot: FleetSnapshot, lb_id: str) -> Parts:
+    """One load balancer's entry of index(), without indexing the whole fleet."""
+    return Parts(snapshot.loadbalancers[lb_id],
+                 tuple(p for p in snapshot.pools.values() if p.loadbalancer_id == lb_id),
+                 tuple(x for x in snapshot.listeners.values() if x.loadbalancer_id == lb_id),
+                 tuple(a for a in snapshot.amphorae.values() if a.loadbalancer_id == lb_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """The calls to make for one load balancer."""
+
+    loadbalancer_id: str
+    tree: bool = False
+    member_pools: tuple[str, ...] = ()
+    stats: bool = False
+    amphorae: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.tree or self.member_pools or self.stats or self.amphorae)
+
+    def union(self, other: Work) -> Work:
+        return Work(self.loadbalancer_id, self.tree or other.tree,
+                    tuple(dict.fromkeys(self.member_pools + other.member_pools)),
+                    self.stats or other.stats,
+                    tuple(dict.fromkeys(self.amphorae + other.amphorae)))
+
+
+@dataclass(slots=True)
+class ReadTimes:
+    """When each part of one load balancer's detail was last read successfully (wall time)."""
+
+    members: float | None = None
+    stats: float | None = None
+    amphorae: float | None = None
+
+
+def applicable(parts: Parts, rules: Rules) -> Work:
+    """Everything tier 2 could read for this load balancer."""
+    return Work(
+        parts.loadbalancer.id,
+        tree=any(reads_tree(p, rules) for p in parts.pools),
+        member_pools=tuple(p.id for p in parts.pools if reads_member_list(p, rules)),
+        stats=bool(parts.listeners),
+        amphorae=tuple(a.id for a in parts.amphorae if a.status != "PENDING_DELETE")
+        if rules.amphora_stats else (),
+    )
+
+
+def needs_attention(parts: Parts, before: Parts | None,
+                    members: Iterable[Member]) -> bool:
+    """Not ACTIVE/ONLINE, changed since the last lists, or a member was not healthy."""
+    lb = parts.loadbalancer
+    if lb.provisioning_status != "ACTIVE" or lb.operating_status != "ONLINE":
+        return True
+    if before is not None:
+        old = before.loadbalancer
+        if (old.provisioning_status, old.operating_status, old.updated_at) != (
+                lb.provisioning_status, lb.operating_status, lb.updated_at):
+            return True
+        old_members = {p.id: set(p.member_ids) for p in before.pools}
+        if any(old_members.get(p.id) != set(p.member_ids) for p in parts.pools):
+            return True
+    return any(m.operating_status not in HEALTHY_MEMBER for m in members)
+
+
+def due(parts: Parts, read: ReadTimes | None, attention: bool, now: float,
+        rules: Rules) -> Work:
+    """The parts to read now: each once per tier-1 cycle (this is called once per cycle),
+    or only when older than its interval when one is set."""
+    full = applicable(parts, rules)
+    if read is None:
+        return full
+
+    def older(when: float | None, interval: float) -> bool:
+        return interval <= 0 or when is None or now - when >= interval
+
+    members_due = attention or older(read.members, rules.healthy_tree_interval)
+    return Work(parts.loadbalancer.id,
+                tree=full.tree and members_due,
+                member_pools=full.member_pools,
+                stats=full.stats and older(read.stats, rules.stats_interval),
+                amphorae=full.amphorae)
+
+
+def priority(attention: bool, read: ReadTimes | None, notified: bool,
+             last_read: float | None) -> tuple[int, float]:
+    """Sort key: class first, then the oldest detail first."""
+    if attention:
+        return ATTENTION, last_read or 0.0
+    if read is None:
+        return APPEARED, 0.0
+    if notified:
+        return NOTIFIED, last_read or 0.0
+    return STALEST, last_read or 0.0
+
+
+def plan(parts: Mapping[str, Parts], before: Mapping[str, Parts],
+         members_of: Mapping[str, list[Member]], read: Mapping[str, ReadTimes],
+         detail_at: Mapping[str, float], notified: Iterable[str], now: float,
+         rules: Rules) -> list[tuple[tuple[int, float], Work]]:
+    """What tier 2 should read after these lists, highest priority first."""
+    named = set(notified)
+    out: list[tuple[tuple[int, float], Work]] = []
+    for lb_id, lb_parts in parts.items():
+        attention = needs_attention(lb_parts, before.get(lb_id), members_of.get(lb_id, ()))
+        times = read.get(lb_id)
+        work = due(lb_parts, times, attention, now, rules)
+        if work.empty:
+            continue
+        out.append((priority(attention, times, lb_id in named, detail_at.get(lb_id)), work))
+    out.sort(key=lambda item: item[0])
+    return out
