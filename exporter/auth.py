@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from exporter.config import ConfigError, Settings
+from exporter.failures import AUTH, keystone_reason, safe_url
 
 SERVICE_TYPE = "load-balancer"
 NETWORK = "network"
@@ -109,6 +110,10 @@ def resolve_clouds(settings: Settings) -> list[Cloud]:
             # neither, and operators should not see it at every start.
             warnings.filterwarnings("ignore", message="Support for InfluxDB")
             session = region.get_session()
+        if getattr(session, "timeout", None) is None:
+            # Without api_timeout in clouds.yaml keystoneauth waits forever on a Keystone that
+            # accepts and never answers; bound it like every other API request.
+            session.timeout = settings.request_timeout
         verify: bool | str = True
         if not config.get("verify", True):
             verify = False
@@ -130,7 +135,14 @@ def resolve_clouds(settings: Settings) -> list[Cloud]:
 
 
 class AuthFailed(Exception):
-    """Keystone refused us or could not be reached; the message is safe to log."""
+    """Keystone refused us or could not be reached; the message is safe to log.
+
+    `reason` is one of exporter.failures' words, `url` the Keystone URL we tried."""
+
+    def __init__(self, message: str, reason: str = AUTH, url: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.url = url
 
 
 class TokenProvider(Protocol):
@@ -163,6 +175,7 @@ class KeystoneTokens:
         from keystoneauth1 import exceptions as ks_exceptions
 
         session = self._cloud.session
+        url = self.auth_url
         try:
             access = session.auth.get_access(session)
             token = access.auth_token
@@ -180,12 +193,15 @@ class KeystoneTokens:
         except ks_exceptions.EndpointNotFound as exc:
             raise AuthFailed(
                 f"no '{SERVICE_TYPE}' endpoint (interface {self._cloud.interface}, region "
-                f"{self._cloud.region_name or 'any'}) in the service catalog"
+                f"{self._cloud.region_name or 'any'}) in the service catalog", AUTH, url,
             ) from exc
         except ks_exceptions.Unauthorized as exc:
-            raise AuthFailed("Keystone rejected the credentials (401)") from exc
+            raise AuthFailed("Keystone rejected the credentials (401)",
+                             keystone_reason(exc), url) from exc
         except ks_exceptions.ClientException as exc:
-            raise AuthFailed(f"Keystone authentication failed: {type(exc).__name__}") from exc
+            reason = keystone_reason(exc)
+            raise AuthFailed(f"Keystone authentication failed: {type(exc).__name__} "
+                             f"({reason})", reason, url) from exc
         expires = access.expires.timestamp() if access.expires else time.time() + 3600.0
         return str(token), expires, str(endpoint), network
 
@@ -198,7 +214,8 @@ class KeystoneTokens:
             token, expires, endpoint, network = await asyncio.to_thread(self._authenticate)
         except Exception as exc:
             failure = exc if isinstance(exc, AuthFailed) else AuthFailed(
-                f"Keystone unreachable: {type(exc).__name__}")
+                f"Keystone unreachable: {type(exc).__name__}", keystone_reason(exc),
+                self.auth_url)
             self._failures += 1
             self._failure = failure
             self._failed_until = time.monotonic() + min(MAX_BACKOFF, 2.0 ** self._failures)
@@ -229,6 +246,12 @@ class KeystoneTokens:
             await self.token()
         assert self._endpoint is not None
         return self._endpoint
+
+    @property
+    def auth_url(self) -> str:
+        """Keystone's auth_url as configured (without credentials), for log lines."""
+        url = getattr(self._cloud.session.auth, "auth_url", None)
+        return safe_url(str(url)) if url else ""
 
     @property
     def current(self) -> str | None:

@@ -20,6 +20,14 @@ import aiohttp
 
 from exporter import __version__
 from exporter.auth import AuthFailed, TokenProvider
+from exporter.failures import (
+    KEYSTONE,
+    MALFORMED,
+    TIMEOUT,
+    reason_for_status,
+    safe_url,
+    service_reason,
+)
 from exporter.telemetry import Telemetry
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
@@ -32,11 +40,14 @@ MAX_PAGES = 100_000
 class ApiError(Exception):
     """A request failed for good (after retries). `reason` is a short, bounded label value."""
 
-    def __init__(self, endpoint: str, reason: str, detail: str = "", status: int = 0) -> None:
+    def __init__(self, endpoint: str, reason: str, detail: str = "", status: int = 0,
+                 url: str = "") -> None:
         super().__init__(f"{endpoint}: {reason}{' (' + detail + ')' if detail else ''}")
         self.endpoint = endpoint
         self.reason = reason
         self.status = status
+        # Where the failed call went, for the log line: never with credentials or a query.
+        self.url = safe_url(url) if url else ""
 
 
 def api_root(catalog_url: str) -> str:
@@ -130,7 +141,8 @@ class OctaviaClient:
     async def _read(self, response: aiohttp.ClientResponse, endpoint: str) -> bytes:
         declared = response.content_length
         if declared is not None and declared > self._max_body:
-            raise ApiError(endpoint, "too_large", f"{declared} bytes declared")
+            raise ApiError(endpoint, "too_large", f"{declared} bytes declared",
+                           url=str(response.url))
         if declared is not None:
             return await response.read()
         chunks: list[bytes] = []
@@ -138,7 +150,8 @@ class OctaviaClient:
         async for chunk in response.content.iter_chunked(256 * 1024):
             size += len(chunk)
             if size > self._max_body:
-                raise ApiError(endpoint, "too_large", f"over {self._max_body} bytes")
+                raise ApiError(endpoint, "too_large", f"over {self._max_body} bytes",
+                               url=str(response.url))
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -161,7 +174,8 @@ class OctaviaClient:
                 else:
                     root = api_root(await self._tokens.endpoint())
             except AuthFailed as exc:
-                raise ApiError(endpoint, "auth", str(exc)) from exc
+                # Counted against Keystone, not against the call that happened to need a token.
+                raise ApiError(KEYSTONE, exc.reason, str(exc), url=exc.url) from exc
             url = f"{root}/{path.lstrip('/')}"
             delay: float | None = None
             started = time.monotonic()
@@ -179,26 +193,30 @@ class OctaviaClient:
                         if status in RETRYABLE:
                             self._count(endpoint, str(status), started)
                             if attempt >= self._retries:
-                                raise ApiError(endpoint, f"http_{status}", status=status)
+                                raise ApiError(endpoint, reason_for_status(status),
+                                               f"HTTP {status}", status=status, url=url)
                             delay = retry_after_seconds(response.headers.get("Retry-After"))
                         elif status >= 400:
                             self._count(endpoint, str(status), started)
-                            raise ApiError(endpoint, f"http_{status}", status=status)
+                            raise ApiError(endpoint, reason_for_status(status),
+                                           f"HTTP {status}", status=status, url=url)
                         else:
                             body = await self._read(response, endpoint)
                             self._count(endpoint, str(status), started)
                             try:
                                 return json.loads(body)
                             except ValueError as exc:
-                                raise ApiError(endpoint, "malformed", "body is not JSON") from exc
+                                raise ApiError(endpoint, MALFORMED, "body is not JSON",
+                                               url=url) from exc
                 except TimeoutError as exc:
                     self._count(endpoint, "timeout", started)
                     if attempt >= self._retries:
-                        raise ApiError(endpoint, "timeout") from exc
+                        raise ApiError(endpoint, TIMEOUT, url=url) from exc
                 except aiohttp.ClientError as exc:
                     self._count(endpoint, "connection_error", started)
                     if attempt >= self._retries:
-                        raise ApiError(endpoint, "connection_error", type(exc).__name__) from exc
+                        raise ApiError(endpoint, service_reason(exc), type(exc).__name__,
+                                       url=url) from exc
             await asyncio.sleep(backoff(attempt) if delay is None else delay)
             attempt += 1
 

@@ -19,6 +19,7 @@ import structlog
 from exporter.client import ApiError
 from exporter.events import Presence, Transition, diff, floating_ip_changes, unknown_statuses
 from exporter.exposition import Exposition
+from exporter.failures import KEYSTONE
 from exporter.notifications import LoadBalancerEvent
 from exporter.parse import ParseError
 from exporter.poller import CloudPoller, CycleFailed
@@ -110,12 +111,14 @@ class Service:
                                               timeout=self._cycle_timeout)
         except CycleFailed as exc:
             log.error("poll_cycle_failed", cloud=cloud, endpoint=exc.error.endpoint,
-                      reason=exc.error.reason, detail=str(exc.error))
+                      reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
         except TimeoutError:
-            self._telemetry.poll_errors.labels(cloud, "cycle", "timeout").inc()
+            self._telemetry.poll_error(cloud, "cycle", "timeout",
+                                       detail=f"cycle over {self._cycle_timeout:g} s")
             log.error("poll_cycle_timeout", cloud=cloud, timeout_seconds=self._cycle_timeout)
         except ApiError as exc:  # defensive: the poller should wrap these
-            log.error("poll_cycle_failed", cloud=cloud, endpoint=exc.endpoint, reason=exc.reason)
+            log.error("poll_cycle_failed", cloud=cloud, endpoint=exc.endpoint, reason=exc.reason,
+                      url=exc.url)
         else:
             ok = True
             self._observe(state.snapshot, snapshot)
@@ -253,9 +256,13 @@ class Service:
             return await refresh_loadbalancer(state.poller, snapshot, event.loadbalancer_id)
         except (ApiError, ParseError) as exc:
             reason = exc.reason if isinstance(exc, ApiError) else "malformed"
-            self._telemetry.poll_errors.labels(state.poller.cloud, "refresh", reason).inc()
-            log.warning("refresh_failed", cloud=state.poller.cloud,
-                        loadbalancer_id=event.loadbalancer_id, reason=reason)
+            url = exc.url if isinstance(exc, ApiError) else ""
+            # A Keystone failure stays Keystone's, whatever call needed the token.
+            endpoint = exc.endpoint if isinstance(exc, ApiError) and \
+                exc.endpoint == KEYSTONE else "refresh"
+            self._telemetry.poll_error(state.poller.cloud, endpoint, reason, url, str(exc))
+            log.warning("refresh_failed", cloud=state.poller.cloud, endpoint=endpoint,
+                        loadbalancer_id=event.loadbalancer_id, reason=reason, url=url)
             return None
 
     async def start(self) -> None:

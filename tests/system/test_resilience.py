@@ -46,7 +46,7 @@ async def test_failed_status_trees_keep_last_known_members(control, make_exporte
     assert member_count(second) == member_count(first)
     assert status_of(second, "octavia_member_operating_status", member_id=member["id"]) == "ONLINE"
     assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
-                            endpoint="loadbalancers/{id}/status", reason="http_500") > 0
+                            endpoint="loadbalancers/{id}/status", reason="server_error") > 0
 
     await control.call("DELETE", "/_sim/faults")
     third = await exporter.cycle()
