@@ -1,4 +1,5 @@
-"""HTTP endpoints: the telemetry path (/metrics), / (overview page), /healthz, /readyz — served from their own thread.
+"""HTTP endpoints: the telemetry path (/metrics), / (overview), /healthz, /readyz — served from
+their own thread.
 
 The poller's event loop is busy for seconds at a time during a large cycle (thousands of
 responses to parse). A scrape must not queue behind that work, so the HTTP server runs its own
