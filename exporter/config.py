@@ -153,10 +153,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("notifications_queue", "--notifications-queue", "name of the exporter's own queue "
            "(default: generated, exclusive, auto-delete)", "str"),
     Option("log_level", "--log.level", "only log messages with this severity or above "
-           "(default info)", "choice", ("debug", "info", "warning", "error"),
+           "(default info; warn is Prometheus's spelling of warning)", "choice",
+           ("debug", "info", "warn", "warning", "error"),
            deprecated=("--log-level",)),
     Option("log_format", "--log.format", "log format; auto = console on a terminal, JSON "
-           "otherwise (default auto)", "choice", ("auto", "json", "console"),
+           "otherwise (default auto)", "choice", ("auto", "json", "logfmt", "console"),
            deprecated=("--log-format",)),
     Option("max_body_bytes", "--max-body-bytes", "largest API response accepted "
            "(default 64 MiB)", "int", minimum=1024),

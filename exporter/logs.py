@@ -53,7 +53,8 @@ def configure(level: str = "info", fmt: str = "auto", stream: Any = None) -> Non
     use_console = fmt == "console" or (fmt == "auto" and out.isatty())
     renderer: Callable[..., Any] = (
         structlog.dev.ConsoleRenderer(colors=False) if use_console
-        else structlog.processors.JSONRenderer()
+        else structlog.processors.LogfmtRenderer(key_order=["timestamp", "level", "event"])
+        if fmt == "logfmt" else structlog.processors.JSONRenderer()
     )
     numeric = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
