@@ -14,8 +14,10 @@ unpacked with `git archive <commit> | tar -x -C DIR`) for a before/after compari
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -79,7 +81,10 @@ def main() -> int:
             first = wait_for(lambda: cycles_done(exporter), "first cycle", 1800)[0]
             if not first.get("ok"):
                 raise RuntimeError(f"the first cycle failed: {exporter.lines()[-5:]}")
-            http(url, {"Accept-Encoding": "gzip"})  # the first scrape's one-time costs
+            # The cycle is logged before its exposition is rendered and published: wait until
+            # /metrics serves the fleet (this is also the first scrape's one-time cost).
+            wait_for(lambda: b"octavia_loadbalancer_provisioning_status{" in gzip.decompress(
+                http(url, {"Accept-Encoding": "gzip"})[0]), "the fleet exposition", 600)
             before, peak_cycle = rss_mb(pid), peak_rss_mb(pid)
             Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset VmHWM to the current RSS
             sizes: list[int] = []
@@ -108,6 +113,9 @@ def main() -> int:
             sim.stop()
     return 0
 
+
+# SIGTERM (e.g. a timeout) still stops both child processes through the finally blocks.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -66,6 +66,26 @@ def _label(name: str | None) -> str:
     return f"clouds (--os-cloud / OS_CLOUD): cloud {cloud}"
 
 
+TLS_FILES = (("cacert", "--os-cacert / OS_CACERT / cacert"), ("cert", "OS_CERT / cert"),
+             ("key", "OS_KEY / key"))
+
+
+def _unreadable_tls_files(config: dict[str, Any]) -> list[str]:
+    """A CA bundle or client certificate that cannot be read would otherwise surface as a bare
+    `[Errno 2] No such file or directory` at the first request; name the setting and path."""
+    problems = []
+    for key, where in TLS_FILES:
+        path = config.get(key)
+        if not path or not isinstance(path, str):
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            problems.append(f"{key} ({where}): cannot read {path!r}: {exc.strerror}")
+    return problems
+
+
 def resolve_clouds(settings: Settings) -> list[Cloud]:
     """Load every configured cloud; raise ConfigError naming each one that cannot be used."""
     import openstack.config
@@ -104,6 +124,10 @@ def resolve_clouds(settings: Settings) -> list[Cloud]:
         auth = config.get("auth") or {}
         if not auth.get("auth_url"):
             problems.append(f"{_label(name)} has no auth_url. {HOW_TO_CONFIGURE}")
+            continue
+        unreadable = _unreadable_tls_files(config)
+        if unreadable:
+            problems.extend(f"{_label(name)}: {problem}" for problem in unreadable)
             continue
         with warnings.catch_warnings():
             # openstacksdk warns about its optional InfluxDB metrics on every session; we use

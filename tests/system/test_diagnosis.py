@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -195,3 +196,29 @@ async def test_cli_json_logs_are_json_on_every_line_when_keystone_is_closed(brok
     assert one(metrics, "octavia_last_error_info", cloud="broken", endpoint="keystone",
                reason="connection_refused") == 1
     assert PASSWORD not in out + err
+
+
+async def test_a_missing_ca_bundle_names_setting_and_path(sim, tmp_path) -> None:
+    missing = tmp_path / "no" / "ca.pem"
+    code, out, err = await run("--os-cloud", "simulator", "--once", "--os-cacert", str(missing))
+    assert code == 2 and out == ""
+    assert f"cacert (--os-cacert / OS_CACERT / cacert): cannot read '{missing}': No such file " \
+           "or directory" in err
+    assert "Traceback" not in err
+
+
+async def test_a_failing_status_tree_is_logged_with_its_url(sim, control, make_exporter,
+                                                            log_buffer) -> None:
+    await control.faults({"kind": "error", "status": 500, "endpoint": "loadbalancers/*/status",
+                          "times": 1})
+    exporter = make_exporter(retries=0)
+    await exporter.cycle()
+    assert exporter.cycles == [True]  # one status tree failing does not fail the cycle
+    failed = [e for e in events(log_buffer) if e["event"] == "api_call_failed"]
+    assert len(failed) == 1
+    assert (failed[0]["endpoint"], failed[0]["reason"]) == ("loadbalancers/{id}/status",
+                                                            "server_error")
+    assert re.fullmatch(re.escape(sim.base_url) + r"/load-balancer/v2/lbaas/loadbalancers/"
+                        r"[0-9a-f-]{36}/status", failed[0]["url"]), failed[0]["url"]
+    assert exporter.counter("octavia_last_error_info", cloud="simulator",
+                            endpoint="loadbalancers/{id}/status", reason="server_error") == 1
