@@ -155,6 +155,14 @@ class OctaviaClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    async def _root(self, endpoint: str, service: str) -> str:
+        if service == "network":
+            network = await self._tokens.network_endpoint()
+            if network is None:
+                raise ApiError(endpoint, "no_endpoint", "no network service in catalog")
+            return api_root(network)
+        return api_root(await self._tokens.endpoint())
+
     async def get(
         self, endpoint: str, path: str, params: Sequence[tuple[str, str]] = (),
         service: str = "load-balancer",
@@ -166,13 +174,7 @@ class OctaviaClient:
         while True:
             try:
                 token = await self._tokens.token()
-                if service == "network":
-                    network = await self._tokens.network_endpoint()
-                    if network is None:
-                        raise ApiError(endpoint, "no_endpoint", "no network service in catalog")
-                    root = api_root(network)
-                else:
-                    root = api_root(await self._tokens.endpoint())
+                root = await self._root(endpoint, service)
             except AuthFailed as exc:
                 # Counted against Keystone, not against the call that happened to need a token.
                 raise ApiError(KEYSTONE, exc.reason, str(exc), url=exc.url) from exc
@@ -244,7 +246,9 @@ class OctaviaClient:
         for _ in range(MAX_PAGES):
             body = await self.get(endpoint, path, params, service)
             if not isinstance(body, Mapping) or not isinstance(body.get(collection), list):
-                raise ApiError(endpoint, "malformed", f"no '{collection}' list in the response")
+                url = f"{await self._root(endpoint, service)}/{path.lstrip('/')}"
+                raise ApiError(endpoint, MALFORMED, f"no '{collection}' list in the response",
+                               url=url)
             page = body[collection]
             if not page:
                 break
@@ -259,7 +263,8 @@ class OctaviaClient:
             if not marker or marker in seen_markers:
                 # A next link that does not move would loop forever; what we have is complete
                 # as far as the API will tell us.
-                raise ApiError(endpoint, "malformed", "pagination did not advance")
+                url = f"{await self._root(endpoint, service)}/{path.lstrip('/')}"
+                raise ApiError(endpoint, MALFORMED, "pagination did not advance", url=url)
             seen_markers.add(marker)
             # Keep our own host and fields=; take only the paging parameters from the link, since
             # behind a TLS-terminating proxy Octavia may build links with the wrong scheme/host.

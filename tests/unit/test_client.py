@@ -96,6 +96,7 @@ async def test_pagination_that_does_not_advance_is_an_error() -> None:
             await client.list_all("pools", "v2/lbaas/pools", "pools")
     await client.close()
     assert caught.value.reason == "malformed"
+    assert caught.value.url == f"{ROOT}/v2/lbaas/pools"
 
 
 async def test_401_reauthenticates_once_and_retries() -> None:
