@@ -69,10 +69,14 @@ def main() -> int:
             wait_for(lambda: clouds.exists() and sim.popen.poll() is None, "simulator", 300)
             wait_for(lambda: _ok(base + "/_sim/config"), "simulator HTTP", 120)
             env = {"OS_CLIENT_CONFIG_FILE": str(clouds), "OCTAVIA_EXPORTER_LOG_FORMAT": "json"}
-            if args.source:
-                env["PYTHONPATH"] = args.source
+            # `python -m` would put the current directory ahead of PYTHONPATH, so the other
+            # checkout goes first on sys.path explicitly.
+            entry = ["-m", "exporter"] if not args.source else ["-c", (
+                f"import sys; sys.path.insert(0, {args.source!r}); import exporter; "
+                f"assert exporter.__file__.startswith({args.source!r}); "
+                "from exporter.cli import main; sys.exit(main(sys.argv[1:]))")]
             exporter = Process("exporter", [
-                sys.executable, "-m", "exporter", "--os-cloud", "simulator",
+                sys.executable, *entry, "--os-cloud", "simulator",
                 "--interval", "3600", "--concurrency", str(args.concurrency),
                 "--request-timeout", "60", "--cycle-timeout", "1200",
                 "--web.listen-address", f"127.0.0.1:{exp_port}"], workdir, env=env)
