@@ -100,5 +100,7 @@ def _route_stdlib_logging(level: int, out: Any, renderer: Callable[..., Any]) ->
     for old in [h for h in root.handlers if isinstance(h, _OurHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level)
+    # Libraries' INFO chatter (connection pools, plugin discovery) only at debug; their
+    # warnings and errors always.
+    root.setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
     logging.captureWarnings(True)
