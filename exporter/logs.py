@@ -103,4 +103,7 @@ def _route_stdlib_logging(level: int, out: Any, renderer: Callable[..., Any]) ->
     # Libraries' INFO chatter (connection pools, plugin discovery) only at debug; their
     # warnings and errors always.
     root.setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
+    # Off then on: re-installs the hook even if something replaced warnings.showwarning since
+    # the last call (captureWarnings(True) alone does nothing the second time).
+    logging.captureWarnings(False)
     logging.captureWarnings(True)

@@ -187,8 +187,13 @@ async def test_wrong_credentials_are_a_clear_error_not_a_crash(sim, tmp_path, mo
     metrics = await exporter.cycle()
     assert one(metrics, "octavia_up", cloud="broken") == 0
     failures = [e for e in events(log_buffer) if e["event"] == "poll_cycle_failed"]
-    assert failures and failures[0]["cloud"] == "broken" and failures[0]["reason"] == "auth"
+    assert failures and failures[0]["cloud"] == "broken"
+    # A wrong password is Keystone's 401, counted against keystone, with the URL tried.
+    assert (failures[0]["endpoint"], failures[0]["reason"]) == ("keystone", "unauthorized")
+    assert failures[0]["url"] == sim.auth_url.rstrip("/")
     assert "rejected the credentials" in failures[0]["detail"]
+    assert one(metrics, "octavia_last_error_info", cloud="broken", endpoint="keystone",
+               reason="unauthorized") == 1
     assert exporter.counter("octavia_authentications_total", cloud="broken",
                             result="failure") == 1
     assert "wrong-password-123" not in log_buffer.getvalue()
