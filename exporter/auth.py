@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from exporter.config import ConfigError, Settings
+from exporter.failures import AUTH, keystone_reason, safe_url
 
 SERVICE_TYPE = "load-balancer"
 NETWORK = "network"
@@ -65,6 +66,26 @@ def _label(name: str | None) -> str:
     return f"clouds (--os-cloud / OS_CLOUD): cloud {cloud}"
 
 
+TLS_FILES = (("cacert", "--os-cacert / OS_CACERT / cacert"), ("cert", "OS_CERT / cert"),
+             ("key", "OS_KEY / key"))
+
+
+def _unreadable_tls_files(config: dict[str, Any]) -> list[str]:
+    """A CA bundle or client certificate that cannot be read would otherwise surface as a bare
+    `[Errno 2] No such file or directory` at the first request; name the setting and path."""
+    problems = []
+    for key, where in TLS_FILES:
+        path = config.get(key)
+        if not path or not isinstance(path, str):
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            problems.append(f"{key} ({where}): cannot read {path!r}: {exc.strerror}")
+    return problems
+
+
 def resolve_clouds(settings: Settings) -> list[Cloud]:
     """Load every configured cloud; raise ConfigError naming each one that cannot be used."""
     import openstack.config
@@ -104,11 +125,19 @@ def resolve_clouds(settings: Settings) -> list[Cloud]:
         if not auth.get("auth_url"):
             problems.append(f"{_label(name)} has no auth_url. {HOW_TO_CONFIGURE}")
             continue
+        unreadable = _unreadable_tls_files(config)
+        if unreadable:
+            problems.extend(f"{_label(name)}: {problem}" for problem in unreadable)
+            continue
         with warnings.catch_warnings():
             # openstacksdk warns about its optional InfluxDB metrics on every session; we use
             # neither, and operators should not see it at every start.
             warnings.filterwarnings("ignore", message="Support for InfluxDB")
             session = region.get_session()
+        if getattr(session, "timeout", None) is None:
+            # Without api_timeout in clouds.yaml keystoneauth waits forever on a Keystone that
+            # accepts and never answers; bound it like every other API request.
+            session.timeout = settings.request_timeout
         verify: bool | str = True
         if not config.get("verify", True):
             verify = False
@@ -130,7 +159,14 @@ def resolve_clouds(settings: Settings) -> list[Cloud]:
 
 
 class AuthFailed(Exception):
-    """Keystone refused us or could not be reached; the message is safe to log."""
+    """Keystone refused us or could not be reached; the message is safe to log.
+
+    `reason` is one of exporter.failures' words, `url` the Keystone URL we tried."""
+
+    def __init__(self, message: str, reason: str = AUTH, url: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.url = url
 
 
 class TokenProvider(Protocol):
@@ -163,6 +199,7 @@ class KeystoneTokens:
         from keystoneauth1 import exceptions as ks_exceptions
 
         session = self._cloud.session
+        url = self.auth_url
         try:
             access = session.auth.get_access(session)
             token = access.auth_token
@@ -180,12 +217,15 @@ class KeystoneTokens:
         except ks_exceptions.EndpointNotFound as exc:
             raise AuthFailed(
                 f"no '{SERVICE_TYPE}' endpoint (interface {self._cloud.interface}, region "
-                f"{self._cloud.region_name or 'any'}) in the service catalog"
+                f"{self._cloud.region_name or 'any'}) in the service catalog", AUTH, url,
             ) from exc
         except ks_exceptions.Unauthorized as exc:
-            raise AuthFailed("Keystone rejected the credentials (401)") from exc
+            raise AuthFailed("Keystone rejected the credentials (401)",
+                             keystone_reason(exc), url) from exc
         except ks_exceptions.ClientException as exc:
-            raise AuthFailed(f"Keystone authentication failed: {type(exc).__name__}") from exc
+            reason = keystone_reason(exc)
+            raise AuthFailed(f"Keystone authentication failed: {type(exc).__name__} "
+                             f"({reason})", reason, url) from exc
         expires = access.expires.timestamp() if access.expires else time.time() + 3600.0
         return str(token), expires, str(endpoint), network
 
@@ -198,7 +238,8 @@ class KeystoneTokens:
             token, expires, endpoint, network = await asyncio.to_thread(self._authenticate)
         except Exception as exc:
             failure = exc if isinstance(exc, AuthFailed) else AuthFailed(
-                f"Keystone unreachable: {type(exc).__name__}")
+                f"Keystone unreachable: {type(exc).__name__}", keystone_reason(exc),
+                self.auth_url)
             self._failures += 1
             self._failure = failure
             self._failed_until = time.monotonic() + min(MAX_BACKOFF, 2.0 ** self._failures)
@@ -229,6 +270,12 @@ class KeystoneTokens:
             await self.token()
         assert self._endpoint is not None
         return self._endpoint
+
+    @property
+    def auth_url(self) -> str:
+        """Keystone's auth_url as configured (without credentials), for log lines."""
+        url = getattr(self._cloud.session.auth, "auth_url", None)
+        return safe_url(str(url)) if url else ""
 
     @property
     def current(self) -> str | None:

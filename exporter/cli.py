@@ -60,7 +60,7 @@ async def demo_cloud(settings: config.Settings) -> AsyncIterator[config.Settings
         try:
             yield dataclasses.replace(
                 settings, clouds=("simulator",), region_name=None, interface=None,
-                listen_host="127.0.0.1" if settings.listen_host == "0.0.0.0"
+                listen_host="127.0.0.1" if settings.listen_host in ("", "0.0.0.0", "::")
                 else settings.listen_host,
                 interval=DEMO_INTERVAL if settings.interval == config.DEFAULT_INTERVAL
                 else settings.interval,
@@ -166,8 +166,9 @@ async def serve(settings: config.Settings) -> int:
             return _config_error(str(exc).splitlines())
     telemetry = Telemetry()
     service, exposition, clients = build_service(settings, telemetry, manage_gc=True)
-    auth = webconfig.BasicAuth(web_config.users) if web_config.users else None
-    server = ServerThread(build_app(service, exposition, auth), settings.listen_host,
+    app = build_app(service, exposition, web_config, telemetry_path=settings.telemetry_path,
+                    settings=settings, telemetry=telemetry)
+    server = ServerThread(app, settings.listen_host,
                           settings.listen_port, web_config.ssl_context)
     try:
         server.start()
@@ -176,9 +177,13 @@ async def serve(settings: config.Settings) -> int:
             await client.close()
         return _config_error([f"listen_address (--web.listen-address): cannot listen on "
                               f"{settings.listen_host}:{settings.listen_port}: {exc.strerror}"])
-    host = "127.0.0.1" if settings.listen_host in ("0.0.0.0", "") else settings.listen_host
+    host = {"": "localhost", "0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(
+        settings.listen_host, settings.listen_host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
     scheme = "https" if web_config.ssl_context else "http"
-    log.info("listening", url=f"{scheme}://{host}:{settings.listen_port}/metrics",
+    log.info("listening", url=f"{scheme}://{host}:{settings.listen_port}"
+             f"{settings.telemetry_path}", addresses=server.addresses,
              clouds=[c.cloud for c in service.clouds], interval=settings.interval)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -234,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except config.ConfigError as exc:
         return _config_error(exc.problems)
     logs.configure(settings.log_level, settings.log_format)
+    for message in settings.deprecations:
+        log.warning("deprecated_flag", message=message)
     try:
         return asyncio.run(amain(settings))
     except config.ConfigError as exc:

@@ -20,7 +20,16 @@ import aiohttp
 
 from exporter import __version__
 from exporter.auth import AuthFailed, TokenProvider
-from exporter.limiter import ERROR, OK, RATE_LIMITED, TIMEOUT, UNAVAILABLE, Limiter
+from exporter.failures import (
+    KEYSTONE,
+    MALFORMED,
+    TIMEOUT,
+    reason_for_status,
+    safe_url,
+    service_reason,
+)
+from exporter.limiter import ERROR, OK, RATE_LIMITED, UNAVAILABLE, Limiter
+from exporter.limiter import TIMEOUT as TIMED_OUT
 from exporter.telemetry import Telemetry
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
@@ -33,11 +42,14 @@ MAX_PAGES = 100_000
 class ApiError(Exception):
     """A request failed for good (after retries). `reason` is a short, bounded label value."""
 
-    def __init__(self, endpoint: str, reason: str, detail: str = "", status: int = 0) -> None:
+    def __init__(self, endpoint: str, reason: str, detail: str = "", status: int = 0,
+                 url: str = "") -> None:
         super().__init__(f"{endpoint}: {reason}{' (' + detail + ')' if detail else ''}")
         self.endpoint = endpoint
         self.reason = reason
         self.status = status
+        # Where the failed call went, for the log line: never with credentials or a query.
+        self.url = safe_url(url) if url else ""
 
 
 def api_root(catalog_url: str) -> str:
@@ -133,7 +145,8 @@ class OctaviaClient:
     async def _read(self, response: aiohttp.ClientResponse, endpoint: str) -> bytes:
         declared = response.content_length
         if declared is not None and declared > self._max_body:
-            raise ApiError(endpoint, "too_large", f"{declared} bytes declared")
+            raise ApiError(endpoint, "too_large", f"{declared} bytes declared",
+                           url=str(response.url))
         if declared is not None:
             return await response.read()
         chunks: list[bytes] = []
@@ -141,9 +154,18 @@ class OctaviaClient:
         async for chunk in response.content.iter_chunked(256 * 1024):
             size += len(chunk)
             if size > self._max_body:
-                raise ApiError(endpoint, "too_large", f"over {self._max_body} bytes")
+                raise ApiError(endpoint, "too_large", f"over {self._max_body} bytes",
+                               url=str(response.url))
             chunks.append(chunk)
         return b"".join(chunks)
+
+    async def _root(self, endpoint: str, service: str) -> str:
+        if service == "network":
+            network = await self._tokens.network_endpoint()
+            if network is None:
+                raise ApiError(endpoint, "no_endpoint", "no network service in catalog")
+            return api_root(network)
+        return api_root(await self._tokens.endpoint())
 
     async def get(
         self, endpoint: str, path: str, params: Sequence[tuple[str, str]] = (),
@@ -156,15 +178,10 @@ class OctaviaClient:
         while True:
             try:
                 token = await self._tokens.token()
-                if service == "network":
-                    network = await self._tokens.network_endpoint()
-                    if network is None:
-                        raise ApiError(endpoint, "no_endpoint", "no network service in catalog")
-                    root = api_root(network)
-                else:
-                    root = api_root(await self._tokens.endpoint())
+                root = await self._root(endpoint, service)
             except AuthFailed as exc:
-                raise ApiError(endpoint, "auth", str(exc)) from exc
+                # Counted against Keystone, not against the call that happened to need a token.
+                raise ApiError(KEYSTONE, exc.reason, str(exc), url=exc.url) from exc
             url = f"{root}/{path.lstrip('/')}"
             delay: float | None = None
             ticket = await self.limiter.acquire()
@@ -188,27 +205,31 @@ class OctaviaClient:
                             self._count(endpoint, str(status), started)
                             delay = retry_after_seconds(response.headers.get("Retry-After"))
                             if attempt >= self._retries:
-                                raise ApiError(endpoint, f"http_{status}", status=status)
+                                raise ApiError(endpoint, reason_for_status(status),
+                                               f"HTTP {status}", status=status, url=url)
                         elif status >= 400:
                             self._count(endpoint, str(status), started)
-                            raise ApiError(endpoint, f"http_{status}", status=status)
+                            raise ApiError(endpoint, reason_for_status(status),
+                                           f"HTTP {status}", status=status, url=url)
                         else:
                             body = await self._read(response, endpoint)
                             self._count(endpoint, str(status), started)
                             try:
                                 return json.loads(body)
                             except ValueError as exc:
-                                raise ApiError(endpoint, "malformed", "body is not JSON") from exc
+                                raise ApiError(endpoint, MALFORMED, "body is not JSON",
+                                               url=url) from exc
                 except TimeoutError as exc:
-                    outcome = TIMEOUT
+                    outcome = TIMED_OUT
                     self._count(endpoint, "timeout", started)
                     if attempt >= self._retries:
-                        raise ApiError(endpoint, "timeout") from exc
+                        raise ApiError(endpoint, TIMEOUT, url=url) from exc
                 except aiohttp.ClientError as exc:
                     outcome = ERROR
                     self._count(endpoint, "connection_error", started)
                     if attempt >= self._retries:
-                        raise ApiError(endpoint, "connection_error", type(exc).__name__) from exc
+                        raise ApiError(endpoint, service_reason(exc), type(exc).__name__,
+                                       url=url) from exc
             finally:
                 self.limiter.release(ticket, outcome, time.monotonic() - started, endpoint,
                                      delay)
@@ -239,7 +260,9 @@ class OctaviaClient:
         for _ in range(MAX_PAGES):
             body = await self.get(endpoint, path, params, service)
             if not isinstance(body, Mapping) or not isinstance(body.get(collection), list):
-                raise ApiError(endpoint, "malformed", f"no '{collection}' list in the response")
+                url = f"{await self._root(endpoint, service)}/{path.lstrip('/')}"
+                raise ApiError(endpoint, MALFORMED, f"no '{collection}' list in the response",
+                               url=url)
             page = body[collection]
             if not page:
                 break
@@ -254,7 +277,8 @@ class OctaviaClient:
             if not marker or marker in seen_markers:
                 # A next link that does not move would loop forever; what we have is complete
                 # as far as the API will tell us.
-                raise ApiError(endpoint, "malformed", "pagination did not advance")
+                url = f"{await self._root(endpoint, service)}/{path.lstrip('/')}"
+                raise ApiError(endpoint, MALFORMED, "pagination did not advance", url=url)
             seen_markers.add(marker)
             # Keep our own host and fields=; take only the paging parameters from the link, since
             # behind a TLS-terminating proxy Octavia may build links with the wrong scheme/host.

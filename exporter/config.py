@@ -10,14 +10,20 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import platform
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from exporter import __version__
+
 DEFAULT_PORT = 9879
 DEFAULT_INTERVAL = 30.0
+DEFAULT_TELEMETRY_PATH = "/metrics"
+# Paths the server answers itself; the telemetry path may not shadow them.
+RESERVED_PATHS = ("/", "/healthz", "/readyz")
 ENV_PREFIX = "OCTAVIA_EXPORTER_"
 
 
@@ -36,9 +42,11 @@ class Settings:
     interface: str | None = None
     cacert: str | None = None
     insecure: bool | None = None
-    listen_host: str = "0.0.0.0"
+    # "" = every interface, IPv4 and IPv6 alike (like Go's ":9879").
+    listen_host: str = ""
     listen_port: int = DEFAULT_PORT
     web_config_file: str | None = None
+    telemetry_path: str = DEFAULT_TELEMETRY_PATH
     interval: float = DEFAULT_INTERVAL
     request_timeout: float = 10.0
     cycle_timeout: float = 300.0
@@ -68,6 +76,8 @@ class Settings:
     once: bool = False
     demo: bool = False
     demo_lbs: int = 40
+    # Messages about deprecated spellings used, logged once logging is set up.
+    deprecations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,8 @@ class Option:
     choices: tuple[str, ...] = ()
     env: str | None = None
     minimum: float | None = None
+    # An old spelling still accepted for one release, hidden from --help, with a warning.
+    deprecated: tuple[str, ...] = ()
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -93,8 +105,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("insecure", "--insecure", "do not verify TLS certificates", "bool", env="OS_INSECURE"),
     Option("listen_address", "--web.listen-address", f"host:port to serve on "
            f"(default :{DEFAULT_PORT})", "address"),
-    Option("web_config_file", "--web.config.file", "Prometheus web configuration file: TLS "
-           "and basic auth for our endpoints", "str"),
+    Option("web_config_file", "--web.config.file", "Prometheus web configuration file "
+           "(exporter-toolkit format): TLS, client certificates, basic auth and response "
+           "headers for every endpoint", "str"),
+    Option("telemetry_path", "--web.telemetry-path", "path under which metrics are served "
+           f"(default {DEFAULT_TELEMETRY_PATH})", "path"),
     Option("interval", "--interval", "seconds between the starts of two poll cycles "
            "(default 30)", "float", minimum=1.0),
     Option("request_timeout", "--request-timeout", "seconds before one API request is "
@@ -148,10 +163,13 @@ OPTIONS: tuple[Option, ...] = (
            "topics (default notifications)", "str"),
     Option("notifications_queue", "--notifications-queue", "name of the exporter's own queue "
            "(default: generated, exclusive, auto-delete)", "str"),
-    Option("log_level", "--log-level", "log level (default info)", "choice",
-           ("debug", "info", "warning", "error")),
-    Option("log_format", "--log-format", "log format; auto = console on a terminal, JSON "
-           "otherwise (default auto)", "choice", ("auto", "json", "console")),
+    Option("log_level", "--log.level", "only log messages with this severity or above "
+           "(default info; warn is Prometheus's spelling of warning)", "choice",
+           ("debug", "info", "warn", "warning", "error"),
+           deprecated=("--log-level",)),
+    Option("log_format", "--log.format", "log format; auto = console on a terminal, JSON "
+           "otherwise (default auto)", "choice", ("auto", "json", "logfmt", "console"),
+           deprecated=("--log-format",)),
     Option("max_body_bytes", "--max-body-bytes", "largest API response accepted "
            "(default 64 MiB)", "int", minimum=1024),
     Option("demo_lbs", "--demo-lbs", "load balancers in the --demo fleet (default 40)", "int",
@@ -165,17 +183,35 @@ def env_name(option: Option) -> str:
     return option.env or ENV_PREFIX + option.key.upper()
 
 
+def version_text() -> str:
+    """What --version prints: the first line in the form Prometheus exporters use."""
+    return f"octavia-exporter, version {__version__} (python {platform.python_version()})"
+
+
+def _deprecated_dest(option: Option) -> str:
+    return f"{option.key}__deprecated"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="octavia-exporter",
         description="Prometheus exporter for OpenStack Octavia. Polls the fleet in the "
         "background and serves the latest consistent snapshot on /metrics.",
     )
+    parser.add_argument("--version", action="version", version=version_text())
     parser.add_argument("--config-file", help="YAML file with any of the settings below "
                         f"(env {ENV_PREFIX}CONFIG_FILE)")
     for option in OPTIONS:
         text = f"{option.help} [env {env_name(option)}]"
-        if option.kind == "list":
+        if option.choices:
+            text = f"{option.help}; one of: {', '.join(option.choices)} [env {env_name(option)}]"
+        for old in option.deprecated:
+            parser.add_argument(old, dest=_deprecated_dest(option), default=None,
+                                help=argparse.SUPPRESS)
+        if option.kind == "choice":
+            parser.add_argument(option.flag, dest=option.key, default=None, help=text,
+                                metavar="{" + ",".join(option.choices) + "}")
+        elif option.kind == "list":
             parser.add_argument(option.flag, dest=option.key, action="append", help=text)
         elif option.kind == "bool":
             parser.add_argument(option.flag, dest=option.key, default=None,
@@ -232,11 +268,18 @@ def _convert(option: Option, raw: Any, source: str) -> tuple[Any, str | None]:
                 or not 1 <= int(index) <= int(count)):
             return None, f"{where}: expected K/N with 1 <= K <= N (e.g. 2/3), got {raw!r}"
         return (int(index), int(count)), None
+    if option.kind == "path":
+        path = str(raw).strip()
+        if not path.startswith("/") or path in RESERVED_PATHS or any(c in path for c in "?# "):
+            return None, (f"{where}: expected a path starting with / other than "
+                          f"{', '.join(RESERVED_PATHS)} (e.g. {DEFAULT_TELEMETRY_PATH}), "
+                          f"got {raw!r}")
+        return path.rstrip("/") or path, None
     if option.kind == "address":
         host, sep, port_text = str(raw).strip().rpartition(":")
         if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
             return None, f"{where}: expected host:port or :port (e.g. :{DEFAULT_PORT}), got {raw!r}"
-        return (host.strip("[]") or "0.0.0.0", int(port_text)), None
+        return (host.strip("[]"), int(port_text)), None
     return str(raw), None
 
 
@@ -273,9 +316,17 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from_file = _load_yaml(config_path, problems) if config_path else {}
 
     values: dict[str, Any] = {}
+    deprecations: list[str] = []
     for option in OPTIONS:
         raw = getattr(args, option.key)
         source = f"flag {option.flag}"
+        old_value = getattr(args, _deprecated_dest(option), None) if option.deprecated else None
+        if old_value is not None:
+            old = option.deprecated[0]
+            deprecations.append(f"{old} is deprecated and will be removed in the next "
+                                f"release; use {option.flag}")
+            if raw is None:
+                raw, source = old_value, f"flag {old}"
         if raw is None and env.get(env_name(option)) not in (None, ""):
             raw, source = env[env_name(option)], f"env {env_name(option)}"
         if raw is None and option.key in from_file:
@@ -291,7 +342,8 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     address = values.pop("listen_address", None)
     if address is not None:
         values["listen_host"], values["listen_port"] = address
-    settings = Settings(once=args.once, demo=args.demo, **values)
+    settings = Settings(once=args.once, demo=args.demo, deprecations=tuple(deprecations),
+                        **values)
     if settings.once and settings.demo:
         problems.append("once/demo: --once and --demo cannot be combined; pick one")
     if settings.notifications_url is not None:

@@ -10,8 +10,9 @@ accept gzip (people with curl) get the fleet part decompressed on the fly, the r
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
@@ -62,17 +63,26 @@ class Exposition:
         parts, content_type = self.parts(openmetrics, compress)
         return b"".join(parts), content_type
 
-    def parts(self, openmetrics: bool, compress: bool) -> tuple[list[bytes], str]:
-        """The full exposition as the client asked for it, in parts, and its content type."""
+    def stream(self, openmetrics: bool, compress: bool) -> tuple[Iterator[bytes], int, str]:
+        """The exposition as pieces to write one after the other, its length and content type.
+        Plain text is inflated piece by piece as it is written, never whole."""
         fleet = self.current
+        if compress:
+            parts, content_type = self.parts(openmetrics, compress)
+            return iter(parts), sum(len(p) for p in parts), content_type
+        live, head, content_type = self._live_and_head(fleet, openmetrics)
+        return (itertools.chain(head.plain_pieces(), (live,)), head.size + len(live),
+                content_type)
+
+    def _live_and_head(self, fleet: Rendered, openmetrics: bool) -> tuple[bytes, Deflated, str]:
         if openmetrics:
             live = om_format.generate_latest(self._live)  # type: ignore[no-untyped-call]
-            head = fleet.openmetrics
-            content_type = OPENMETRICS_CONTENT_TYPE
-        else:
-            live = text_format.generate_latest(self._live)
-            head = fleet.text
-            content_type = TEXT_CONTENT_TYPE
+            return live, fleet.openmetrics, OPENMETRICS_CONTENT_TYPE
+        return text_format.generate_latest(self._live), fleet.text, TEXT_CONTENT_TYPE
+
+    def parts(self, openmetrics: bool, compress: bool) -> tuple[list[bytes], str]:
+        """The full exposition as the client asked for it, in parts, and its content type."""
+        live, head, content_type = self._live_and_head(self.current, openmetrics)
         if compress:
             return head.gzip_parts(live), content_type
         return [head.plain(), live], content_type

@@ -56,9 +56,10 @@ class Fetcher:
         self._page_size = page_size
 
     def failed(self, error: ApiError) -> None:
-        self._telemetry.poll_errors.labels(self.cloud, error.endpoint, error.reason).inc()
+        self._telemetry.poll_error(self.cloud, error.endpoint, error.reason, error.url,
+                                   str(error))
         log.warning("api_call_failed", cloud=self.cloud, endpoint=error.endpoint,
-                    reason=error.reason, detail=str(error))
+                    reason=error.reason, url=error.url, detail=str(error))
 
     async def status_tree(self, parts: Parts) -> dict[str, Member]:
         lb = parts.loadbalancer

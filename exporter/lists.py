@@ -76,12 +76,13 @@ class ListReader:
                                           on_error=self._failed, on_malformed=self._malformed)
 
     def _failed(self, error: ApiError) -> None:
-        self._telemetry.poll_errors.labels(self.cloud, error.endpoint, error.reason).inc()
+        self._telemetry.poll_error(self.cloud, error.endpoint, error.reason, error.url,
+                                   str(error))
         log.warning("api_call_failed", cloud=self.cloud, endpoint=error.endpoint,
-                    reason=error.reason, detail=str(error))
+                    reason=error.reason, url=error.url, detail=str(error))
 
     def _malformed(self, endpoint: str, problem: str) -> None:
-        self._telemetry.poll_errors.labels(self.cloud, endpoint, "malformed").inc()
+        self._telemetry.poll_error(self.cloud, endpoint, "malformed", detail=problem)
         log.warning("malformed_object", cloud=self.cloud, endpoint=endpoint, problem=problem)
 
     def _collector(self, endpoint: str, build: Callable[[Any], Any], into: dict[str, Any],

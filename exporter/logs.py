@@ -53,8 +53,10 @@ def configure(level: str = "info", fmt: str = "auto", stream: Any = None) -> Non
     use_console = fmt == "console" or (fmt == "auto" and out.isatty())
     renderer: Callable[..., Any] = (
         structlog.dev.ConsoleRenderer(colors=False) if use_console
-        else structlog.processors.JSONRenderer()
+        else structlog.processors.LogfmtRenderer(key_order=["timestamp", "level", "event"])
+        if fmt == "logfmt" else structlog.processors.JSONRenderer()
     )
+    numeric = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -64,8 +66,44 @@ def configure(level: str = "info", fmt: str = "auto", stream: Any = None) -> Non
             REDACTOR,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    _route_stdlib_logging(numeric, out, renderer)
+
+
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Marks the handler this module installed, so a second configure() replaces only it."""
+
+
+def _route_stdlib_logging(level: int, out: Any, renderer: Callable[..., Any]) -> None:
+    """keystoneauth, openstacksdk, aiohttp and aio-pika log through the standard library, and
+    Python warnings can be captured there too: render their records with the same processors,
+    so a JSON log stream stays JSON on every line, with the same secret masking."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_logger_name,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            REDACTOR,
+            renderer,
+        ],
+    )
+    handler = _OurHandler(out)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _OurHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    # Libraries' INFO chatter (connection pools, plugin discovery) only at debug; their
+    # warnings and errors always.
+    root.setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
+    # Off then on: re-installs the hook even if something replaced warnings.showwarning since
+    # the last call (captureWarnings(True) alone does nothing the second time).
+    logging.captureWarnings(False)
+    logging.captureWarnings(True)

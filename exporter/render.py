@@ -15,7 +15,7 @@ import itertools
 import math
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,8 @@ from exporter.families import Family
 
 RAW_DEFLATE = -15  # deflate without zlib/gzip framing; we frame it ourselves
 # A gzip member header: magic, deflate, no flags, no mtime, no extra flags, unknown OS.
+# Largest piece of inflated text a plain scrape holds at once.
+PLAIN_PIECE = 1024 * 1024
 GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 CHUNK_LINES = 4096
 
@@ -101,6 +103,21 @@ class Deflated:
     def plain(self) -> bytes:
         inflater = zlib.decompressobj(RAW_DEFLATE)
         return b"".join(inflater.decompress(chunk) for chunk in self.chunks)
+
+    def plain_pieces(self, max_length: int = PLAIN_PIECE) -> Iterator[bytes]:
+        """The inflated text in pieces of at most `max_length` bytes: a scrape without gzip
+        holds one piece at a time instead of the whole body (hundreds of MB at fleet scale)."""
+        inflater = zlib.decompressobj(RAW_DEFLATE)
+        for chunk in self.chunks:
+            data = chunk
+            while True:
+                piece = inflater.decompress(data, max_length)
+                if piece:
+                    yield piece
+                data = inflater.unconsumed_tail
+                # A full piece may leave output pending inside the inflater: ask again.
+                if not data and len(piece) < max_length:
+                    break
 
     def gzip_parts(self, tail: bytes, level: int = 6) -> list[bytes]:
         """The gzip member as parts to write one after the other: header, fleet, tail, trailer."""

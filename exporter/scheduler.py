@@ -35,6 +35,7 @@ import structlog
 from exporter import assemble, health, l7, plan
 from exporter.capabilities import Capabilities
 from exporter.client import ApiError
+from exporter.failures import KEYSTONE
 from exporter.fetch import Detail, Fetcher
 from exporter.limiter import TIER2, tier
 from exporter.lists import ListReader, ListsFailed
@@ -143,9 +144,10 @@ class CloudScheduler:
                                            timeout=self._cycle_timeout)
         except ListsFailed as exc:
             log.error("poll_cycle_failed", cloud=self.cloud, endpoint=exc.error.endpoint,
-                      reason=exc.error.reason, detail=str(exc.error))
+                      reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
         except TimeoutError:
-            self._telemetry.poll_errors.labels(self.cloud, "cycle", "timeout").inc()
+            self._telemetry.poll_error(self.cloud, "cycle", "timeout",
+                                       detail=f"lists over {self._cycle_timeout:g} s")
             log.error("poll_cycle_timeout", cloud=self.cloud, timeout_seconds=self._cycle_timeout)
         else:
             ok = True
@@ -397,8 +399,13 @@ class CloudScheduler:
             subtree = None if event.deleted else await read_subtree(self.fetcher.client, lb_id)
         except (ApiError, ParseError) as exc:
             reason = exc.reason if isinstance(exc, ApiError) else "malformed"
-            self._telemetry.poll_errors.labels(self.cloud, "refresh", reason).inc()
-            log.warning("refresh_failed", cloud=self.cloud, loadbalancer_id=lb_id, reason=reason)
+            url = exc.url if isinstance(exc, ApiError) else ""
+            # A Keystone failure stays Keystone's, whatever call needed the token.
+            endpoint = (KEYSTONE if isinstance(exc, ApiError) and exc.endpoint == KEYSTONE
+                        else "refresh")
+            self._telemetry.poll_error(self.cloud, endpoint, reason, url, str(exc))
+            log.warning("refresh_failed", cloud=self.cloud, endpoint=endpoint,
+                        loadbalancer_id=lb_id, reason=reason, url=url)
             return
         before = self.snapshot
         if subtree is None:

@@ -1,4 +1,5 @@
-"""HTTP endpoints: /metrics, / (landing page), /healthz, /readyz — served from their own thread.
+"""HTTP endpoints: the telemetry path (/metrics), / (overview), /healthz, /readyz — served from
+their own thread.
 
 The poller's event loop is busy for seconds at a time during a large cycle (thousands of
 responses to parse). A scrape must not queue behind that work, so the HTTP server runs its own
@@ -9,21 +10,23 @@ atomically), the thread-safe self-metrics registry, and the polling health.
 from __future__ import annotations
 
 import asyncio
-import html
 import ssl
 import threading
-import time
+from collections.abc import Callable
 
 from aiohttp import web
 
-from exporter import __version__
+from exporter import overview
+from exporter.config import DEFAULT_TELEMETRY_PATH, Settings
 from exporter.exposition import Exposition
 from exporter.service import Service
-from exporter.webconfig import BasicAuth
+from exporter.telemetry import LastError, Telemetry
+from exporter.webconfig import WebConfig
 
 WRITE_CHUNK = 4 * 1024 * 1024
 SERVICE_KEY: web.AppKey[Service] = web.AppKey("service", Service)
 EXPOSITION_KEY: web.AppKey[Exposition] = web.AppKey("exposition", Exposition)
+OVERVIEW_KEY: web.AppKey[Callable[[], overview.Overview]] = web.AppKey("overview")
 
 
 def wants_openmetrics(accept: str) -> bool:
@@ -41,13 +44,13 @@ def wants_gzip(accept_encoding: str) -> bool:
 async def metrics(request: web.Request) -> web.StreamResponse:
     exposition = request.app[EXPOSITION_KEY]
     compress = wants_gzip(request.headers.get("Accept-Encoding", ""))
-    parts, content_type = exposition.parts(
+    parts, length, content_type = exposition.stream(
         wants_openmetrics(request.headers.get("Accept", "")), compress)
     response = web.StreamResponse(headers={"Content-Type": content_type,
                                            "Vary": "Accept, Accept-Encoding"})
     if compress:
         response.headers["Content-Encoding"] = "gzip"
-    response.content_length = sum(len(part) for part in parts)
+    response.content_length = length
     await response.prepare(request)
     # The cached fleet part is tens of MB at fleet scale, in hundreds of segments. Each write
     # may wait for the socket to drain, and each wait is an event-loop round trip that has to
@@ -79,43 +82,28 @@ async def readyz(request: web.Request) -> web.Response:
     return web.Response(status=503, text="waiting for the first poll cycle\n")
 
 
-def _ago(ts: float) -> str:
-    return "never" if ts <= 0 else f"{time.time() - ts:.0f} s ago"
-
-
 async def landing(request: web.Request) -> web.Response:
-    service = request.app[SERVICE_KEY]
-    rows = []
-    for view in service.views():
-        h = view.health
-        counts = view.snapshot.counts() if view.snapshot else {}
-        rows.append(
-            "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in (
-                h.cloud, "up" if h.up else "DOWN", h.cycles_completed,
-                f"{h.last_cycle_duration:.2f} s", _ago(h.last_cycle_end), _ago(h.last_success),
-                counts.get("loadbalancer", 0), counts.get("member", 0),
-            )) + "</tr>")
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>octavia-exporter</title></head>
-<body><h1>octavia-exporter {html.escape(__version__)}</h1>
-<p>Fleet data is polled in the background; <a href="/metrics">/metrics</a> serves the latest
-complete cycle. Health: <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>.</p>
-<table border="1" cellpadding="4"><tr><th>cloud</th><th>API</th><th>cycles</th>
-<th>last cycle took</th><th>last cycle</th><th>last success</th><th>load balancers</th>
-<th>members</th></tr>
-{''.join(rows)}
-</table></body></html>
-"""
-    return web.Response(text=page, content_type="text/html")
+    return web.Response(text=overview.render(request.app[OVERVIEW_KEY]()),
+                        content_type="text/html")
 
 
-def build_app(service: Service, exposition: Exposition,
-              auth: BasicAuth | None = None) -> web.Application:
-    app = web.Application(middlewares=[auth.middleware] if auth else [])
+def build_app(service: Service, exposition: Exposition, web_config: WebConfig | None = None,
+              *, telemetry_path: str = DEFAULT_TELEMETRY_PATH, settings: Settings | None = None,
+              telemetry: Telemetry | None = None) -> web.Application:
+    web_config = web_config or WebConfig()
+    app = web.Application(middlewares=web_config.middlewares())
+    if web_config.headers:
+        app.on_response_prepare.append(web_config.add_headers)
     app[SERVICE_KEY] = service
     app[EXPOSITION_KEY] = exposition
+
+    def errors(cloud: str) -> list[LastError]:
+        return telemetry.last_errors(cloud) if telemetry is not None else []
+
+    app[OVERVIEW_KEY] = lambda: overview.build(service.views(), errors, settings,
+                                               telemetry_path)
     app.router.add_get("/", landing)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get(telemetry_path, metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
@@ -126,12 +114,15 @@ class ServerThread:
 
     def __init__(self, app: web.Application, host: str, port: int,
                  ssl_context: ssl.SSLContext | None = None) -> None:
+        # host "" binds every interface of both families (one socket each, IPv6 with
+        # IPV6_V6ONLY), like Go's ":port"; a host without IPv6 gets the IPv4 socket only.
         self._app = app
         self._host, self._port, self._ssl = host, port, ssl_context
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._runner: web.AppRunner | None = None
+        self.addresses: list[str] = []
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)
 
     def _run(self) -> None:
@@ -139,8 +130,11 @@ class ServerThread:
         try:
             self._runner = web.AppRunner(self._app, access_log=None)
             self._loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, self._host, self._port, ssl_context=self._ssl)
+            site = web.TCPSite(self._runner, self._host or None, self._port,
+                               ssl_context=self._ssl)
             self._loop.run_until_complete(site.start())
+            self.addresses = [str(a[0]) + ":" + str(a[1]) if isinstance(a, tuple) else str(a)
+                              for a in self._runner.addresses]
         except BaseException as exc:
             self._error = exc
             self._ready.set()

@@ -9,6 +9,9 @@ but the server.
 from __future__ import annotations
 
 import platform
+import threading
+import time
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
@@ -16,6 +19,17 @@ from prometheus_client.process_collector import ProcessCollector
 from exporter import __version__
 
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class LastError:
+    """The latest failure on one endpoint of one cloud, for the overview page."""
+
+    endpoint: str
+    reason: str
+    timestamp: float
+    url: str = ""
+    detail: str = ""
 
 
 class Telemetry:
@@ -100,6 +114,22 @@ class Telemetry:
             buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
             registry=self.registry,
         )
+        self.last_error_info = Gauge(
+            "octavia_last_error_info",
+            "The reason of the latest failed call per endpoint (keystone for Keystone); value "
+            "is always 1, one series per cloud and endpoint.",
+            ["cloud", "endpoint", "reason"],
+            registry=self.registry,
+        )
+        self.last_error_timestamp = Gauge(
+            "octavia_last_error_timestamp_seconds",
+            "When the latest failed call per endpoint happened (Unix time).",
+            ["cloud", "endpoint"],
+            registry=self.registry,
+        )
+        # Read by the HTTP thread for the overview page, written by the poll loop.
+        self._errors_lock = threading.Lock()
+        self._last_errors: dict[tuple[str, str], LastError] = {}
         self.unknown_values = Counter(
             "octavia_unknown_status_values",
             "Status values outside Octavia's documented set, seen per poll cycle; exported "
@@ -132,6 +162,26 @@ class Telemetry:
             "octavia_detail_pass_duration_seconds",
             "Wall time of the last complete tier-2 pass (detail of every load balancer due).",
             ["cloud"], registry=self.registry)
+
+    def poll_error(self, cloud: str, endpoint: str, reason: str, url: str = "",
+                   detail: str = "", when: float | None = None) -> None:
+        """Count a failed call and make it the endpoint's latest error."""
+        self.poll_errors.labels(cloud, endpoint, reason).inc()
+        error = LastError(endpoint, reason, time.time() if when is None else when, url, detail)
+        with self._errors_lock:
+            previous = self._last_errors.get((cloud, endpoint))
+            self._last_errors[(cloud, endpoint)] = error
+            # One info series per endpoint: the previous reason's series goes.
+            if previous is not None and previous.reason != reason:
+                self.last_error_info.remove(cloud, endpoint, previous.reason)
+            self.last_error_info.labels(cloud, endpoint, reason).set(1)
+            self.last_error_timestamp.labels(cloud, endpoint).set(error.timestamp)
+
+    def last_errors(self, cloud: str) -> list[LastError]:
+        """The cloud's latest error per endpoint, newest first."""
+        with self._errors_lock:
+            found = [e for (c, _), e in self._last_errors.items() if c == cloud]
+        return sorted(found, key=lambda e: e.timestamp, reverse=True)
 
     def auth_recorder(self, cloud: str) -> AuthRecorder:
         return AuthRecorder(self, cloud)

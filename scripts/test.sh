@@ -19,6 +19,8 @@ for tool in podman buildah mmdebstrap runc; do
     command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+# Headless Chromium renders the overview page in tests/system/test_overview.py.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing Debian packages: ${need_apt[*]}"

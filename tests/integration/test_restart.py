@@ -23,6 +23,11 @@ async def test_octavia_down_then_back(make_exporter, cloud, truth) -> None:
     assert one(down, "octavia_up", cloud="os-admin") == 0
     refused = {lab["code"] for lab, v in down["octavia_api_requests_total"] if v}
     assert "connection_error" in refused
+    # Classified at the source: a closed port is connection_refused, with the endpoint named.
+    reasons = {lab["reason"] for lab, v in down["octavia_poll_errors_total"] if v}
+    assert "connection_refused" in reasons, reasons
+    assert any(lab["reason"] == "connection_refused" for lab, v in down["octavia_last_error_info"]
+               if v == 1)
     # The last good data stays exported while the API is away (max_staleness).
     assert checks.mismatches(down, truth()) == []
 

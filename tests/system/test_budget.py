@@ -137,7 +137,7 @@ async def test_latency_growth_shrinks_a_limit_that_is_too_high(rig: Rig) -> None
                          indirect=True)
 async def test_503_halves_the_limit(rig: Rig) -> None:
     errors = await rig.burst(40)
-    assert errors and all(e.reason == "http_503" for e in errors)
+    assert errors and all(e.reason == "server_error" and e.status == 503 for e in errors)
     assert "503" in rig.decreases
     assert rig.limiter.limit <= 4
 
@@ -147,7 +147,7 @@ async def test_503_halves_the_limit(rig: Rig) -> None:
                          indirect=True)
 async def test_429_with_retry_after_pauses_the_cloud(rig: Rig) -> None:
     first = await rig.burst(1, callers=1)
-    assert first and first[0].reason == "http_429"
+    assert first and first[0].reason == "rate_limited"
     answered = time.monotonic()
     await rig.burst(1, callers=1)
     # Retry-After: 1 — nobody asked again within the second.

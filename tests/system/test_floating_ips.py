@@ -107,4 +107,4 @@ async def test_neutron_failures_keep_last_known_and_spare_octavia(control, make_
     assert floating(second) == floating(first) != {}
     assert len(second["octavia_member_info"]) == len(first["octavia_member_info"])
     assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
-                            endpoint="floatingips", reason="http_500") == 1
+                            endpoint="floatingips", reason="server_error") == 1

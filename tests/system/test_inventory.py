@@ -66,9 +66,9 @@ async def test_failed_l7_calls_keep_the_last_known_objects(control, make_exporte
     assert exporter.cycles == [True, True]
     assert l7_series(second) == l7_series(first)
     assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
-                            endpoint="l7policies", reason="http_500") == 1
+                            endpoint="l7policies", reason="server_error") == 1
     assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
-                            endpoint="l7policies/{id}/rules", reason="http_500") >= 1
+                            endpoint="l7policies/{id}/rules", reason="server_error") >= 1
 
 
 async def test_healthy_policies_wait_for_the_interval(control, make_exporter) -> None:

@@ -46,7 +46,7 @@ async def test_failed_status_trees_keep_last_known_members(control, make_exporte
     assert member_count(second) == member_count(first)
     assert status_of(second, "octavia_member_operating_status", member_id=member["id"]) == "ONLINE"
     assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
-                            endpoint="loadbalancers/{id}/status", reason="http_500") > 0
+                            endpoint="loadbalancers/{id}/status", reason="server_error") > 0
 
     await control.call("DELETE", "/_sim/faults")
     third = await exporter.cycle()
@@ -187,8 +187,13 @@ async def test_wrong_credentials_are_a_clear_error_not_a_crash(sim, tmp_path, mo
     metrics = await exporter.cycle()
     assert one(metrics, "octavia_up", cloud="broken") == 0
     failures = [e for e in events(log_buffer) if e["event"] == "poll_cycle_failed"]
-    assert failures and failures[0]["cloud"] == "broken" and failures[0]["reason"] == "auth"
+    assert failures and failures[0]["cloud"] == "broken"
+    # A wrong password is Keystone's 401, counted against keystone, with the URL tried.
+    assert (failures[0]["endpoint"], failures[0]["reason"]) == ("keystone", "unauthorized")
+    assert failures[0]["url"] == sim.auth_url.rstrip("/")
     assert "rejected the credentials" in failures[0]["detail"]
+    assert one(metrics, "octavia_last_error_info", cloud="broken", endpoint="keystone",
+               reason="unauthorized") == 1
     assert exporter.counter("octavia_authentications_total", cloud="broken",
                             result="failure") == 1
     assert "wrong-password-123" not in log_buffer.getvalue()

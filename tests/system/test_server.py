@@ -96,7 +96,7 @@ async def test_tls_and_basic_auth_from_web_config(make_exporter, tls_files, tmp_
     config = webconfig.load(str(config_path))
     exporter = make_exporter()
     await exporter.cycle()
-    app = build_app(exporter.service, exporter.exposition, webconfig.BasicAuth(config.users))
+    app = build_app(exporter.service, exporter.exposition, config)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -118,8 +118,14 @@ async def test_tls_and_basic_auth_from_web_config(make_exporter, tls_files, tmp_
                 async with http.get(url + "/metrics", ssl=client_ssl, auth=right) as r:
                     assert r.status == 200
                     assert "octavia_up" in await r.text()
-            async with http.get(url + "/healthz", ssl=client_ssl) as r:
-                assert r.status == 503  # open without credentials; loop not started here
+            # Every path but the probes is protected: a kubelet probe or a container
+            # HEALTHCHECK cannot log in, and the probes say no more than "ok".
+            async with http.get(url + "/", ssl=client_ssl) as r:
+                assert r.status == 401
+            # A cycle ran (ready) but the poll loops were never started (not alive).
+            for path, status in (("/healthz", 503), ("/readyz", 200)):
+                async with http.get(url + path, ssl=client_ssl) as r:
+                    assert r.status == status, path
             with pytest.raises(aiohttp.ClientError):
                 async with http.get(f"http://127.0.0.1:{port}/metrics"):
                     pass
@@ -152,4 +158,7 @@ def test_web_config_errors_name_the_key(tmp_path) -> None:
     message = str(caught.value)
     assert "unknown key 'extra'" in message
     assert "basic_auth_users.a: not a bcrypt hash" in message
-    assert "cert_file/key_file" in message
+    # A missing file names its key and its path.
+    assert "tls_server_config.cert_file: cannot read '/nonexistent': No such file" in message
+    assert "tls_server_config.key_file: cannot read '/nonexistent': No such file" in message
+    assert "client_auth_type: must be one of" in message

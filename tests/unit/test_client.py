@@ -96,6 +96,7 @@ async def test_pagination_that_does_not_advance_is_an_error() -> None:
             await client.list_all("pools", "v2/lbaas/pools", "pools")
     await client.close()
     assert caught.value.reason == "malformed"
+    assert caught.value.url == f"{ROOT}/v2/lbaas/pools"
 
 
 async def test_401_reauthenticates_once_and_retries() -> None:
@@ -109,7 +110,8 @@ async def test_401_reauthenticates_once_and_retries() -> None:
         with pytest.raises(ApiError) as caught:
             await client.get("y", "v2/lbaas/y")
     await client.close()
-    assert caught.value.reason == "http_401"
+    assert caught.value.reason == "unauthorized"
+    assert caught.value.url == f"{ROOT}/v2/lbaas/y"
     assert tokens.issued == 2  # one re-auth per request, never a loop
     assert requests(telemetry, "y", "401") == 2
 
@@ -124,7 +126,7 @@ async def test_5xx_is_retried_with_retry_after_then_gives_up() -> None:
         with pytest.raises(ApiError) as caught:
             await client.get("b", "b")
     await client.close()
-    assert caught.value.reason == "http_502"
+    assert caught.value.reason == "server_error"
     assert requests(telemetry, "b", "502") == 3
 
 
@@ -135,7 +137,7 @@ async def test_4xx_is_not_retried() -> None:
         with pytest.raises(ApiError) as caught:
             await client.get("a", "a")
     await client.close()
-    assert (caught.value.reason, caught.value.status) == ("http_404", 404)
+    assert (caught.value.reason, caught.value.status) == ("not_found", 404)
     assert requests(telemetry, "a", "404") == 1
 
 

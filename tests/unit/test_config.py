@@ -42,7 +42,9 @@ def test_clouds_from_os_cloud_and_repeated_flags() -> None:
 
 
 def test_listen_address_forms() -> None:
-    assert config.load(["--web.listen-address", ":9000"], environ={}).listen_host == "0.0.0.0"
+    # ":port" is every interface of both families, like Go's net.Listen.
+    assert config.load(["--web.listen-address", ":9000"], environ={}).listen_host == ""
+    assert config.load([], environ={}).listen_host == ""
     settings = config.load(["--web.listen-address", "127.0.0.1:9001"], environ={})
     assert (settings.listen_host, settings.listen_port) == ("127.0.0.1", 9001)
     settings = config.load(["--web.listen-address", "[::1]:9002"], environ={})

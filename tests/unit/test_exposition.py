@@ -169,3 +169,24 @@ def test_fast_writer_agrees_with_prometheus_client() -> None:
         ours_types = {f.name: f.type for f in parse_om(ours_om)}
         ref_types = {f.name: f.type for f in parse_om(reference_om)}
         assert ours_types == ref_types
+
+
+def test_plain_text_is_inflated_in_bounded_pieces() -> None:
+    import zlib
+
+    from exporter.render import RAW_DEFLATE, Deflated
+
+    # Highly compressible on purpose: one small segment inflates to many pieces, so the
+    # inflater is asked again while output is still pending inside it.
+    text = b"".join(b"octavia_member_operating_status{member_id=\"%d\"} 1\n" % i
+                    for i in range(200_000))
+    segments = []
+    for start in range(0, len(text), 3_000_000):
+        compressor = zlib.compressobj(9, zlib.DEFLATED, RAW_DEFLATE)
+        segment = text[start:start + 3_000_000]
+        segments.append(compressor.compress(segment) + compressor.flush(zlib.Z_SYNC_FLUSH))
+    deflated = Deflated(tuple(segments), zlib.crc32(text), len(text))
+    pieces = list(deflated.plain_pieces(max_length=64 * 1024))
+    assert max(len(p) for p in pieces) <= 64 * 1024
+    assert len(pieces) >= len(text) // (64 * 1024)
+    assert b"".join(pieces) == text == deflated.plain()

@@ -1,0 +1,224 @@
+"""Every way a call can fail says what and where: the reason label, the endpoint (keystone for
+Keystone), the URL in the log line, and never a secret. Real sockets on loopback throughout: a
+closed port, a TLS server with a certificate nobody trusts, a server that never answers, and the
+simulator's Keystone and Octavia answering errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp import web
+
+from exporter.cli import build_service
+from exporter.config import Settings
+from exporter.telemetry import Telemetry
+from tests import certs
+from tests.system.conftest import events, one, parse_exposition, use_clouds_yaml
+from tests.system.test_cli import free_port, run
+
+PASSWORD = "hunter2-not-logged"
+SIM_PASSWORD = "admin-secret"
+
+
+def broken_clouds_yaml(path: Any, auth_url: str, **extra: Any) -> None:
+    cloud = {"auth": {"auth_url": auth_url, "username": "admin", "password": PASSWORD,
+                      "project_name": "admin", "user_domain_name": "Default",
+                      "project_domain_name": "Default"},
+             "region_name": "RegionOne", **extra}
+    path.write_text(yaml.safe_dump({"clouds": {"broken": cloud}}))
+
+
+async def one_cycle(**overrides: Any) -> tuple[bool, dict[str, Any], Telemetry]:
+    values: dict[str, Any] = {"clouds": ("broken",), "request_timeout": 1.0, "retries": 0,
+                              "interval": 1.0, "cycle_timeout": 20.0}
+    values.update(overrides)
+    telemetry = Telemetry()
+    service, exposition, clients = build_service(Settings(**values), telemetry)
+    try:
+        ok = await service.run_cycle(service.clouds[0])
+    finally:
+        for client in clients:
+            await client.close()
+    body, _ = exposition.body(openmetrics=False, compress=False)
+    return ok, parse_exposition(body.decode()), telemetry
+
+
+def failure_events(buffer: Any) -> list[dict[str, Any]]:
+    return [e for e in events(buffer) if e["event"] in ("api_call_failed", "poll_cycle_failed")]
+
+
+def assert_diagnosed(metrics: dict[str, Any], buffer: Any, cloud: str, endpoint: str,
+                     reason: str, url: str, secrets: tuple[str, ...]) -> None:
+    assert one(metrics, "octavia_poll_errors_total", cloud=cloud, endpoint=endpoint,
+               reason=reason) == 1, metrics.get("octavia_poll_errors_total")
+    assert one(metrics, "octavia_last_error_info", cloud=cloud, endpoint=endpoint,
+               reason=reason) == 1
+    assert (one(metrics, "octavia_last_error_timestamp_seconds", cloud=cloud,
+                endpoint=endpoint) or 0) > 0
+    failed = failure_events(buffer)
+    assert failed, events(buffer)
+    for event in failed:
+        assert (event["endpoint"], event["reason"], event["url"]) == (endpoint, reason, url)
+    text = buffer.getvalue()
+    for secret in secrets:
+        assert secret not in text
+
+
+@pytest.fixture
+def broken(tmp_path, monkeypatch):
+    path = tmp_path / "clouds.yaml"
+    use_clouds_yaml(monkeypatch, path)
+    return path
+
+
+@pytest.fixture
+async def untrusted_tls_server(tmp_path) -> AsyncIterator[int]:
+    made = certs.make(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(made.server.cert, made.server.key)
+    runner = web.AppRunner(web.Application())
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=context).start()
+    yield port
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def silent_server() -> AsyncIterator[int]:
+    """Accepts connections and never answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    for writer in held:
+        writer.close()
+    server.close()
+
+
+@pytest.mark.parametrize("where", ["closed_port", "dns", "tls", "timeout"])
+async def test_keystone_transport_failures_are_keystone_s(
+        where, broken, log_buffer, untrusted_tls_server, silent_server) -> None:
+    url, reason = {
+        "closed_port": (f"http://127.0.0.1:{free_port()}/v3", "connection_refused"),
+        "dns": ("http://keystone.invalid:5000/v3", "dns"),
+        "tls": (f"https://127.0.0.1:{untrusted_tls_server}/v3", "tls"),
+        "timeout": (f"http://127.0.0.1:{silent_server}/v3", "timeout"),
+    }[where]
+    broken_clouds_yaml(broken, url)
+    ok, metrics, _ = await one_cycle()
+    assert not ok
+    assert one(metrics, "octavia_up", cloud="broken") == 0
+    assert_diagnosed(metrics, log_buffer, "broken", "keystone", reason, url, (PASSWORD,))
+    # Not blamed on the Octavia call that happened to need the token first.
+    assert not [s for s in metrics["octavia_poll_errors_total"] if s[0]["endpoint"] != "keystone"]
+
+
+async def test_keystone_errors_from_the_simulator(sim, control, log_buffer) -> None:
+    for status, reason in ((401, "unauthorized"), (503, "server_error"), (403, "forbidden")):
+        await control.faults({"kind": "error", "service": "keystone", "status": status,
+                              "endpoint": "/v3/auth/tokens"})
+        ok, metrics, _ = await one_cycle(clouds=("simulator",))
+        assert not ok
+        assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint="keystone",
+                   reason=reason) == 1, (status, metrics.get("octavia_last_error_info"))
+        last = failure_events(log_buffer)[-1]
+        assert (last["endpoint"], last["reason"]) == ("keystone", reason)
+        assert last["url"].startswith(sim.base_url + "/identity"), last
+    assert SIM_PASSWORD not in log_buffer.getvalue()
+
+
+OCTAVIA_FAULTS = [
+    ({"kind": "error", "status": 500}, "server_error"),
+    ({"kind": "error", "status": 429, "retry_after": 0}, "rate_limited"),
+    ({"kind": "error", "status": 403}, "forbidden"),
+    ({"kind": "error", "status": 404}, "not_found"),
+    ({"kind": "error", "status": 401}, "unauthorized"),
+    ({"kind": "malformed"}, "malformed"),
+    ({"kind": "hang"}, "timeout"),
+    ({"kind": "reset"}, "connection_error"),
+]
+
+
+@pytest.mark.parametrize(("fault", "reason"), OCTAVIA_FAULTS,
+                         ids=[r for _, r in OCTAVIA_FAULTS])
+async def test_octavia_failures_name_reason_endpoint_and_url(
+        fault, reason, sim, control, make_exporter, log_buffer) -> None:
+    await control.faults({**fault, "endpoint": "loadbalancers"})
+    exporter = make_exporter(retries=0, request_timeout=0.5)
+    metrics = await exporter.cycle()
+    assert exporter.cycles == [False]
+    url = sim.base_url + "/load-balancer/v2/lbaas/loadbalancers"
+    token = exporter.clients[0].tokens.current
+    assert_diagnosed(metrics, log_buffer, "simulator", "loadbalancers", reason, url,
+                     (SIM_PASSWORD, *([token] if token else [])))
+
+
+async def test_the_latest_error_replaces_the_previous_reason(sim, control, make_exporter,
+                                                             log_buffer) -> None:
+    exporter = make_exporter(retries=0)
+    await control.faults({"kind": "error", "status": 500, "endpoint": "loadbalancers"})
+    await exporter.cycle()
+    await control.faults({"kind": "error", "status": 403, "endpoint": "loadbalancers"})
+    metrics = await exporter.cycle()
+    info = [labels for labels, value in metrics["octavia_last_error_info"]
+            if labels["endpoint"] == "loadbalancers"]
+    assert [i["reason"] for i in info] == ["forbidden"]
+    assert one(metrics, "octavia_poll_errors_total", cloud="simulator",
+               endpoint="loadbalancers", reason="server_error") == 1
+
+
+async def test_cli_json_logs_are_json_on_every_line_when_keystone_is_closed(broken) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # unversioned: keystoneauth discovery logs too
+    broken_clouds_yaml(broken, url)
+    code, out, err = await run("--os-cloud", "broken", "--once", "--log.format", "json",
+                               "--log.level", "debug", "--retries", "0",
+                               env={"OS_CLIENT_CONFIG_FILE": str(broken)})
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]  # raises on any plain-text line
+    # keystoneauth's own discovery warning came through structlog, as JSON with its logger.
+    assert any(e.get("logger", "").startswith("keystoneauth") for e in parsed), parsed
+    failed = [e for e in parsed if e["event"] == "poll_cycle_failed"]
+    assert failed and failed[0]["endpoint"] == "keystone"
+    assert failed[0]["reason"] == "connection_refused" and failed[0]["url"] == url
+    metrics = parse_exposition(out)
+    assert one(metrics, "octavia_last_error_info", cloud="broken", endpoint="keystone",
+               reason="connection_refused") == 1
+    assert PASSWORD not in out + err
+
+
+async def test_a_missing_ca_bundle_names_setting_and_path(sim, tmp_path) -> None:
+    missing = tmp_path / "no" / "ca.pem"
+    code, out, err = await run("--os-cloud", "simulator", "--once", "--os-cacert", str(missing))
+    assert code == 2 and out == ""
+    assert f"cacert (--os-cacert / OS_CACERT / cacert): cannot read '{missing}': No such file " \
+           "or directory" in err
+    assert "Traceback" not in err
+
+
+async def test_a_failing_status_tree_is_logged_with_its_url(sim, control, make_exporter,
+                                                            log_buffer) -> None:
+    await control.faults({"kind": "error", "status": 500, "endpoint": "loadbalancers/*/status",
+                          "times": 1})
+    exporter = make_exporter(retries=0)
+    await exporter.cycle()
+    assert exporter.cycles == [True]  # one status tree failing does not fail the cycle
+    failed = [e for e in events(log_buffer) if e["event"] == "api_call_failed"]
+    assert len(failed) == 1
+    assert (failed[0]["endpoint"], failed[0]["reason"]) == ("loadbalancers/{id}/status",
+                                                            "server_error")
+    assert re.fullmatch(re.escape(sim.base_url) + r"/load-balancer/v2/lbaas/loadbalancers/"
+                        r"[0-9a-f-]{36}/status", failed[0]["url"]), failed[0]["url"]
+    assert exporter.counter("octavia_last_error_info", cloud="simulator",
+                            endpoint="loadbalancers/{id}/status", reason="server_error") == 1

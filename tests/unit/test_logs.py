@@ -1,0 +1,44 @@
+"""Library log records go through the same renderer and masking as our own events."""
+
+import io
+import json
+import logging
+import warnings
+
+import structlog
+
+from exporter import logs
+
+
+def test_stdlib_records_and_warnings_are_json_and_masked() -> None:
+    buffer = io.StringIO()
+    logs.REDACTOR.sources.append(frozenset({"s3cret"}))
+    try:
+        logs.configure("debug", "json", stream=buffer)
+        structlog.get_logger("ours").info("ours", detail="password s3cret")
+        logging.getLogger("keystoneauth1.session").warning("REQ: curl -H 'X: s3cret' %s", "u")
+        logging.getLogger("aiohttp.client").debug("debug from a library")
+        warnings.warn("something is deprecated", DeprecationWarning, stacklevel=1)
+    finally:
+        logs.REDACTOR.sources.pop()
+        logs.configure("info", "json")
+    events = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert [e["event"] for e in events][:2] == ["ours", "REQ: curl -H 'X: ***' u"]
+    assert events[1]["logger"] == "keystoneauth1.session" and events[1]["level"] == "warning"
+    assert any(e.get("logger") == "aiohttp.client" for e in events)
+    assert any("something is deprecated" in e["event"] for e in events)
+    assert "s3cret" not in buffer.getvalue()
+
+
+def test_logfmt_and_prometheus_level_names() -> None:
+    buffer = io.StringIO()
+    try:
+        logs.configure("warn", "logfmt", stream=buffer)
+        structlog.get_logger("x").info("hidden")
+        structlog.get_logger("x").warning("shown", url="http://k:5000/v3")
+        logging.getLogger("openstack").info("hidden too")
+    finally:
+        logs.configure("info", "json")
+    assert buffer.getvalue().splitlines() == [
+        line for line in buffer.getvalue().splitlines() if "level=warning event=shown" in line]
+    assert 'url=http://k:5000/v3' in buffer.getvalue()
