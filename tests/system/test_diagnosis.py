@@ -222,3 +222,30 @@ async def test_a_failing_status_tree_is_logged_with_its_url(sim, control, make_e
                         r"[0-9a-f-]{36}/status", failed[0]["url"]), failed[0]["url"]
     assert exporter.counter("octavia_last_error_info", cloud="simulator",
                             endpoint="loadbalancers/{id}/status", reason="server_error") == 1
+
+
+async def test_a_body_over_max_body_bytes_is_too_large_with_its_url(sim, make_exporter,
+                                                                    log_buffer) -> None:
+    # A page of five load balancers is a few kB: every bulk list is over 1 kB here.
+    exporter = make_exporter(retries=0, max_body_bytes=1024)
+    metrics = await exporter.cycle()
+    assert exporter.cycles == [False]
+    assert one(metrics, "octavia_up", cloud="simulator") == 0
+    failed = [e for e in events(log_buffer) if e["event"] == "poll_cycle_failed"]
+    assert len(failed) == 1
+    endpoint = failed[0]["endpoint"]
+    assert endpoint in ("loadbalancers", "listeners", "pools", "healthmonitors"), failed
+    assert failed[0]["reason"] == "too_large"
+    assert failed[0]["url"] == f"{sim.base_url}/load-balancer/v2/lbaas/{endpoint}"
+    assert one(metrics, "octavia_poll_errors_total", cloud="simulator", endpoint=endpoint,
+               reason="too_large") == 1
+    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint=endpoint,
+               reason="too_large") == 1
+    # Every call that failed on the way (inventory lists too) names its own URL, no query.
+    for event in failure_events(log_buffer):
+        assert event["reason"] == "too_large", event
+        assert event["url"].startswith(f"{sim.base_url}/load-balancer/v2"), event
+        assert "?" not in event["url"]
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
+    assert SIM_PASSWORD not in log_buffer.getvalue()
