@@ -15,6 +15,7 @@ With ``neutron=False`` Neutron is neither in the catalog nor served.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Sequence
@@ -404,6 +405,8 @@ class Simulator:
             self.identity.revoke()
             response = await handler(request)
             return response
+        if fault.kind == "bad_objects":
+            return _with_bad_objects(await handler(request))
         # truncate: the real answer, cut in half
         response = await handler(request)
         if isinstance(response, web.Response) and response.body is not None:
@@ -433,6 +436,28 @@ class Simulator:
             services["network"] = {r.name: r.neutron_prefix for r in self.regions.values()}
         services["control"] = "/_sim/"
         return web.json_response({"error": "not found", "services": services}, status=404)
+
+
+def _with_bad_objects(response: web.StreamResponse) -> web.StreamResponse:
+    """The real answer, still valid JSON, with objects a client cannot use: each list gets a
+    string and an object without an id appended, each object becomes a string (links stay,
+    so paging goes on)."""
+    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+        return response
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return response
+    if not isinstance(body, dict):
+        return response
+    for key, value in body.items():
+        if key.endswith("_links"):
+            continue
+        if isinstance(value, list):
+            value.extend(["oops", {"name": "no id"}])
+        elif isinstance(value, dict):
+            body[key] = "oops"
+    return web.json_response(body, status=response.status)
 
 
 def _page_cap_or_none(value: int | None) -> int | None:
