@@ -249,3 +249,83 @@ async def test_a_body_over_max_body_bytes_is_too_large_with_its_url(sim, make_ex
     token = exporter.clients[0].tokens.current
     assert token and token not in log_buffer.getvalue()
     assert SIM_PASSWORD not in log_buffer.getvalue()
+
+
+LB_ID = r"[0-9a-f-]{36}"
+DETAIL_FAULTS = [
+    # (fault, endpoint label, reason, the path after /load-balancer/v2/ as a pattern)
+    ({"kind": "malformed", "endpoint": "listeners/*/stats"}, "listeners/{id}/stats",
+     "malformed", rf"lbaas/listeners/{LB_ID}/stats"),
+    ({"kind": "bad_objects", "endpoint": "listeners/*/stats"}, "listeners/{id}/stats",
+     "malformed", rf"lbaas/listeners/{LB_ID}/stats"),
+    ({"kind": "hang", "endpoint": "listeners/*/stats"}, "listeners/{id}/stats", "timeout",
+     rf"lbaas/listeners/{LB_ID}/stats"),
+    ({"kind": "bad_objects", "endpoint": "loadbalancers/*/status"},
+     "loadbalancers/{id}/status", "malformed", rf"lbaas/loadbalancers/{LB_ID}/status"),
+    ({"kind": "reset", "endpoint": "loadbalancers/*/status"}, "loadbalancers/{id}/status",
+     "connection_error", rf"lbaas/loadbalancers/{LB_ID}/status"),
+    ({"kind": "error", "status": 503, "endpoint": "loadbalancers/*/status"},
+     "loadbalancers/{id}/status", "server_error", rf"lbaas/loadbalancers/{LB_ID}/status"),
+]
+
+
+@pytest.mark.parametrize(("fault", "endpoint", "reason", "path"), DETAIL_FAULTS,
+                         ids=[f"{f['kind']}-{e}" for f, e, _, _ in DETAIL_FAULTS])
+async def test_a_failing_detail_call_is_counted_and_logged_with_its_url(
+        fault, endpoint, reason, path, sim, control, make_exporter, log_buffer) -> None:
+    await control.faults(fault)
+    exporter = make_exporter(retries=0, request_timeout=0.5)
+    metrics = await exporter.cycle()
+    await control.call("DELETE", "/_sim/faults")
+    assert exporter.cycles == [True]  # the lists are fine: octavia_up stays 1
+    failed = failure_events(log_buffer)
+    assert failed and {e["event"] for e in failed} == {"api_call_failed"}
+    for event in failed:
+        assert (event["endpoint"], event["reason"]) == (endpoint, reason), event
+        assert re.fullmatch(re.escape(f"{sim.base_url}/load-balancer/v2/") + path,
+                            event["url"]), event
+    assert one(metrics, "octavia_poll_errors_total", cloud="simulator", endpoint=endpoint,
+               reason=reason) == len(failed)
+    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint=endpoint,
+               reason=reason) == 1
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
+    assert SIM_PASSWORD not in log_buffer.getvalue()
+
+
+async def test_malformed_objects_in_a_list_are_skipped_and_logged_with_the_url(
+        sim, control, make_exporter, log_buffer) -> None:
+    # The first page of load balancers gains a string and an object without an id.
+    await control.faults({"kind": "bad_objects", "endpoint": "loadbalancers", "times": 1})
+    exporter = make_exporter(retries=0)
+    metrics = await exporter.cycle()
+    assert exporter.cycles == [True]
+    truth = await control.fleet()
+    assert one(metrics, "octavia_snapshot_objects", resource="loadbalancer") == len(
+        truth["loadbalancers"])
+    skipped = [e for e in events(log_buffer) if e["event"] == "malformed_object"]
+    assert len(skipped) == 2, skipped
+    for event in skipped:
+        assert (event["endpoint"], event["reason"], event["url"]) == (
+            "loadbalancers", "malformed", f"{sim.base_url}/load-balancer/v2/lbaas/loadbalancers")
+    assert one(metrics, "octavia_poll_errors_total", cloud="simulator", endpoint="loadbalancers",
+               reason="malformed") == 2
+    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint="loadbalancers",
+               reason="malformed") == 1
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
+    assert SIM_PASSWORD not in log_buffer.getvalue()
+
+
+async def test_no_load_balancer_endpoint_in_the_catalog_is_keystone_s_auth(
+        sim, tmp_path, log_buffer) -> None:
+    path = tmp_path / "clouds.yaml"
+    clouds = yaml.safe_load(path.read_text())
+    clouds["clouds"]["broken"] = dict(clouds["clouds"]["simulator"], region_name="Atlantis")
+    path.write_text(yaml.safe_dump(clouds))
+    ok, metrics, _ = await one_cycle()
+    assert not ok
+    assert_diagnosed(metrics, log_buffer, "broken", "keystone", "auth",
+                     sim.auth_url.rstrip("/"), (SIM_PASSWORD,))
+    detail = failure_events(log_buffer)[0]["detail"]
+    assert "no 'load-balancer' endpoint" in detail and "region Atlantis" in detail, detail

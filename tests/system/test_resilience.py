@@ -131,7 +131,7 @@ async def test_revoked_token_means_one_reauthentication(control, make_exporter) 
                             endpoint="loadbalancers", code="401") == 1
 
 
-async def test_project_member_sees_its_project_and_no_amphorae(control, make_exporter,
+async def test_project_member_sees_its_project_and_no_amphorae(sim, control, make_exporter,
                                                                log_buffer) -> None:
     exporter = make_exporter(clouds=("simulator-member",))
     await exporter.cycle()
@@ -147,6 +147,14 @@ async def test_project_member_sees_its_project_and_no_amphorae(control, make_exp
     assert not metrics.get("octavia_amphora_status")
     warnings = [e for e in events(log_buffer) if e["event"] == "amphorae_disabled"]
     assert len(warnings) == 1
+    # What was refused, where, and what it takes: never the member's password or token.
+    assert warnings[0]["url"] == f"{sim.base_url}/load-balancer/v2/octavia/amphorae"
+    assert warnings[0]["reason"] == (
+        "the API answered 403: listing amphorae needs the admin or global observer role; "
+        "amphora metrics are off until restart")
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
+    assert "demo-secret" not in log_buffer.getvalue()
 
 
 async def test_unknown_status_is_exported_and_counted(control, make_exporter) -> None:
