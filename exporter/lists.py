@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import structlog
 
@@ -27,6 +27,8 @@ from exporter.snapshot import Amphora, FleetSnapshot, FloatingIP, HealthMonitor
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.lists")
+
+T = TypeVar("T")
 
 LB_FIELDS = (
     "id", "name", "project_id", "provisioning_status", "operating_status", "admin_state_up",
@@ -74,6 +76,25 @@ class ListReader:
         self._page_size = page_size
         self._inventory = InventoryReader(client, capabilities, page_size=page_size,
                                           on_error=self._failed, on_malformed=self._malformed)
+        # The lists of the current read not answered yet, endpoint -> URL: what a cycle
+        # timeout abandoned, for its log line.
+        self.unanswered: dict[str, str] = {}
+
+    async def _answered(self, endpoint: str, path: str, call: Callable[[str], Awaitable[T]],
+                        service: str = "load-balancer") -> T:
+        url = await self._client.url(endpoint, path, service)
+        # This read's own record: a list of a failed read may still be running in the next.
+        waiting = self.unanswered
+        waiting[endpoint] = url
+        try:
+            result = await call(url)
+        except asyncio.CancelledError:
+            raise  # abandoned by the cycle timeout: it stays unanswered
+        except Exception:
+            del waiting[endpoint]  # answered, if with an error
+            raise
+        del waiting[endpoint]
+        return result
 
     def _failed(self, error: ApiError) -> None:
         self._telemetry.poll_error(self.cloud, error.endpoint, error.reason, error.url,
@@ -102,10 +123,10 @@ class ListReader:
     async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...],
                     build: Callable[[Any], Any], into: dict[str, Any],
                     before: Mapping[str, Any]) -> None:
-        # Known before the pages arrive: a malformed object is logged as it is parsed.
-        url = await self._client.url(endpoint, path)
-        await self._client.list_all(endpoint, path, key, fields, self._page_size,
-                                    on_page=self._collector(endpoint, build, into, before, url))
+        # The URL is known before the pages arrive: a malformed object is logged as parsed.
+        await self._answered(endpoint, path, lambda url: self._client.list_all(
+            endpoint, path, key, fields, self._page_size,
+            on_page=self._collector(endpoint, build, into, before, url)))
 
     async def _optional(self, enabled: bool, endpoint: str, path: str, key: str,
                         fields: tuple[str, ...], service: str = "load-balancer",
@@ -114,8 +135,8 @@ class ListReader:
         if not enabled:
             return None
         try:
-            return await self._client.list_all(endpoint, path, key, fields, self._page_size,
-                                               service=service)
+            return await self._answered(endpoint, path, lambda _: self._client.list_all(
+                endpoint, path, key, fields, self._page_size, service=service), service)
         except ApiError as exc:
             return exc
 
@@ -129,6 +150,7 @@ class ListReader:
         raw_pools: dict[str, Any] = {}
         hms_raw: list[Any] = []
         caps = self.capabilities
+        self.unanswered = {}
         # Beside the lists; it never raises (a failed part keeps what the last cycle knew).
         inventory_read = asyncio.create_task(self._inventory.read(previous))
         try:
@@ -142,9 +164,11 @@ class ListReader:
                 self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, parse.pool,
                            raw_pools, previous.pools if previous else empty),
                 # Health monitors name their pool, which may arrive later: parsed at the end.
-                self._client.list_all("healthmonitors", "v2/lbaas/healthmonitors",
-                                      "healthmonitors", HM_FIELDS, self._page_size,
-                                      on_page=hms_raw.extend),
+                self._answered("healthmonitors", "v2/lbaas/healthmonitors",
+                               lambda _: self._client.list_all(
+                                   "healthmonitors", "v2/lbaas/healthmonitors",
+                                   "healthmonitors", HM_FIELDS, self._page_size,
+                                   on_page=hms_raw.extend)),
                 self._optional(caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
                                AMPHORA_FIELDS),
                 self._optional(caps.floating_ips, "floatingips", "v2.0/floatingips",
