@@ -329,3 +329,35 @@ async def test_no_load_balancer_endpoint_in_the_catalog_is_keystone_s_auth(
                      sim.auth_url.rstrip("/"), (SIM_PASSWORD,))
     detail = failure_events(log_buffer)[0]["detail"]
     assert "no 'load-balancer' endpoint" in detail and "region Atlantis" in detail, detail
+
+
+@pytest.mark.parametrize("where", ["closed_port", "dns", "tls", "timeout"])
+async def test_octavia_transport_failures_with_keystone_up(
+        where, sim, control, make_exporter, log_buffer, untrusted_tls_server,
+        silent_server) -> None:
+    # Keystone answers; its catalog names an Octavia that is not there.
+    octavia, reason = {
+        "closed_port": (f"http://127.0.0.1:{free_port()}/load-balancer", "connection_refused"),
+        "dns": ("http://octavia.invalid:9876/load-balancer", "dns"),
+        "tls": (f"https://127.0.0.1:{untrusted_tls_server}/load-balancer", "tls"),
+        "timeout": (f"http://127.0.0.1:{silent_server}/load-balancer", "timeout"),
+    }[where]
+    await control.call("PUT", "/_sim/config", {"octavia_catalog_url": octavia})
+    exporter = make_exporter(retries=0, request_timeout=0.5)
+    metrics = await exporter.cycle()
+    assert exporter.cycles == [False]
+    assert one(metrics, "octavia_up", cloud="simulator") == 0
+    failed = [e for e in events(log_buffer) if e["event"] == "poll_cycle_failed"]
+    assert len(failed) == 1
+    endpoint = failed[0]["endpoint"]
+    assert endpoint in ("loadbalancers", "listeners", "pools", "healthmonitors"), failed
+    assert (failed[0]["reason"], failed[0]["url"]) == (reason, f"{octavia}/v2/lbaas/{endpoint}")
+    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint=endpoint,
+               reason=reason) == 1
+    for event in failure_events(log_buffer):  # the inventory lists failed the same way
+        assert event["reason"] == reason and event["url"].startswith(octavia + "/v2"), event
+    # Keystone itself was fine: nothing is blamed on it.
+    assert not [s for s in metrics["octavia_poll_errors_total"] if s[0]["endpoint"] == "keystone"]
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
+    assert SIM_PASSWORD not in log_buffer.getvalue()
