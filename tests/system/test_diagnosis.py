@@ -361,3 +361,18 @@ async def test_octavia_transport_failures_with_keystone_up(
     token = exporter.clients[0].tokens.current
     assert token and token not in log_buffer.getvalue()
     assert SIM_PASSWORD not in log_buffer.getvalue()
+
+
+async def test_missing_tls_files_in_clouds_yaml_name_key_and_path(sim, tmp_path) -> None:
+    path = tmp_path / "clouds.yaml"
+    clouds = yaml.safe_load(path.read_text())
+    files = {key: tmp_path / "no" / f"{key}.pem" for key in ("cacert", "cert", "key")}
+    clouds["clouds"]["simulator"].update({k: str(v) for k, v in files.items()})
+    path.write_text(yaml.safe_dump(clouds))
+    code, out, err = await run("--os-cloud", "simulator", "--once")
+    assert code == 2 and out == ""
+    for key, where in (("cacert", "--os-cacert / OS_CACERT / cacert"), ("cert", "OS_CERT / cert"),
+                       ("key", "OS_KEY / key")):
+        assert f"cloud 'simulator': {key} ({where}): cannot read '{files[key]}': No such file " \
+               "or directory" in err, err
+    assert "Traceback" not in err and SIM_PASSWORD not in err
