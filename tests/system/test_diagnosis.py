@@ -376,3 +376,23 @@ async def test_missing_tls_files_in_clouds_yaml_name_key_and_path(sim, tmp_path)
         assert f"cloud 'simulator': {key} ({where}): cannot read '{files[key]}': No such file " \
                "or directory" in err, err
     assert "Traceback" not in err and SIM_PASSWORD not in err
+
+
+async def test_a_bad_web_config_exits_2_naming_key_path_and_fix(tmp_path) -> None:
+    web = tmp_path / "web.yml"
+    cert = tmp_path / "absent" / "tls.crt"
+    web.write_text(yaml.safe_dump({
+        "tls_server_config": {"cert_file": str(cert), "key_file": str(tmp_path / "tls.key"),
+                              "client_auth_type": "RequestClientCert"},
+        "http_server_config": {"http2": True}}))
+    # Nothing starts: the demo cloud and the listener never come up.
+    code, out, err = await run("--demo", "--web.config.file", str(web),
+                               "--web.listen-address", f"127.0.0.1:{free_port()}")
+    assert code == 2 and out == ""
+    assert f"web_config_file: tls_server_config.cert_file: cannot read '{cert}': No such " \
+           "file or directory" in err
+    assert f"tls_server_config.key_file: cannot read '{tmp_path / 'tls.key'}'" in err
+    assert "tls_server_config.client_auth_type: RequestClientCert accepts a client " \
+           "certificate without verifying it" in err and "RequireAndVerifyClientCert" in err
+    assert "http_server_config.http2: this exporter serves HTTP/1.1 only" in err
+    assert "Traceback" not in err and "listening" not in err
