@@ -396,3 +396,30 @@ async def test_a_bad_web_config_exits_2_naming_key_path_and_fix(tmp_path) -> Non
            "certificate without verifying it" in err and "RequireAndVerifyClientCert" in err
     assert "http_server_config.http2: this exporter serves HTTP/1.1 only" in err
     assert "Traceback" not in err and "listening" not in err
+
+
+@pytest.mark.parametrize(("fault", "reason"), [({"kind": "error", "status": 500}, "server_error"),
+                                               ({"kind": "bad_objects"}, "malformed")],
+                         ids=["500", "bad_objects"])
+async def test_a_failed_refresh_names_reason_and_url(fault, reason, sim, control, make_exporter,
+                                                     log_buffer) -> None:
+    from exporter.notifications import LoadBalancerEvent
+
+    exporter = make_exporter(retries=0)
+    await exporter.cycle()
+    state = exporter.service.clouds[0]
+    before = state.snapshot
+    lb = (await control.fleet())["loadbalancers"][0]["id"]
+    await control.faults({**fault, "endpoint": f"/v2/lbaas/loadbalancers/{lb}"})
+    # The one step the refresher runs per notified load balancer.
+    await state._refresh_one(LoadBalancerEvent("octavia.loadbalancer.update.end", lb, None))
+    assert state.snapshot is before  # what the last cycle knew stays
+    failed = [e for e in events(log_buffer) if e["event"] == "refresh_failed"]
+    assert len(failed) == 1
+    assert (failed[0]["endpoint"], failed[0]["reason"], failed[0]["url"],
+            failed[0]["loadbalancer_id"]) == (
+        "refresh", reason, f"{sim.base_url}/load-balancer/v2/lbaas/loadbalancers/{lb}", lb)
+    assert exporter.counter("octavia_last_error_info", cloud="simulator", endpoint="refresh",
+                            reason=reason) == 1
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
