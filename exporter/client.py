@@ -167,6 +167,15 @@ class OctaviaClient:
             return api_root(network)
         return api_root(await self._tokens.endpoint())
 
+    async def url(self, endpoint: str, path: str, service: str = "load-balancer") -> str:
+        """Where `path` of `service` is, for a log line; a Keystone failure on the way is
+        Keystone's, as in get()."""
+        try:
+            root = await self._root(endpoint, service)
+        except AuthFailed as exc:
+            raise ApiError(KEYSTONE, exc.reason, str(exc), url=exc.url) from exc
+        return f"{root}/{path.lstrip('/')}"
+
     async def get(
         self, endpoint: str, path: str, params: Sequence[tuple[str, str]] = (),
         service: str = "load-balancer",
@@ -178,11 +187,10 @@ class OctaviaClient:
         while True:
             try:
                 token = await self._tokens.token()
-                root = await self._root(endpoint, service)
             except AuthFailed as exc:
                 # Counted against Keystone, not against the call that happened to need a token.
                 raise ApiError(KEYSTONE, exc.reason, str(exc), url=exc.url) from exc
-            url = f"{root}/{path.lstrip('/')}"
+            url = await self.url(endpoint, path, service)
             delay: float | None = None
             ticket = await self.limiter.acquire()
             # Timed from admission: the wait for a slot or a token is our own queue, not the API.
@@ -260,9 +268,8 @@ class OctaviaClient:
         for _ in range(MAX_PAGES):
             body = await self.get(endpoint, path, params, service)
             if not isinstance(body, Mapping) or not isinstance(body.get(collection), list):
-                url = f"{await self._root(endpoint, service)}/{path.lstrip('/')}"
                 raise ApiError(endpoint, MALFORMED, f"no '{collection}' list in the response",
-                               url=url)
+                               url=await self.url(endpoint, path, service))
             page = body[collection]
             if not page:
                 break
@@ -277,8 +284,8 @@ class OctaviaClient:
             if not marker or marker in seen_markers:
                 # A next link that does not move would loop forever; what we have is complete
                 # as far as the API will tell us.
-                url = f"{await self._root(endpoint, service)}/{path.lstrip('/')}"
-                raise ApiError(endpoint, MALFORMED, "pagination did not advance", url=url)
+                raise ApiError(endpoint, MALFORMED, "pagination did not advance",
+                               url=await self.url(endpoint, path, service))
             seen_markers.add(marker)
             # Keep our own host and fields=; take only the paging parameters from the link, since
             # behind a TLS-terminating proxy Octavia may build links with the wrong scheme/host.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -21,6 +21,8 @@ from exporter.snapshot import Member, Stats
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.fetch")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +63,20 @@ class Fetcher:
         log.warning("api_call_failed", cloud=self.cloud, endpoint=error.endpoint,
                     reason=error.reason, url=error.url, detail=str(error))
 
+    async def _parsed(self, endpoint: str, path: str, body: Any, read: Callable[[Any], T]) -> T:
+        """`read(body)`; JSON of the wrong shape fails like any other call, with its URL."""
+        try:
+            return read(body)
+        except parse.ParseError as exc:
+            raise ApiError(endpoint, "malformed", str(exc),
+                           url=await self._client.url(endpoint, path)) from exc
+
     async def status_tree(self, parts: Parts) -> dict[str, Member]:
         lb = parts.loadbalancer
-        body = await self._client.get(
-            "loadbalancers/{id}/status", f"v2/lbaas/loadbalancers/{lb.id}/status")
-        return parse.status_tree_members(body, lb)
+        endpoint, path = "loadbalancers/{id}/status", f"v2/lbaas/loadbalancers/{lb.id}/status"
+        body = await self._client.get(endpoint, path)
+        return await self._parsed(endpoint, path, body,
+                                  lambda raw: parse.status_tree_members(raw, lb))
 
     async def pool_members(self, parts: Parts, pool_id: str) -> dict[str, Member]:
         pool = next(p for p in parts.pools if p.id == pool_id)
@@ -75,19 +86,19 @@ class Fetcher:
         return parse.pool_members(raw, pool)
 
     async def listener_stats(self, listener_id: str) -> Stats:
-        body = await self._client.get(
-            "listeners/{id}/stats", f"v2/lbaas/listeners/{listener_id}/stats")
-        return parse.stats(body)
+        endpoint, path = "listeners/{id}/stats", f"v2/lbaas/listeners/{listener_id}/stats"
+        return await self._parsed(endpoint, path, await self._client.get(endpoint, path),
+                                  parse.stats)
 
     async def loadbalancer_stats(self, lb_id: str) -> Stats:
-        body = await self._client.get(
-            "loadbalancers/{id}/stats", f"v2/lbaas/loadbalancers/{lb_id}/stats")
-        return parse.stats(body)
+        endpoint, path = "loadbalancers/{id}/stats", f"v2/lbaas/loadbalancers/{lb_id}/stats"
+        return await self._parsed(endpoint, path, await self._client.get(endpoint, path),
+                                  parse.stats)
 
     async def amphora_stats(self, amphora_id: str) -> dict[tuple[str, str], Stats]:
+        endpoint, path = "amphorae/{id}/stats", f"v2/octavia/amphorae/{amphora_id}/stats"
         try:
-            body = await self._client.get(
-                "amphorae/{id}/stats", f"v2/octavia/amphorae/{amphora_id}/stats")
+            body = await self._client.get(endpoint, path)
         except ApiError as exc:
             if exc.status == 404:
                 # Octavia answers 404 "Amphora stats for <id> not found." for an amphora with
@@ -95,7 +106,8 @@ class Fetcher:
                 # nothing to export, and nothing went wrong.
                 return {}
             raise
-        return {(amphora_id, lid): row for lid, row in parse.amphora_stats(body).items()}
+        rows = await self._parsed(endpoint, path, body, parse.amphora_stats)
+        return {(amphora_id, lid): row for lid, row in rows.items()}
 
     async def _try(self, endpoint: str, call: Awaitable[Any]) -> Any:
         """The call's result, or None after counting and logging its failure."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import structlog
 
@@ -27,6 +27,8 @@ from exporter.snapshot import Amphora, FleetSnapshot, FloatingIP, HealthMonitor
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.lists")
+
+T = TypeVar("T")
 
 LB_FIELDS = (
     "id", "name", "project_id", "provisioning_status", "operating_status", "admin_state_up",
@@ -74,6 +76,25 @@ class ListReader:
         self._page_size = page_size
         self._inventory = InventoryReader(client, capabilities, page_size=page_size,
                                           on_error=self._failed, on_malformed=self._malformed)
+        # The lists of the current read not answered yet, endpoint -> URL: what a cycle
+        # timeout abandoned, for its log line.
+        self.unanswered: dict[str, str] = {}
+
+    async def _answered(self, endpoint: str, path: str, call: Callable[[str], Awaitable[T]],
+                        service: str = "load-balancer") -> T:
+        url = await self._client.url(endpoint, path, service)
+        # This read's own record: a list of a failed read may still be running in the next.
+        waiting = self.unanswered
+        waiting[endpoint] = url
+        try:
+            result = await call(url)
+        except asyncio.CancelledError:
+            raise  # abandoned by the cycle timeout: it stays unanswered
+        except Exception:
+            del waiting[endpoint]  # answered, if with an error
+            raise
+        del waiting[endpoint]
+        return result
 
     def _failed(self, error: ApiError) -> None:
         self._telemetry.poll_error(self.cloud, error.endpoint, error.reason, error.url,
@@ -81,19 +102,20 @@ class ListReader:
         log.warning("api_call_failed", cloud=self.cloud, endpoint=error.endpoint,
                     reason=error.reason, url=error.url, detail=str(error))
 
-    def _malformed(self, endpoint: str, problem: str) -> None:
-        self._telemetry.poll_error(self.cloud, endpoint, "malformed", detail=problem)
-        log.warning("malformed_object", cloud=self.cloud, endpoint=endpoint, problem=problem)
+    def _malformed(self, endpoint: str, problem: str, url: str = "") -> None:
+        self._telemetry.poll_error(self.cloud, endpoint, "malformed", url, problem)
+        log.warning("malformed_object", cloud=self.cloud, endpoint=endpoint, reason="malformed",
+                    url=url, problem=problem)
 
     def _collector(self, endpoint: str, build: Callable[[Any], Any], into: dict[str, Any],
-                   before: Mapping[str, Any]) -> Callable[[list[Any]], None]:
+                   before: Mapping[str, Any], url: str = "") -> Callable[[list[Any]], None]:
         """Parse a page as it arrives into `into`, so raw pages are freed page by page."""
         def on_page(page: list[Any]) -> None:
             for item in page:
                 try:
                     obj = build(item)
                 except parse.ParseError as exc:
-                    self._malformed(endpoint, str(exc))
+                    self._malformed(endpoint, str(exc), url)
                     continue
                 into[obj.id] = same(before, obj.id, obj)
         return on_page
@@ -101,8 +123,10 @@ class ListReader:
     async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...],
                     build: Callable[[Any], Any], into: dict[str, Any],
                     before: Mapping[str, Any]) -> None:
-        await self._client.list_all(endpoint, path, key, fields, self._page_size,
-                                    on_page=self._collector(endpoint, build, into, before))
+        # The URL is known before the pages arrive: a malformed object is logged as parsed.
+        await self._answered(endpoint, path, lambda url: self._client.list_all(
+            endpoint, path, key, fields, self._page_size,
+            on_page=self._collector(endpoint, build, into, before, url)))
 
     async def _optional(self, enabled: bool, endpoint: str, path: str, key: str,
                         fields: tuple[str, ...], service: str = "load-balancer",
@@ -111,8 +135,8 @@ class ListReader:
         if not enabled:
             return None
         try:
-            return await self._client.list_all(endpoint, path, key, fields, self._page_size,
-                                               service=service)
+            return await self._answered(endpoint, path, lambda _: self._client.list_all(
+                endpoint, path, key, fields, self._page_size, service=service), service)
         except ApiError as exc:
             return exc
 
@@ -126,6 +150,7 @@ class ListReader:
         raw_pools: dict[str, Any] = {}
         hms_raw: list[Any] = []
         caps = self.capabilities
+        self.unanswered = {}
         # Beside the lists; it never raises (a failed part keeps what the last cycle knew).
         inventory_read = asyncio.create_task(self._inventory.read(previous))
         try:
@@ -139,9 +164,11 @@ class ListReader:
                 self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, parse.pool,
                            raw_pools, previous.pools if previous else empty),
                 # Health monitors name their pool, which may arrive later: parsed at the end.
-                self._client.list_all("healthmonitors", "v2/lbaas/healthmonitors",
-                                      "healthmonitors", HM_FIELDS, self._page_size,
-                                      on_page=hms_raw.extend),
+                self._answered("healthmonitors", "v2/lbaas/healthmonitors",
+                               lambda _: self._client.list_all(
+                                   "healthmonitors", "v2/lbaas/healthmonitors",
+                                   "healthmonitors", HM_FIELDS, self._page_size,
+                                   on_page=hms_raw.extend)),
                 self._optional(caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
                                AMPHORA_FIELDS),
                 self._optional(caps.floating_ips, "floatingips", "v2.0/floatingips",
@@ -157,10 +184,15 @@ class ListReader:
         pools = {k: v for k, v in raw_pools.items() if v.loadbalancer_id in loadbalancers}
         healthmonitors: dict[str, HealthMonitor] = {}
         self._collector("healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
-                        healthmonitors, previous.healthmonitors if previous else empty)(hms_raw)
+                        healthmonitors, previous.healthmonitors if previous else empty,
+                        await self._client.url("healthmonitors", "v2/lbaas/healthmonitors"),
+                        )(hms_raw)
         healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
-        amphorae = self._amphorae(amphorae_raw, loadbalancers, previous)
-        floating_ips = self._floating_ips(floating_raw, loadbalancers, previous)
+        amphorae = self._amphorae(amphorae_raw, loadbalancers, previous, await self._url_of(
+            amphorae_raw, "amphorae", "v2/octavia/amphorae"))
+        floating_ips = self._floating_ips(floating_raw, loadbalancers, previous,
+                                          await self._url_of(floating_raw, "floatingips",
+                                                             "v2.0/floatingips", "network"))
         before_l7 = previous.l7policies if previous else empty
         l7policies = {k: same(before_l7, k, p) for k, p in inventory.l7policies.items()
                       if p.listener_id in listeners}
@@ -171,16 +203,23 @@ class ListReader:
             availability_zones=inventory.availability_zones, providers=inventory.providers,
             quota_limits=inventory.quota_limits, quota_defaults=inventory.quota_defaults)
 
+    async def _url_of(self, raw: list[Any] | ApiError | None, endpoint: str, path: str,
+                      service: str = "load-balancer") -> str:
+        """The URL a list was read from, for its malformed objects ("" when not read)."""
+        if not isinstance(raw, list):
+            return raw.url if isinstance(raw, ApiError) else ""
+        return await self._client.url(endpoint, path, service)
+
     def _floating_ips(self, raw: list[Any] | ApiError | None,
                       loadbalancers: Mapping[str, Any],
-                      previous: FleetSnapshot | None) -> dict[str, FloatingIP]:
+                      previous: FleetSnapshot | None, url: str = "") -> dict[str, FloatingIP]:
         if raw is None:
             return {}
         if isinstance(raw, ApiError):
             if raw.reason == "no_endpoint" or raw.status in (403, 404):
                 self.capabilities.disable_floating_ips()
                 log.warning(
-                    "floating_ips_disabled", cloud=self.cloud,
+                    "floating_ips_disabled", cloud=self.cloud, url=url,
                     reason="no network (Neutron) endpoint in the service catalog"
                     if raw.reason == "no_endpoint" else
                     f"Neutron answered {raw.status} to the floating IP list",
@@ -198,21 +237,21 @@ class ListReader:
             try:
                 fip = parse.floating_ip(item, by_port)
             except parse.ParseError as exc:
-                self._malformed("floatingips", str(exc))
+                self._malformed("floatingips", str(exc), url)
                 continue
             if fip is not None:
                 found[fip.id] = same(before, fip.id, fip)
         return found
 
     def _amphorae(self, raw: list[Any] | ApiError | None, loadbalancers: Mapping[str, Any],
-                  previous: FleetSnapshot | None) -> dict[str, Amphora]:
+                  previous: FleetSnapshot | None, url: str = "") -> dict[str, Amphora]:
         if raw is None:
             return {}
         if isinstance(raw, ApiError):
             if raw.status == 403:
                 self.capabilities.disable_amphorae()
                 log.warning(
-                    "amphorae_disabled", cloud=self.cloud,
+                    "amphorae_disabled", cloud=self.cloud, url=url,
                     reason="the API answered 403: listing amphorae needs the admin or "
                     "global observer role; amphora metrics are off until restart",
                 )
@@ -221,7 +260,7 @@ class ListReader:
             return dict(previous.amphorae) if previous else {}
         amphorae: dict[str, Amphora] = {}
         self._collector("amphorae", lambda item: parse.amphora(item, loadbalancers),
-                        amphorae, previous.amphorae if previous else {})(raw)
+                        amphorae, previous.amphorae if previous else {}, url)(raw)
         # Octavia keeps DELETED amphorae in the list until housekeeping purges them (a week by
         # default); exporting them would grow the series count with every failover. Spares
         # (no load balancer) belong to no shard but the first.

@@ -137,7 +137,8 @@ class NotificationListener:
             event = decode(body)
         except MalformedNotification as exc:
             self._telemetry.notifications_dropped.labels(self.cloud, "malformed").inc()
-            log.warning("notification_malformed", cloud=self.cloud, problem=str(exc))
+            log.warning("notification_malformed", cloud=self.cloud, reason="malformed",
+                        url=redact_url(self._url), problem=str(exc))
             return
         if event is None:
             self._telemetry.notifications_dropped.labels(self.cloud, "not_loadbalancer").inc()

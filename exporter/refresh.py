@@ -11,43 +11,52 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from exporter import parse
 from exporter.assemble import Subtree
 from exporter.client import ApiError, OctaviaClient
 from exporter.snapshot import HealthMonitor, Listener, Pool
 
+T = TypeVar("T")
 
-async def _one(client: OctaviaClient, kind: str, key: str, obj_id: str) -> Any:
-    body = await client.get(f"{kind}/{{id}}", f"v2/lbaas/{kind}/{obj_id}")
-    if not isinstance(body, Mapping) or key not in body:
-        raise ApiError(f"{kind}/{{id}}", "malformed", f"no '{key}' in the response")
-    return body[key]
+
+async def _one(client: OctaviaClient, kind: str, key: str, obj_id: str,
+               build: Callable[[Any], T]) -> T:
+    endpoint, path = f"{kind}/{{id}}", f"v2/lbaas/{kind}/{obj_id}"
+    body = await client.get(endpoint, path)
+    try:
+        if not isinstance(body, Mapping) or key not in body:
+            raise parse.ParseError(f"no '{key}' in the response")
+        return build(body[key])
+    except parse.ParseError as exc:
+        # Where the object came from, for refresh_failed's log line.
+        raise ApiError(endpoint, "malformed", str(exc),
+                       url=await client.url(endpoint, path)) from exc
 
 
 async def read_subtree(client: OctaviaClient, lb_id: str) -> Subtree | None:
     """The load balancer and its own objects as the API shows them now; None when it is gone.
-    Raises ApiError or parse.ParseError."""
+    Raises ApiError (an object that cannot be parsed is `malformed`, with its URL)."""
     try:
-        lb = parse.loadbalancer(await _one(client, "loadbalancers", "loadbalancer", lb_id))
+        lb = await _one(client, "loadbalancers", "loadbalancer", lb_id, parse.loadbalancer)
     except ApiError as exc:
         if exc.status == 404:
             return None
         raise
-    listener_bodies, pool_bodies = await asyncio.gather(
-        asyncio.gather(*(_one(client, "listeners", "listener", x) for x in lb.listener_ids)),
-        asyncio.gather(*(_one(client, "pools", "pool", x) for x in lb.pool_ids)),
+    found_listeners, found_pools = await asyncio.gather(
+        asyncio.gather(*(_one(client, "listeners", "listener", x, parse.listener)
+                         for x in lb.listener_ids)),
+        asyncio.gather(*(_one(client, "pools", "pool", x, parse.pool) for x in lb.pool_ids)),
     )
     listeners: dict[str, Listener] = {
-        x.id: dataclasses.replace(x, loadbalancer_id=lb.id)
-        for x in map(parse.listener, listener_bodies)}
+        x.id: dataclasses.replace(x, loadbalancer_id=lb.id) for x in found_listeners}
     pools: dict[str, Pool] = {
-        x.id: dataclasses.replace(x, loadbalancer_id=lb.id) for x in map(parse.pool, pool_bodies)}
+        x.id: dataclasses.replace(x, loadbalancer_id=lb.id) for x in found_pools}
     hm_ids = [p.healthmonitor_id for p in pools.values() if p.healthmonitor_id]
-    hm_bodies = await asyncio.gather(
-        *(_one(client, "healthmonitors", "healthmonitor", x) for x in hm_ids))
-    healthmonitors: dict[str, HealthMonitor] = {
-        x.id: x for x in (parse.healthmonitor(raw, pools) for raw in hm_bodies)}
+    found_hms = await asyncio.gather(
+        *(_one(client, "healthmonitors", "healthmonitor", x,
+               lambda raw: parse.healthmonitor(raw, pools)) for x in hm_ids))
+    healthmonitors: dict[str, HealthMonitor] = {x.id: x for x in found_hms}
     return Subtree(lb, listeners, pools, healthmonitors)

@@ -146,9 +146,15 @@ class CloudScheduler:
             log.error("poll_cycle_failed", cloud=self.cloud, endpoint=exc.error.endpoint,
                       reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
         except TimeoutError:
-            self._telemetry.poll_error(self.cloud, "cycle", "timeout",
-                                       detail=f"lists over {self._cycle_timeout:g} s")
-            log.error("poll_cycle_timeout", cloud=self.cloud, timeout_seconds=self._cycle_timeout)
+            # Where it hung: the first list still unanswered (all of them in the detail).
+            waiting = dict(self.lists.unanswered)
+            url = next(iter(waiting.values()), "")
+            detail = f"lists over {self._cycle_timeout:g} s" + (
+                f"; unanswered: {', '.join(waiting)}" if waiting else "")
+            self._telemetry.poll_error(self.cloud, "cycle", "timeout", url, detail)
+            log.error("poll_cycle_timeout", cloud=self.cloud, endpoint="cycle",
+                      reason="timeout", url=url, detail=detail,
+                      timeout_seconds=self._cycle_timeout)
         else:
             ok = True
             self._install(lists, started_wall)

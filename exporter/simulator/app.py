@@ -15,6 +15,7 @@ With ``neutron=False`` Neutron is neither in the catalog nor served.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Sequence
@@ -102,6 +103,8 @@ class Simulator:
         self.tick_interval = float(tick_interval)
         self.neutron = bool(neutron)
         self.neutron_page_cap = _page_cap_or_none(neutron_page_cap)
+        # The catalog's Octavia URL for the first region when set (see configure()).
+        self.octavia_catalog_url: str | None = None
         self.identity = Identity.default(token_ttl=token_ttl)
         self.faults = FaultSet(seed=base_spec.seed)
         self.requests = RequestCounter()
@@ -130,6 +133,7 @@ class Simulator:
             lambda: {r.name: r.prefix for r in self.regions.values()},
             lambda: ({r.name: r.neutron_prefix for r in self.regions.values()}
                      if self.neutron else {}),
+            lambda: self.octavia_catalog_url,
         )
         self.control = ControlAPI(self)
         self._runner: web.AppRunner | None = None
@@ -174,7 +178,11 @@ class Simulator:
     # ----- configuration --------------------------------------------------------------------
     def configure(self, *, token_ttl: float | None = None, page_cap: int | None = None,
                   latency_ms: float | None = None, tick_interval: float | None = None,
-                  neutron: bool | None = None, neutron_page_cap: int | None = None) -> None:
+                  neutron: bool | None = None, neutron_page_cap: int | None = None,
+                  octavia_catalog_url: str | None = None) -> None:
+        """``octavia_catalog_url``: the URL Keystone's catalog gives for Octavia in the first
+        region (a closed port, an unresolvable name, a TLS server nobody trusts: a client's
+        view of an Octavia that is down while Keystone is up); "" restores the real one."""
         if token_ttl is not None:
             if float(token_ttl) <= 0:
                 raise ValueError("token_ttl must be > 0")
@@ -191,6 +199,10 @@ class Simulator:
             self.neutron = neutron
         if neutron_page_cap is not None:
             self.neutron_page_cap = _page_cap_or_none(neutron_page_cap)
+        if octavia_catalog_url is not None:
+            if not isinstance(octavia_catalog_url, str):
+                raise ValueError("octavia_catalog_url must be a URL, or \"\" for the real one")
+            self.octavia_catalog_url = octavia_catalog_url or None
         if tick_interval is not None:
             if float(tick_interval) < 0:
                 raise ValueError("tick_interval must be >= 0")
@@ -210,6 +222,7 @@ class Simulator:
             "regions": list(self.regions),
             "neutron": self.neutron,
             "neutron_page_cap": self.neutron_page_cap or -1,
+            "octavia_catalog_url": self.octavia_catalog_url or "",
         }
 
     # ----- lifecycle ------------------------------------------------------------------------
@@ -404,6 +417,8 @@ class Simulator:
             self.identity.revoke()
             response = await handler(request)
             return response
+        if fault.kind == "bad_objects":
+            return _with_bad_objects(await handler(request))
         # truncate: the real answer, cut in half
         response = await handler(request)
         if isinstance(response, web.Response) and response.body is not None:
@@ -433,6 +448,28 @@ class Simulator:
             services["network"] = {r.name: r.neutron_prefix for r in self.regions.values()}
         services["control"] = "/_sim/"
         return web.json_response({"error": "not found", "services": services}, status=404)
+
+
+def _with_bad_objects(response: web.StreamResponse) -> web.StreamResponse:
+    """The real answer, still valid JSON, with objects a client cannot use: each list gets a
+    string and an object without an id appended, each object becomes a string (links stay,
+    so paging goes on)."""
+    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+        return response
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return response
+    if not isinstance(body, dict):
+        return response
+    for key, value in body.items():
+        if key.endswith("_links"):
+            continue
+        if isinstance(value, list):
+            value.extend(["oops", {"name": "no id"}])
+        elif isinstance(value, dict):
+            body[key] = "oops"
+    return web.json_response(body, status=response.status)
 
 
 def _page_cap_or_none(value: int | None) -> int | None:

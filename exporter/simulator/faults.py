@@ -11,6 +11,8 @@ Kinds:
 - ``reset``: abort the TCP connection without answering;
 - ``malformed``: 200 with a body that is not JSON;
 - ``truncate``: the real answer, cut in half (still 200);
+- ``bad_objects``: the real answer, still JSON, with objects nobody can use: each list gets a
+  string and an id-less object appended, each object becomes a string (links kept);
 - ``revoke_tokens``: revoke every token, then answer normally (so: 401).
 ``rate`` is the probability a matching request is hit (1.0 and 0.0 are deterministic; other
 rates draw from a seeded RNG). ``times`` bounds how many requests a fault hits.
@@ -25,7 +27,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("latency", "error", "hang", "reset", "malformed", "truncate", "revoke_tokens")
+FAULT_KINDS = ("latency", "error", "hang", "reset", "malformed", "truncate", "revoke_tokens",
+               "bad_objects")
 SERVICES = ("octavia", "keystone", "neutron", "any")
 
 

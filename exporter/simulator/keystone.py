@@ -276,10 +276,12 @@ class Identity:
 
 
 def build_catalog(base_url: str, regions: dict[str, str],
-                  network: dict[str, str] | None = None) -> list[dict[str, Any]]:
+                  network: dict[str, str] | None = None,
+                  octavia_url: str | None = None) -> list[dict[str, Any]]:
     """The service catalog: Keystone itself, Octavia (``load-balancer``) per region and, when
     ``network`` is given, Neutron (``network``, named ``neutron``) per region. ``regions`` and
-    ``network`` map region names to the services' path prefixes."""
+    ``network`` map region names to the services' path prefixes; ``octavia_url`` replaces the
+    first region's Octavia URL (a catalog naming an Octavia that is not there)."""
     def endpoints(service: str, urls: dict[str, str]) -> list[dict[str, Any]]:
         out = []
         for region, url in urls.items():
@@ -294,6 +296,9 @@ def build_catalog(base_url: str, regions: dict[str, str],
         return out
 
     first = next(iter(regions))
+    octavia = {r: f"{base_url}{prefix}" for r, prefix in regions.items()}
+    if octavia_url:
+        octavia[first] = octavia_url
     catalog = [
         {
             "endpoints": endpoints("identity", {first: f"{base_url}/identity"}),
@@ -302,9 +307,7 @@ def build_catalog(base_url: str, regions: dict[str, str],
             "name": "keystone",
         },
         {
-            "endpoints": endpoints(
-                "load-balancer", {r: f"{base_url}{prefix}" for r, prefix in regions.items()}
-            ),
+            "endpoints": endpoints("load-balancer", octavia),
             "id": stable_id("service", "load-balancer"),
             "type": "load-balancer",
             "name": "octavia",
@@ -329,14 +332,17 @@ class KeystoneService:
 
     def __init__(self, identity: Identity, base_url: Callable[[], str],
                  regions: Callable[[], dict[str, str]],
-                 network: Callable[[], dict[str, str]] | None = None) -> None:
+                 network: Callable[[], dict[str, str]] | None = None,
+                 octavia_url: Callable[[], str | None] = lambda: None) -> None:
         self.identity = identity
         self._base_url = base_url
         self._regions = regions
         self._network = network or dict
+        self._octavia_url = octavia_url
 
     def catalog(self) -> list[dict[str, Any]]:
-        return build_catalog(self._base_url(), self._regions(), self._network())
+        return build_catalog(self._base_url(), self._regions(), self._network(),
+                             self._octavia_url())
 
     def resolve(self, method: str, path: str) -> str | None:
         """The endpoint template for a path below /identity, or None."""

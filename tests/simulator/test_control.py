@@ -164,6 +164,16 @@ async def test_tick_and_config(sim: Simulator, http: aiohttp.ClientSession,
     assert (await _sim_json(http, "PUT", f"{sim.base_url}/_sim/config", {"page_cap": 0}))[0] \
         == 400
     assert (await _sim_json(http, "PUT", f"{sim.base_url}/_sim/config", {"nope": 1}))[0] == 400
+    # The catalog can name an Octavia that is not there; "" gives the real one back.
+    elsewhere = "http://octavia.invalid:9876/load-balancer"
+    status, config = await _sim_json(http, "PUT", f"{sim.base_url}/_sim/config",
+                                     {"octavia_catalog_url": elsewhere})
+    assert status == 200 and config["octavia_catalog_url"] == elsewhere
+    octavia = next(s for s in sim.keystone.catalog() if s["type"] == "load-balancer")
+    assert {e["url"] for e in octavia["endpoints"]} == {elsewhere}
+    await _sim_json(http, "PUT", f"{sim.base_url}/_sim/config", {"octavia_catalog_url": ""})
+    octavia = next(s for s in sim.keystone.catalog() if s["type"] == "load-balancer")
+    assert {e["url"] for e in octavia["endpoints"]} == {sim.octavia_url}
     status, index = await get_json(http, f"{sim.base_url}/_sim/")
     assert status == 200 and index["auth_url"] == sim.auth_url
 

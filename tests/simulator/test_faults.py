@@ -123,6 +123,18 @@ async def test_malformed_and_truncated(sim: Simulator, http: aiohttp.ClientSessi
         json.loads(cut)
 
 
+async def test_bad_objects_keep_json_and_links(sim: Simulator, http: aiohttp.ClientSession,
+                                               admin: dict[str, str]) -> None:
+    _, whole = await get_json(http, _lbs(sim), admin)
+    await _set_faults(sim, http, [{"kind": "bad_objects", "endpoint": "loadbalancers"},
+                                  {"kind": "bad_objects", "endpoint": "loadbalancers/*/stats"}])
+    _, bad = await get_json(http, _lbs(sim), admin)
+    assert bad["loadbalancers"] == [*whole["loadbalancers"], "oops", {"name": "no id"}]
+    assert bad["loadbalancers_links"] == whole["loadbalancers_links"]
+    lb = whole["loadbalancers"][0]["id"]
+    assert (await get_json(http, f"{_lbs(sim)}/{lb}/stats", admin))[1] == {"stats": "oops"}
+
+
 async def test_revoke_tokens_fault(sim: Simulator, http: aiohttp.ClientSession,
                                    admin: dict[str, str]) -> None:
     await _set_faults(sim, http, [{"kind": "revoke_tokens", "times": 1}])

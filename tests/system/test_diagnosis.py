@@ -134,7 +134,7 @@ async def test_keystone_errors_from_the_simulator(sim, control, log_buffer) -> N
                    reason=reason) == 1, (status, metrics.get("octavia_last_error_info"))
         last = failure_events(log_buffer)[-1]
         assert (last["endpoint"], last["reason"]) == ("keystone", reason)
-        assert last["url"].startswith(sim.base_url + "/identity"), last
+        assert last["url"] == sim.auth_url.rstrip("/"), last
     assert SIM_PASSWORD not in log_buffer.getvalue()
 
 
@@ -222,3 +222,204 @@ async def test_a_failing_status_tree_is_logged_with_its_url(sim, control, make_e
                         r"[0-9a-f-]{36}/status", failed[0]["url"]), failed[0]["url"]
     assert exporter.counter("octavia_last_error_info", cloud="simulator",
                             endpoint="loadbalancers/{id}/status", reason="server_error") == 1
+
+
+async def test_a_body_over_max_body_bytes_is_too_large_with_its_url(sim, make_exporter,
+                                                                    log_buffer) -> None:
+    # A page of five load balancers is a few kB: every bulk list is over 1 kB here.
+    exporter = make_exporter(retries=0, max_body_bytes=1024)
+    metrics = await exporter.cycle()
+    assert exporter.cycles == [False]
+    assert one(metrics, "octavia_up", cloud="simulator") == 0
+    failed = [e for e in events(log_buffer) if e["event"] == "poll_cycle_failed"]
+    assert len(failed) == 1
+    endpoint = failed[0]["endpoint"]
+    assert endpoint in ("loadbalancers", "listeners", "pools", "healthmonitors"), failed
+    assert failed[0]["reason"] == "too_large"
+    assert failed[0]["url"] == f"{sim.base_url}/load-balancer/v2/lbaas/{endpoint}"
+    assert one(metrics, "octavia_poll_errors_total", cloud="simulator", endpoint=endpoint,
+               reason="too_large") == 1
+    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint=endpoint,
+               reason="too_large") == 1
+    # Every call that failed on the way (inventory lists too) names its own URL, no query.
+    for event in failure_events(log_buffer):
+        assert event["reason"] == "too_large", event
+        assert event["url"].startswith(f"{sim.base_url}/load-balancer/v2"), event
+        assert "?" not in event["url"]
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
+    assert SIM_PASSWORD not in log_buffer.getvalue()
+
+
+LB_ID = r"[0-9a-f-]{36}"
+DETAIL_FAULTS = [
+    # (fault, endpoint label, reason, the path after /load-balancer/v2/ as a pattern)
+    ({"kind": "malformed", "endpoint": "listeners/*/stats"}, "listeners/{id}/stats",
+     "malformed", rf"lbaas/listeners/{LB_ID}/stats"),
+    ({"kind": "bad_objects", "endpoint": "listeners/*/stats"}, "listeners/{id}/stats",
+     "malformed", rf"lbaas/listeners/{LB_ID}/stats"),
+    ({"kind": "hang", "endpoint": "listeners/*/stats"}, "listeners/{id}/stats", "timeout",
+     rf"lbaas/listeners/{LB_ID}/stats"),
+    ({"kind": "bad_objects", "endpoint": "loadbalancers/*/status"},
+     "loadbalancers/{id}/status", "malformed", rf"lbaas/loadbalancers/{LB_ID}/status"),
+    ({"kind": "reset", "endpoint": "loadbalancers/*/status"}, "loadbalancers/{id}/status",
+     "connection_error", rf"lbaas/loadbalancers/{LB_ID}/status"),
+    ({"kind": "error", "status": 503, "endpoint": "loadbalancers/*/status"},
+     "loadbalancers/{id}/status", "server_error", rf"lbaas/loadbalancers/{LB_ID}/status"),
+]
+
+
+@pytest.mark.parametrize(("fault", "endpoint", "reason", "path"), DETAIL_FAULTS,
+                         ids=[f"{f['kind']}-{e}" for f, e, _, _ in DETAIL_FAULTS])
+async def test_a_failing_detail_call_is_counted_and_logged_with_its_url(
+        fault, endpoint, reason, path, sim, control, make_exporter, log_buffer) -> None:
+    await control.faults(fault)
+    exporter = make_exporter(retries=0, request_timeout=0.5)
+    metrics = await exporter.cycle()
+    await control.call("DELETE", "/_sim/faults")
+    assert exporter.cycles == [True]  # the lists are fine: octavia_up stays 1
+    failed = failure_events(log_buffer)
+    assert failed and {e["event"] for e in failed} == {"api_call_failed"}
+    for event in failed:
+        assert (event["endpoint"], event["reason"]) == (endpoint, reason), event
+        assert re.fullmatch(re.escape(f"{sim.base_url}/load-balancer/v2/") + path,
+                            event["url"]), event
+    assert one(metrics, "octavia_poll_errors_total", cloud="simulator", endpoint=endpoint,
+               reason=reason) == len(failed)
+    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint=endpoint,
+               reason=reason) == 1
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
+    assert SIM_PASSWORD not in log_buffer.getvalue()
+
+
+async def test_malformed_objects_in_a_list_are_skipped_and_logged_with_the_url(
+        sim, control, make_exporter, log_buffer) -> None:
+    # The first page of load balancers gains a string and an object without an id.
+    await control.faults({"kind": "bad_objects", "endpoint": "loadbalancers", "times": 1})
+    exporter = make_exporter(retries=0)
+    metrics = await exporter.cycle()
+    assert exporter.cycles == [True]
+    truth = await control.fleet()
+    assert one(metrics, "octavia_snapshot_objects", resource="loadbalancer") == len(
+        truth["loadbalancers"])
+    skipped = [e for e in events(log_buffer) if e["event"] == "malformed_object"]
+    assert len(skipped) == 2, skipped
+    for event in skipped:
+        assert (event["endpoint"], event["reason"], event["url"]) == (
+            "loadbalancers", "malformed", f"{sim.base_url}/load-balancer/v2/lbaas/loadbalancers")
+    assert one(metrics, "octavia_poll_errors_total", cloud="simulator", endpoint="loadbalancers",
+               reason="malformed") == 2
+    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint="loadbalancers",
+               reason="malformed") == 1
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
+    assert SIM_PASSWORD not in log_buffer.getvalue()
+
+
+async def test_no_load_balancer_endpoint_in_the_catalog_is_keystone_s_auth(
+        sim, tmp_path, log_buffer) -> None:
+    path = tmp_path / "clouds.yaml"
+    clouds = yaml.safe_load(path.read_text())
+    clouds["clouds"]["broken"] = dict(clouds["clouds"]["simulator"], region_name="Atlantis")
+    path.write_text(yaml.safe_dump(clouds))
+    ok, metrics, _ = await one_cycle()
+    assert not ok
+    assert_diagnosed(metrics, log_buffer, "broken", "keystone", "auth",
+                     sim.auth_url.rstrip("/"), (SIM_PASSWORD,))
+    detail = failure_events(log_buffer)[0]["detail"]
+    assert "no 'load-balancer' endpoint" in detail and "region Atlantis" in detail, detail
+
+
+@pytest.mark.parametrize("where", ["closed_port", "dns", "tls", "timeout"])
+async def test_octavia_transport_failures_with_keystone_up(
+        where, sim, control, make_exporter, log_buffer, untrusted_tls_server,
+        silent_server) -> None:
+    # Keystone answers; its catalog names an Octavia that is not there.
+    octavia, reason = {
+        "closed_port": (f"http://127.0.0.1:{free_port()}/load-balancer", "connection_refused"),
+        "dns": ("http://octavia.invalid:9876/load-balancer", "dns"),
+        "tls": (f"https://127.0.0.1:{untrusted_tls_server}/load-balancer", "tls"),
+        "timeout": (f"http://127.0.0.1:{silent_server}/load-balancer", "timeout"),
+    }[where]
+    await control.call("PUT", "/_sim/config", {"octavia_catalog_url": octavia})
+    exporter = make_exporter(retries=0, request_timeout=0.5)
+    metrics = await exporter.cycle()
+    assert exporter.cycles == [False]
+    assert one(metrics, "octavia_up", cloud="simulator") == 0
+    failed = [e for e in events(log_buffer) if e["event"] == "poll_cycle_failed"]
+    assert len(failed) == 1
+    endpoint = failed[0]["endpoint"]
+    assert endpoint in ("loadbalancers", "listeners", "pools", "healthmonitors"), failed
+    assert (failed[0]["reason"], failed[0]["url"]) == (reason, f"{octavia}/v2/lbaas/{endpoint}")
+    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint=endpoint,
+               reason=reason) == 1
+    for event in failure_events(log_buffer):  # the inventory lists failed the same way
+        assert event["reason"] == reason and event["url"].startswith(octavia + "/v2"), event
+    # Keystone itself was fine: nothing is blamed on it.
+    assert not [s for s in metrics["octavia_poll_errors_total"] if s[0]["endpoint"] == "keystone"]
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
+    assert SIM_PASSWORD not in log_buffer.getvalue()
+
+
+async def test_missing_tls_files_in_clouds_yaml_name_key_and_path(sim, tmp_path) -> None:
+    path = tmp_path / "clouds.yaml"
+    clouds = yaml.safe_load(path.read_text())
+    files = {key: tmp_path / "no" / f"{key}.pem" for key in ("cacert", "cert", "key")}
+    clouds["clouds"]["simulator"].update({k: str(v) for k, v in files.items()})
+    path.write_text(yaml.safe_dump(clouds))
+    code, out, err = await run("--os-cloud", "simulator", "--once")
+    assert code == 2 and out == ""
+    for key, where in (("cacert", "--os-cacert / OS_CACERT / cacert"), ("cert", "OS_CERT / cert"),
+                       ("key", "OS_KEY / key")):
+        assert f"cloud 'simulator': {key} ({where}): cannot read '{files[key]}': No such file " \
+               "or directory" in err, err
+    assert "Traceback" not in err and SIM_PASSWORD not in err
+
+
+async def test_a_bad_web_config_exits_2_naming_key_path_and_fix(tmp_path) -> None:
+    web = tmp_path / "web.yml"
+    cert = tmp_path / "absent" / "tls.crt"
+    web.write_text(yaml.safe_dump({
+        "tls_server_config": {"cert_file": str(cert), "key_file": str(tmp_path / "tls.key"),
+                              "client_auth_type": "RequestClientCert"},
+        "http_server_config": {"http2": True}}))
+    # Nothing starts: the demo cloud and the listener never come up.
+    code, out, err = await run("--demo", "--web.config.file", str(web),
+                               "--web.listen-address", f"127.0.0.1:{free_port()}")
+    assert code == 2 and out == ""
+    assert f"web_config_file: tls_server_config.cert_file: cannot read '{cert}': No such " \
+           "file or directory" in err
+    assert f"tls_server_config.key_file: cannot read '{tmp_path / 'tls.key'}'" in err
+    assert "tls_server_config.client_auth_type: RequestClientCert accepts a client " \
+           "certificate without verifying it" in err and "RequireAndVerifyClientCert" in err
+    assert "http_server_config.http2: this exporter serves HTTP/1.1 only" in err
+    assert "Traceback" not in err and "listening" not in err
+
+
+@pytest.mark.parametrize(("fault", "reason"), [({"kind": "error", "status": 500}, "server_error"),
+                                               ({"kind": "bad_objects"}, "malformed")],
+                         ids=["500", "bad_objects"])
+async def test_a_failed_refresh_names_reason_and_url(fault, reason, sim, control, make_exporter,
+                                                     log_buffer) -> None:
+    from exporter.notifications import LoadBalancerEvent
+
+    exporter = make_exporter(retries=0)
+    await exporter.cycle()
+    state = exporter.service.clouds[0]
+    before = state.snapshot
+    lb = (await control.fleet())["loadbalancers"][0]["id"]
+    await control.faults({**fault, "endpoint": f"/v2/lbaas/loadbalancers/{lb}"})
+    # The one step the refresher runs per notified load balancer.
+    await state._refresh_one(LoadBalancerEvent("octavia.loadbalancer.update.end", lb, None))
+    assert state.snapshot is before  # what the last cycle knew stays
+    failed = [e for e in events(log_buffer) if e["event"] == "refresh_failed"]
+    assert len(failed) == 1
+    assert (failed[0]["endpoint"], failed[0]["reason"], failed[0]["url"],
+            failed[0]["loadbalancer_id"]) == (
+        "refresh", reason, f"{sim.base_url}/load-balancer/v2/lbaas/loadbalancers/{lb}", lb)
+    assert exporter.counter("octavia_last_error_info", cloud="simulator", endpoint="refresh",
+                            reason=reason) == 1
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()

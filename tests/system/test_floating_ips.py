@@ -82,10 +82,14 @@ async def test_no_network_service_turns_the_feature_off_once(sim, control, make_
     assert one(metrics, "octavia_collector_enabled", cloud="simulator",
                collector="floating_ips") == 0
     warnings = [e for e in events(log_buffer) if e["event"] == "floating_ips_disabled"]
-    assert len(warnings) == 1 and "network" in warnings[0]["reason"]
+    assert len(warnings) == 1
+    # No Neutron in the catalog: there is no URL to name, the reason says where to look.
+    assert warnings[0]["reason"] == "no network (Neutron) endpoint in the service catalog"
+    assert warnings[0]["url"] == ""
 
 
-async def test_neutron_403_turns_the_feature_off(control, make_exporter, log_buffer) -> None:
+async def test_neutron_403_turns_the_feature_off(sim, control, make_exporter,
+                                                  log_buffer) -> None:
     await control.faults({"kind": "error", "service": "neutron", "endpoint": "floatingips",
                           "status": 403})
     exporter = make_exporter()
@@ -94,7 +98,12 @@ async def test_neutron_403_turns_the_feature_off(control, make_exporter, log_buf
     assert metrics.get("octavia_member_info")
     assert one(metrics, "octavia_collector_enabled", cloud="simulator",
                collector="floating_ips") == 0
-    assert [e for e in events(log_buffer) if e["event"] == "floating_ips_disabled"]
+    warnings = [e for e in events(log_buffer) if e["event"] == "floating_ips_disabled"]
+    assert len(warnings) == 1
+    assert warnings[0]["reason"] == "Neutron answered 403 to the floating IP list"
+    assert warnings[0]["url"] == f"{sim.base_url}/networking/v2.0/floatingips"
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
 
 
 async def test_neutron_failures_keep_last_known_and_spare_octavia(control, make_exporter) -> None:

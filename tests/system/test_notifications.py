@@ -175,16 +175,26 @@ async def test_malformed_messages_are_counted_and_dropped(running, control, rabb
         await until(lambda: status_of(exporter.metrics(),
                                       "octavia_loadbalancer_provisioning_status",
                                       loadbalancer_id=lb) == "ERROR", "update", DEADLINE)
-    assert [e for e in events(log_buffer) if e["event"] == "notification_malformed"]
+    dropped = [e for e in events(log_buffer) if e["event"] == "notification_malformed"]
+    assert len(dropped) == 2
+    # Which bus it came from, with the password masked.
+    bus = rabbit.url.replace("guest:guest@", "guest:***@")
+    assert {(e["reason"], e["url"]) for e in dropped} == {("malformed", bus)}
+    assert "guest:guest@" not in log_buffer.getvalue()
 
 
 async def test_broker_restart_reconnects_and_the_cycle_catches_what_was_missed(
-        running, control, rabbit) -> None:
+        running, control, rabbit, log_buffer) -> None:
     exporter = running
     listener = exporter.listener
     await asyncio.to_thread(rabbit.stop)
     await until(lambda: not listener.connected.is_set(), "disconnect noticed", 30)
     assert one(exporter.metrics(), "octavia_notifications_connected", cloud="simulator") == 0
+    await until(lambda: any(e["event"] == "notifications_disconnected"
+                            for e in events(log_buffer)), "disconnect logged", 30)
+    lost = next(e for e in events(log_buffer) if e["event"] == "notifications_disconnected")
+    assert lost["url"] == rabbit.url.replace("guest:guest@", "guest:***@"), lost
+    assert "guest:guest@" not in log_buffer.getvalue()
     # Changed while nobody could tell us: the next full cycle is the safety net.
     truth = await control.fleet()
     lb = truth["loadbalancers"][2]["id"]

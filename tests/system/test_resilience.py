@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlsplit
 
+import pytest
 import yaml
 
 from tests.system.conftest import events, one, status_of
@@ -14,13 +15,25 @@ def member_count(metrics) -> float:
     return one(metrics, "octavia_snapshot_objects", resource="member") or 0.0
 
 
-async def test_simulator_killed_and_back(sim, make_exporter) -> None:
+async def test_simulator_killed_and_back(sim, make_exporter, log_buffer) -> None:
     exporter = make_exporter()
     before = await exporter.cycle()
     port = urlsplit(sim.base_url).port
     await sim.stop()
     during = await exporter.cycle()
     assert one(during, "octavia_up", cloud="simulator") == 0
+    # The token is still good, so it is Octavia's port that is closed: said with the URL of
+    # whichever bulk list failed first.
+    failed = [e for e in events(log_buffer) if e["event"] == "poll_cycle_failed"]
+    assert len(failed) == 1
+    endpoint = failed[0]["endpoint"]
+    assert endpoint in ("loadbalancers", "listeners", "pools", "healthmonitors"), failed
+    assert failed[0]["reason"] == "connection_refused"
+    assert failed[0]["url"] == f"{sim.base_url}/load-balancer/v2/lbaas/{endpoint}"
+    assert one(during, "octavia_last_error_info", cloud="simulator", endpoint=endpoint,
+               reason="connection_refused") == 1
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
     # The last good data stays, marked by the last success timestamp.
     assert member_count(during) == member_count(before) > 0
     assert one(during, "octavia_last_poll_success_timestamp_seconds", cloud="simulator") == one(
@@ -84,14 +97,21 @@ async def test_truncated_bulk_list_fails_the_cycle_but_keeps_the_data(control,
                             endpoint="loadbalancers", reason="malformed") == 1
 
 
-async def test_stale_data_is_withdrawn_after_max_staleness(sim, make_exporter) -> None:
+async def test_stale_data_is_withdrawn_after_max_staleness(sim, make_exporter,
+                                                           log_buffer) -> None:
     exporter = make_exporter(max_staleness=0.0)
     await exporter.cycle()
     await sim.stop()
     metrics = await exporter.cycle()
     assert one(metrics, "octavia_up", cloud="simulator") == 0
     assert "octavia_member_info" not in metrics or not metrics["octavia_member_info"]
-    assert one(metrics, "octavia_last_poll_success_timestamp_seconds", cloud="simulator") > 0
+    last_success = one(metrics, "octavia_last_poll_success_timestamp_seconds", cloud="simulator")
+    assert last_success and last_success > 0
+    await exporter.cycle()
+    withdrawn = [e for e in events(log_buffer) if e["event"] == "fleet_data_withdrawn"]
+    assert len(withdrawn) == 1  # once, not at every failed cycle
+    assert (withdrawn[0]["cloud"], withdrawn[0]["max_staleness_seconds"]) == ("simulator", 0.0)
+    assert withdrawn[0]["last_success"] == pytest.approx(last_success)
 
 
 async def test_retries_honour_retry_after_and_recover(control, make_exporter) -> None:
@@ -119,11 +139,18 @@ async def test_hung_and_reset_connections_are_abandoned(control, make_exporter) 
                             reason="connection_error") > 0
 
 
-async def test_revoked_token_means_one_reauthentication(control, make_exporter) -> None:
+async def test_revoked_token_means_one_reauthentication(control, make_exporter,
+                                                        log_buffer) -> None:
     exporter = make_exporter()
     await exporter.cycle()
+    revoked = exporter.clients[0].tokens.current
     await control.call("POST", "/_sim/tokens/revoke")
     metrics = await exporter.cycle()
+    # Nothing failed, so nothing is logged as failed; neither token is in the log.
+    assert not [e for e in events(log_buffer) if e["event"].endswith("_failed")]
+    fresh = exporter.clients[0].tokens.current
+    assert revoked and fresh and fresh != revoked
+    assert revoked not in log_buffer.getvalue() and fresh not in log_buffer.getvalue()
     assert one(metrics, "octavia_up", cloud="simulator") == 1
     assert exporter.counter("octavia_authentications_total", cloud="simulator",
                             result="success") == 2
@@ -131,7 +158,7 @@ async def test_revoked_token_means_one_reauthentication(control, make_exporter) 
                             endpoint="loadbalancers", code="401") == 1
 
 
-async def test_project_member_sees_its_project_and_no_amphorae(control, make_exporter,
+async def test_project_member_sees_its_project_and_no_amphorae(sim, control, make_exporter,
                                                                log_buffer) -> None:
     exporter = make_exporter(clouds=("simulator-member",))
     await exporter.cycle()
@@ -147,6 +174,14 @@ async def test_project_member_sees_its_project_and_no_amphorae(control, make_exp
     assert not metrics.get("octavia_amphora_status")
     warnings = [e for e in events(log_buffer) if e["event"] == "amphorae_disabled"]
     assert len(warnings) == 1
+    # What was refused, where, and what it takes: never the member's password or token.
+    assert warnings[0]["url"] == f"{sim.base_url}/load-balancer/v2/octavia/amphorae"
+    assert warnings[0]["reason"] == (
+        "the API answered 403: listing amphorae needs the admin or global observer role; "
+        "amphora metrics are off until restart")
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
+    assert "demo-secret" not in log_buffer.getvalue()
 
 
 async def test_unknown_status_is_exported_and_counted(control, make_exporter) -> None:
@@ -279,7 +314,7 @@ async def test_keystone_down_backs_off_instead_of_hammering(sim, make_exporter) 
                             result="failure") == 1
 
 
-async def test_lists_past_the_cycle_timeout_are_abandoned(control, make_exporter,
+async def test_lists_past_the_cycle_timeout_are_abandoned(sim, control, make_exporter,
                                                          log_buffer) -> None:
     exporter = make_exporter(request_timeout=5.0, cycle_timeout=1.0)
     first = await exporter.cycle()
@@ -291,6 +326,17 @@ async def test_lists_past_the_cycle_timeout_are_abandoned(control, make_exporter
     assert member_count(second) == member_count(first)
     assert exporter.counter("octavia_poll_errors_total", cloud="simulator", endpoint="cycle",
                             reason="timeout") == 1
-    assert [e for e in events(log_buffer) if e["event"] == "poll_cycle_timeout"]
+    timeouts = [e for e in events(log_buffer) if e["event"] == "poll_cycle_timeout"]
+    assert len(timeouts) == 1
+    # The load balancer list is slow, and the others wait behind it for a slot (the adaptive
+    # limit starts at 1): the first list still unanswered is named with its URL, all of them
+    # in the detail.
+    assert (timeouts[0]["endpoint"], timeouts[0]["reason"], timeouts[0]["url"]) == (
+        "cycle", "timeout", f"{sim.base_url}/load-balancer/v2/lbaas/loadbalancers")
+    assert timeouts[0]["detail"].startswith("lists over 1 s; unanswered: loadbalancers")
+    assert one(second, "octavia_last_error_info", cloud="simulator", endpoint="cycle",
+               reason="timeout") == 1
+    token = exporter.clients[0].tokens.current
+    assert token and token not in log_buffer.getvalue()
     third = await exporter.cycle()
     assert one(third, "octavia_up", cloud="simulator") == 1

@@ -161,10 +161,16 @@ async def test_malformed_and_oversized_bodies() -> None:
         mocked.get(f"{ROOT}/m", body="<html>proxy error</html>")
         mocked.get(f"{ROOT}/big", body="[" + "1," * 2000 + "1]")
         mocked.get(f"{ROOT}/list", payload={"other": []})
-        with pytest.raises(ApiError, match="malformed"):
-            await client.get("m", "m")
-        with pytest.raises(ApiError, match="too_large"):
-            await client.get("big", "big")
-        with pytest.raises(ApiError, match="malformed"):
-            await client.list_all("list", "list", "loadbalancers")
+        mocked.get(f"{ROOT}/declared", body="x" * 2048, headers={"Content-Length": "2048"})
+        failures = []
+        for call in (lambda: client.get("m", "m"), lambda: client.get("big", "big"),
+                     lambda: client.list_all("list", "list", "loadbalancers"),
+                     lambda: client.get("declared", "declared")):
+            with pytest.raises(ApiError) as caught:
+                await call()
+            failures.append((caught.value.endpoint, caught.value.reason, caught.value.url))
     await client.close()
+    # Each with the URL it read, for the log line (the streamed and the declared size alike).
+    assert failures == [("m", "malformed", f"{ROOT}/m"), ("big", "too_large", f"{ROOT}/big"),
+                        ("list", "malformed", f"{ROOT}/list"),
+                        ("declared", "too_large", f"{ROOT}/declared")]
