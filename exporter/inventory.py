@@ -48,7 +48,8 @@ class InventoryReader:
     def __init__(self, client: OctaviaClient, capabilities: Capabilities, *,
                  page_size: int | None = None,
                  on_error: Callable[[ApiError], None] = lambda exc: None,
-                 on_malformed: Callable[[str, str], None] = lambda endpoint, problem: None,
+                 on_malformed: Callable[[str, str, str], None] = (
+                     lambda endpoint, problem, url: None),
                  ) -> None:
         self.cloud = client.cloud
         self._client = client
@@ -74,14 +75,23 @@ class InventoryReader:
                 self._on_error(exc)
             return None
 
-    def _parsed(self, endpoint: str, raw: list[Any], build: Callable[[Any], T],
-                key: Callable[[T], str]) -> dict[str, T]:
+    async def _parsed(self, endpoint: str, path: str, raw: list[Any] | None,
+                      build: Callable[[Any], T], key: Callable[[T], str]) -> dict[str, T] | None:
+        if raw is None:
+            return None
         found: dict[str, T] = {}
+        url: str | None = None
         for item in raw:
             try:
                 obj = build(item)
             except parse.ParseError as exc:
-                self._on_malformed(endpoint, str(exc))
+                if url is None:
+                    # The list answered, so the endpoint is known: no new Keystone call.
+                    try:
+                        url = await self._client.url(endpoint, path)
+                    except ApiError:
+                        url = ""
+                self._on_malformed(endpoint, str(exc), url)
                 continue
             found[key(obj)] = obj
         return found
@@ -113,12 +123,12 @@ class InventoryReader:
             return fresh if fresh is not None else before
 
         prev = previous
-        flavors = None if flavor_raw is None else self._parsed(
-            "flavors", flavor_raw, offerings.flavor, lambda f: f.id)
-        zones = None if zone_raw is None else self._parsed(
-            "availabilityzones", zone_raw, offerings.zone, lambda z: z.name)
-        providers = None if provider_raw is None else self._parsed(
-            "providers", provider_raw, offerings.provider, lambda p: p.name)
+        flavors = await self._parsed("flavors", "v2/lbaas/flavors", flavor_raw,
+                                     offerings.flavor, lambda f: f.id)
+        zones = await self._parsed("availabilityzones", "v2/lbaas/availabilityzones", zone_raw,
+                                   offerings.zone, lambda z: z.name)
+        providers = await self._parsed("providers", "v2/lbaas/providers", provider_raw,
+                                       offerings.provider, lambda p: p.name)
         quotas_on = self.capabilities.quotas
         return Inventory(
             l7policies=pols if pols is not None else (prev.l7policies if prev else {}),

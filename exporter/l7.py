@@ -72,21 +72,23 @@ def rule(obj: Any, owner: L7Policy) -> L7Rule:
 
 
 async def list_policies(client: OctaviaClient, page_size: int | None,
-                        on_malformed: Callable[[str, str], None]) -> dict[str, L7Policy]:
+                        on_malformed: Callable[[str, str, str], None]) -> dict[str, L7Policy]:
     """Every L7 policy the credentials may see (raises ApiError when the list fails)."""
     found: dict[str, L7Policy] = {}
+    path = "v2/lbaas/l7policies"
+    url = await client.url("l7policies", path)
 
     def on_page(page: list[Any]) -> None:
         for item in page:
             try:
                 obj = policy(item)
             except parse.ParseError as exc:
-                on_malformed("l7policies", str(exc))
+                on_malformed("l7policies", str(exc), url)
                 continue
             found[obj.id] = obj
 
-    await client.list_all("l7policies", "v2/lbaas/l7policies", "l7policies", POLICY_FIELDS,
-                          page_size, on_page=on_page)
+    await client.list_all("l7policies", path, "l7policies", POLICY_FIELDS, page_size,
+                          on_page=on_page)
     return found
 
 
@@ -143,10 +145,11 @@ class RuleReader:
                 rules.update((r.id, r) for r in old if r.id in pol.rule_ids)
 
         async def fetch(pol: L7Policy) -> None:
+            path = f"v2/lbaas/l7policies/{pol.id}/rules"
             try:
-                raw = await self._client.list_all(
-                    "l7policies/{id}/rules", f"v2/lbaas/l7policies/{pol.id}/rules", "rules",
-                    RULE_FIELDS, self._page_size)
+                raw = await self._client.list_all("l7policies/{id}/rules", path, "rules",
+                                                  RULE_FIELDS, self._page_size)
+                url = await self._client.url("l7policies/{id}/rules", path)
             except ApiError as exc:
                 self._on_error(exc)
                 self._fetched.pop(pol.id, None)
@@ -157,7 +160,8 @@ class RuleReader:
                 try:
                     fresh = rule(item, pol)
                 except parse.ParseError as exc:
-                    self._on_error(ApiError("l7policies/{id}/rules", "malformed", str(exc)))
+                    self._on_error(ApiError("l7policies/{id}/rules", "malformed", str(exc),
+                                            url=url))
                     continue
                 before = previous_rules.get(fresh.id)
                 rules[fresh.id] = before if before == fresh else fresh

@@ -293,24 +293,27 @@ async def test_a_failing_detail_call_is_counted_and_logged_with_its_url(
     assert SIM_PASSWORD not in log_buffer.getvalue()
 
 
+@pytest.mark.parametrize(("endpoint", "resource"), [
+    ("loadbalancers", "loadbalancer"), ("l7policies", "l7policy"), ("flavors", None)])
 async def test_malformed_objects_in_a_list_are_skipped_and_logged_with_the_url(
-        sim, control, make_exporter, log_buffer) -> None:
-    # The first page of load balancers gains a string and an object without an id.
-    await control.faults({"kind": "bad_objects", "endpoint": "loadbalancers", "times": 1})
+        sim, control, make_exporter, log_buffer, endpoint, resource) -> None:
+    # The first page gains a string and an object without an id.
+    await control.faults({"kind": "bad_objects", "endpoint": endpoint, "times": 1})
     exporter = make_exporter(retries=0)
     metrics = await exporter.cycle()
     assert exporter.cycles == [True]
     truth = await control.fleet()
-    assert one(metrics, "octavia_snapshot_objects", resource="loadbalancer") == len(
-        truth["loadbalancers"])
+    if resource is not None:
+        assert one(metrics, "octavia_snapshot_objects", resource=resource) == len(
+            truth[endpoint])
     skipped = [e for e in events(log_buffer) if e["event"] == "malformed_object"]
     assert len(skipped) == 2, skipped
     for event in skipped:
         assert (event["endpoint"], event["reason"], event["url"]) == (
-            "loadbalancers", "malformed", f"{sim.base_url}/load-balancer/v2/lbaas/loadbalancers")
-    assert one(metrics, "octavia_poll_errors_total", cloud="simulator", endpoint="loadbalancers",
+            endpoint, "malformed", f"{sim.base_url}/load-balancer/v2/lbaas/{endpoint}")
+    assert one(metrics, "octavia_poll_errors_total", cloud="simulator", endpoint=endpoint,
                reason="malformed") == 2
-    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint="loadbalancers",
+    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint=endpoint,
                reason="malformed") == 1
     token = exporter.clients[0].tokens.current
     assert token and token not in log_buffer.getvalue()
