@@ -10,7 +10,9 @@ finished load balancer's detail joins a batch; the batch is merged into the publ
 and re-rendered when the stream runs dry or every PUBLISH_EVERY seconds, whichever is first,
 so a render (seconds at 10,000 load balancers) is not paid per load balancer and every publish
 holds whole load balancers only. The period stretches to RENDER_SHARE times the last render's
-duration, so rendering never takes more than a fifth of the time while a pass runs.
+duration, so rendering never takes more than a tenth of the time while a pass runs: about
+what the single-tier design spent (one 2.3 s render per 30 s cycle at 10,000 load balancers),
+where a fifth measured 2.6 x its CPU per API call (docs/benchmarks.md).
 
 L7 rules (one list per policy, l7.py) are tier-2 reads too: after each tier 1, one task reads
 the rules of the policies that are due, at tier-2 priority, and the next publish carries them.
@@ -49,7 +51,7 @@ from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.scheduler")
 PUBLISH_EVERY = 5.0
-RENDER_SHARE = 5.0
+RENDER_SHARE = 10.0
 
 
 class CloudScheduler:
