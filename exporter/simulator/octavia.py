@@ -393,6 +393,7 @@ class OctaviaService:
                 lambda o, k: getattr(o, sortable[k]), marker_obj,
             )
 
+        request["sim_items"] = len(page)  # what the capacity model charges a list page for
         path_url = f"{request.scheme}://{request.host}{request.path}"
         body = {
             kind: [select_fields(views.view(fleet, kind, o), query.fields) for o in page],
