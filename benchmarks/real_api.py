@@ -266,12 +266,12 @@ def parse_metrics(body: bytes) -> tuple[dict[str, int], int, dict[str, float]]:
 
 class ExporterRun:
     def __init__(self, build: ExporterBuild, clouds_yaml: Path, workdir: Path, name: str,
-                 args: list[str]) -> None:
+                 args: list[str], cloud: str = CLOUD) -> None:
         self.build = build
         self.port = free_port()
         self.log_path = workdir / f"exporter-{name}.log"
         log_flag = "--log.format" if build.has("--log.format") else "--log-format"
-        self.argv = [build.python, "-m", "exporter", "--os-cloud", CLOUD,
+        self.argv = [build.python, "-m", "exporter", "--os-cloud", cloud,
                      "--web.listen-address", f"127.0.0.1:{self.port}", log_flag, "json", *args]
         env = {**build.env(), "OS_CLIENT_CONFIG_FILE": str(clouds_yaml)}
         env = {k: v for k, v in env.items()
@@ -282,6 +282,7 @@ class ExporterRun:
         self.popen = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
                                       env=env, cwd=build.src or None, start_new_session=True)
         self.samples: list[Sample] = []
+        self.last_body = b""
 
     def scrape(self) -> Sample | None:
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}/metrics",
@@ -293,7 +294,8 @@ class ExporterRun:
                     raw = zlib.decompress(raw, 16 + zlib.MAX_WBITS)
         except OSError:
             return None
-        counts, members, gauges = parse_metrics(b"\n" + raw)
+        self.last_body = b"\n" + raw
+        counts, members, gauges = parse_metrics(self.last_body)
         sample = Sample(round(time.monotonic() - self.started, 2), counts, members, gauges)
         self.samples.append(sample)
         return sample
@@ -602,33 +604,33 @@ def single_requests(api: Api, lb_ids: list[str], listener_ids: list[str]) -> dic
 
 
 def calibrate(single: dict[str, Any], real_curve: list[dict[str, Any]]) -> dict[str, Any]:
-    """The capacity model that reproduces the real API's two figures.
+    """The capacity model that reproduces the real API's curve at its two ends.
 
-    One request at a time, a status tree or a stats call takes L (median); at high concurrency
-    the API completes X requests a second. A worker slot is held for S = 1/X per request on
+    With one caller the per-LB mix (1 status tree, 2 listener stats) takes L on average; with
+    many, the API completes X requests a second. A worker slot is held S = 1/X per request on
     average (the saturated rate); the rest of L, L - S, passes outside the slot (the HTTP round
     trip, keystonemiddleware, I/O without the interpreter lock): the simulator's `latency_ms`.
-    Per kind, S keeps the ratio of the one-at-a-time medians. Lists: the same outside part per
-    page, the rest spread over their objects.
+    Status trees and stats split S in the ratio of their one-at-a-time medians. Lists: the same
+    outside part per page, the rest of their one-at-a-time time spread over their objects.
     """
-    status_l = single["status"]["p50_ms"]
-    stats_l = single["stats"]["p50_ms"]
-    mix_l = (status_l + 2 * stats_l) / 3  # the per-LB mix: 1 tree, 2 listener stats
+    one = next(p for p in real_curve if p["concurrency"] == 1)
+    mix_l = one["load"]["mean_ms"]
     saturated = max(p["throughput_rps"] for p in real_curve if p["concurrency"] >= 4)
-    mix_s = 1000.0 / saturated
-    scale = min(1.0, mix_s / mix_l)
-    outside = round(mix_l * (1 - scale), 2)
+    mix_s = min(mix_l, 1000.0 / saturated)
+    outside = round(mix_l - mix_s, 2)
+    status_l, stats_l = single["status"]["p50_ms"], single["stats"]["p50_ms"]
+    unit = 3 * mix_s / (status_l + 2 * stats_l)
     lists = single["lists"]
     items = sum(x["objects"] for x in lists.values())
     pages = sum(x["pages"] for x in lists.values())
     list_ms = 1000 * sum(x["seconds"] for x in lists.values())
     base = 5.0
     item = max(0.0, (list_ms - pages * (outside + base)) / max(1, items))
-    return {"workers": 1, "status_ms": round(status_l * scale, 2),
-            "stats_ms": round(stats_l * scale, 2), "list_base_ms": base,
+    return {"workers": 1, "status_ms": round(status_l * unit, 2),
+            "stats_ms": round(stats_l * unit, 2), "list_base_ms": base,
             "list_item_ms": round(item, 4), "latency_ms": outside,
             "jitter": round(min(0.5, single["status_spread"] / 1.6), 2),
-            "saturated_rps": saturated}
+            "saturated_rps": saturated, "one_caller_mean_ms": mix_l}
 
 
 def curve(api: Api, lb_ids: list[str], listener_ids: list[str],
@@ -692,9 +694,11 @@ class SimulatorProcess:
 
     def __init__(self, lbs: int, capacity: dict[str, Any], workdir: Path) -> None:
         self.lbs, self.capacity, self.workdir = lbs, capacity, workdir
+        self.clouds = workdir / "sim-clouds.yaml"
 
     def __enter__(self) -> tuple[Api, list[str], list[str]]:
-        clouds = self.workdir / "sim-clouds.yaml"
+        clouds = self.clouds
+        clouds.unlink(missing_ok=True)
         argv = [sys.executable, "-m", "exporter.simulator", "--lbs", str(self.lbs), "--seed", "1",
                 "--write-clouds-yaml", str(clouds), "--listeners-per-lb", "2",
                 "--pools-per-lb", "2", "--members-per-pool", "5", "--healthmonitor-share", "1",
@@ -710,7 +714,7 @@ class SimulatorProcess:
         self.log = open(self.workdir / "simulator.log", "wb")
         self.popen = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
                                       cwd=REPO, start_new_session=True)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while not clouds.exists():
             if time.monotonic() > deadline or self.popen.poll() is not None:
                 raise RuntimeError("the simulator did not start; see simulator.log")
@@ -728,6 +732,7 @@ class SimulatorProcess:
                              timeout=120).json()
         lbs = [lb["id"] for lb in fleet["loadbalancers"]]
         listeners = [x["id"] for x in fleet["listeners"]]
+        self.base = base
         return Api(base + "/load-balancer", token), lbs, listeners
 
     def __exit__(self, *exc: object) -> None:
@@ -821,6 +826,8 @@ def main(argv: Iterable[str] | None = None) -> int:
                         help=f"comma-separated, run in order: {', '.join(PHASES)}")
     parser.add_argument("--exporter-python", default=sys.executable,
                         help="python of the virtualenv holding the exporter under test")
+    parser.add_argument("--exporter-label", help="what to call the exporter under test in "
+                        "the results (default: its path and git commit)")
     parser.add_argument("--exporter-src", help="source tree of the exporter under test (put "
                         "first on PYTHONPATH)")
     parser.add_argument("--exporter-args", default="",
@@ -851,6 +858,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         args.exporter_args += ["--interval", f"{args.interval:g}"]
     build = ExporterBuild(args.exporter_python, args.exporter_src)
     build.probe()
+    if args.exporter_label:
+        build.describe = args.exporter_label
     log(f"exporter under test: {build.describe}")
     results: list[dict[str, Any]] = []
     json_out = Path(args.json) if args.json else None
