@@ -395,6 +395,12 @@ def max_window(times: list[float], width: float = 10.0) -> tuple[int, float]:
     return best, at
 
 
+def drain(seconds: float = 5.0) -> None:
+    """Let the API finish what a stopped exporter left queued, so the next run's requests
+    counted at the server are its own."""
+    time.sleep(seconds)
+
+
 # --- phases --------------------------------------------------------------------------------------
 
 @dataclass
@@ -480,6 +486,7 @@ def first_pass(ctx: Context, name: str, args: list[str], until: str, timeout: fl
         if prober is not None:
             prober.stop()
         run.stop()
+        drain()
 
 
 def steady_state(ctx: Context, run: ExporterRun, intervals: int) -> dict[str, Any]:
@@ -546,6 +553,7 @@ def phase_rate(ctx: Context) -> None:
             time.sleep(2.0)
     finally:
         run.stop()
+        drain()
     times = exporter_requests(ctx.real.request_log, run.started_epoch,
                               run.started_epoch + ctx.args.rate_seconds)
     worst, at = max_window(times)

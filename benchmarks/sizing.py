@@ -48,14 +48,15 @@ from exporter.simulator.capacity import ServiceTimes  # noqa: E402
 DETAIL_SERIES = b"\noctavia_loadbalancer_detail_timestamp_seconds{"
 
 
-def detail_times(body: bytes) -> list[float]:
-    times = []
+def detail_times(body: bytes) -> dict[bytes, float]:
+    """Each load balancer's detail timestamp, keyed by its series' labels."""
+    times = {}
     at = body.find(DETAIL_SERIES)
     while at >= 0:
         end = body.find(b"\n", at + 1)
-        line = body[at + 1:end if end > 0 else None]
-        times.append(float(line.rsplit(b" ", 1)[1]))
-        at = body.find(DETAIL_SERIES, end)
+        labels, _, value = body[at + 1:end if end > 0 else None].rpartition(b" ")
+        times[labels] = float(value)
+        at = body.find(DETAIL_SERIES, end) if end > 0 else -1
     return times
 
 
@@ -84,6 +85,10 @@ def cell(lbs: int, workers: int, interval: float, capacity: dict[str, Any],
                     tier1 = sample.t
                     break
                 time.sleep(0.5)
+            # Detail is published in batches, so count the timestamps that changed between two
+            # scrapes: the publishing lag is the same at both ends and cancels out.
+            run.scrape()
+            before = detail_times(run.last_body)
             start_epoch = time.time()
             base = simulator.base
             served_before = sim_requests(base)
@@ -91,7 +96,8 @@ def cell(lbs: int, workers: int, interval: float, capacity: dict[str, Any],
             sample = run.scrape()
             served = sim_requests(base) - served_before
             elapsed = time.time() - start_epoch
-            fresh = [t for t in detail_times(run.last_body) if t >= start_epoch]
+            after = detail_times(run.last_body)
+            fresh = [k for k, t in after.items() if t != before.get(k)]
             rate = len(fresh) / elapsed
             gauges = sample.gauges if sample else {}
             return {"lbs": lbs, "workers": workers, "interval": interval,
