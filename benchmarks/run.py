@@ -64,11 +64,11 @@ def peak_rss_mb(pid: int) -> float:
 
 class Process:
     def __init__(self, name: str, args: list[str], workdir: Path,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, cwd: str | None = None) -> None:
         self.log_path = workdir / f"{name}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
-                                      env={**os.environ, **(env or {})})
+                                      env={**os.environ, **(env or {})}, cwd=cwd)
 
     def lines(self) -> list[str]:
         return self.log_path.read_text(errors="replace").splitlines()
@@ -106,10 +106,11 @@ def cycles_done(exporter: Process) -> list[dict[str, Any]]:
     return done
 
 
-def log_format_flag(python: str) -> str:
+def log_format_flag(python: str, src: str | None) -> str:
     """`--log.format` (exporter-toolkit style) where the exporter has it, else `--log-format`."""
     shown = subprocess.run([python, "-m", "exporter", "--help"], capture_output=True, text=True,
-                           timeout=120).stdout
+                           timeout=120, cwd=src,
+                           env={**os.environ, **({"PYTHONPATH": src} if src else {})}).stdout
     return "--log.format" if "--log.format" in shown else "--log-format"
 
 
@@ -173,7 +174,9 @@ def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
             "--concurrency", str(args.concurrency), args.log_format_flag, "json",
             "--request-timeout", "30", "--cycle-timeout", "600",
             "--web.listen-address", f"127.0.0.1:{exp_port}", *extra], workdir,
-            env={"OS_CLIENT_CONFIG_FILE": str(clouds)})
+            env={"OS_CLIENT_CONFIG_FILE": str(clouds),
+                 **({"PYTHONPATH": args.exporter_src} if args.exporter_src else {})},
+            cwd=args.exporter_src)
         pid = exporter.popen.pid
         metrics_url = f"http://127.0.0.1:{exp_port}/metrics"
 
@@ -266,6 +269,8 @@ def main() -> int:
     parser.add_argument("--json", help="also write the results as JSON to this file")
     parser.add_argument("--exporter-python", default=sys.executable,
                         help="python of the virtualenv holding the exporter under test")
+    parser.add_argument("--exporter-src", help="source tree of the exporter under test (first "
+                        "on PYTHONPATH)")
     parser.add_argument("--exporter-args", default="",
                         help="extra exporter flags (one string), e.g. \"--api-max-rate 0\"")
     parser.add_argument("--cycle-event", default="poll_cycle_done",
@@ -274,7 +279,7 @@ def main() -> int:
     args = parser.parse_args()
     global CYCLE_EVENT
     CYCLE_EVENT = args.cycle_event
-    args.log_format_flag = log_format_flag(args.exporter_python)
+    args.log_format_flag = log_format_flag(args.exporter_python, args.exporter_src)
     sizes = [100, 1000] if args.quick else [int(x) for x in args.sizes.split(",")]
     results = []
     with tempfile.TemporaryDirectory(prefix="octavia-bench-") as tmp:
