@@ -214,6 +214,12 @@ class ExporterBuild:
     flags: set[str] = field(default_factory=set)
     describe: str = ""
 
+    @property
+    def cwd(self) -> str:
+        # `python -m exporter` imports from the working directory first: never run it from a
+        # tree holding another exporter (this one's).
+        return self.src or tempfile.gettempdir()
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         if self.src:
@@ -223,12 +229,12 @@ class ExporterBuild:
     def probe(self) -> None:
         help_text = subprocess.run([self.python, "-m", "exporter", "--help"], env=self.env(),
                                    capture_output=True, text=True, timeout=120,
-                                   cwd=self.src or None).stdout
+                                   cwd=self.cwd).stdout
         self.flags = {word.rstrip(",=") for word in help_text.split() if word.startswith("--")}
         where = subprocess.run(
             [self.python, "-c", "import exporter, os; print(os.path.dirname(exporter.__file__))"],
             env=self.env(), capture_output=True, text=True, timeout=60,
-            cwd=self.src or None).stdout.strip()
+            cwd=self.cwd).stdout.strip()
         commit = subprocess.run(["git", "-C", where, "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True).stdout.strip()
         self.describe = f"{where} ({commit or 'no git'})"
@@ -280,7 +286,7 @@ class ExporterRun:
         self.started = time.monotonic()
         self.started_epoch = time.time()
         self.popen = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
-                                      env=env, cwd=build.src or None, start_new_session=True)
+                                      env=env, cwd=build.cwd, start_new_session=True)
         self.samples: list[Sample] = []
         self.last_body = b""
 

@@ -109,7 +109,7 @@ def cycles_done(exporter: Process) -> list[dict[str, Any]]:
 def log_format_flag(python: str, src: str | None) -> str:
     """`--log.format` (exporter-toolkit style) where the exporter has it, else `--log-format`."""
     shown = subprocess.run([python, "-m", "exporter", "--help"], capture_output=True, text=True,
-                           timeout=120, cwd=src,
+                           timeout=120, cwd=src or tempfile.gettempdir(),
                            env={**os.environ, **({"PYTHONPATH": src} if src else {})}).stdout
     return "--log.format" if "--log.format" in shown else "--log-format"
 
@@ -176,7 +176,8 @@ def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
             "--web.listen-address", f"127.0.0.1:{exp_port}", *extra], workdir,
             env={"OS_CLIENT_CONFIG_FILE": str(clouds),
                  **({"PYTHONPATH": args.exporter_src} if args.exporter_src else {})},
-            cwd=args.exporter_src)
+            # `-m exporter` imports from the working directory first: not from this tree
+            cwd=args.exporter_src or str(workdir))
         pid = exporter.popen.pid
         metrics_url = f"http://127.0.0.1:{exp_port}/metrics"
 
