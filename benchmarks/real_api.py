@@ -482,6 +482,11 @@ def first_pass(ctx: Context, name: str, args: list[str], until: str, timeout: fl
         if prober is not None:
             during = prober.between(run.started, end)
             result["probe_during_pass"] = ms(during)
+            if found["tier1_seconds"] is not None:
+                # the bulk lists (big pages) and the per-LB stream load the API differently
+                split = run.started + found["tier1_seconds"]
+                result["probe_until_tier1"] = ms(prober.between(run.started, split))
+                result["probe_after_tier1"] = ms(prober.between(split, end))
             result["probe_errors"] = prober.errors
             prober.stop()
             prober = None
