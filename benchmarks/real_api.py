@@ -548,6 +548,16 @@ def phase_tier1(ctx: Context) -> None:
                                      ctx.args.pass_timeout))
 
 
+def phase_pages(ctx: Context) -> None:
+    """Tier 1 with the other client probing, per --page-size: do smaller pages let it in?"""
+    for size in ctx.args.page_sizes:
+        log(f"{ctx.lbs}: tier 1 with --page-size {size}")
+        result = first_pass(ctx, f"pages-{size}", ["--page-size", str(size),
+                                                    *ctx.args.exporter_args], "tier1",
+                            ctx.args.pass_timeout)
+        ctx.record("pages", page_size=size, **result)
+
+
 def phase_rate(ctx: Context) -> None:
     rate = ctx.args.rate
     log(f"{ctx.lbs}: exporter with --api-max-rate {rate:g} for {ctx.args.rate_seconds} s")
@@ -768,7 +778,7 @@ class SimulatorProcess:
 
 PHASES: dict[str, Callable[[Context], None]] = {
     "lists": phase_lists, "idle": phase_idle, "pass": phase_pass, "tier1": phase_tier1,
-    "rate": phase_rate, "sweep": phase_sweep, "curve": phase_curve,
+    "rate": phase_rate, "sweep": phase_sweep, "curve": phase_curve, "pages": phase_pages,
 }
 
 
@@ -808,8 +818,9 @@ def summary(results: list[dict[str, Any]]) -> str:
             p = r["probe"]
             lines.append(f"- {r['lbs']:,} LBs: idle status-tree GET p50 {p['p50_ms']} / p95 "
                          f"{p['p95_ms']} ms (n={p['n']})")
-        elif phase in ("pass", "tier1", "sweep"):
-            label = phase if phase != "sweep" else f"sweep {r['config']} budget {r['budget']}"
+        elif phase in ("pass", "tier1", "sweep", "pages"):
+            label = {"sweep": f"sweep {r.get('config')} budget {r.get('budget')}",
+                     "pages": f"tier 1 with --page-size {r.get('page_size')}"}.get(phase, phase)
             probe = r.get("probe_during_pass") or {}
             lines.append(
                 f"- {r['lbs']:,} LBs: {label}: tier 1 {r.get('tier1_seconds')} s "
@@ -866,6 +877,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--sweep-probe", action="store_true",
                         help="also probe another client's latency during sweep runs")
     parser.add_argument("--curve-seconds", type=float, default=12.0)
+    parser.add_argument("--page-sizes", default="1000,200",
+                        help="the pages phase: --page-size values to run tier 1 with")
     parser.add_argument("--json", help="append each result as a JSON line to this file")
     parser.add_argument("--keep-logs", help="copy the servers' and exporters' logs here")
     args = parser.parse_args(list(argv) if argv is not None else None)
@@ -874,6 +887,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown phase(s) {unknown}; known: {', '.join(PHASES)}")
     args.sweep_budgets = [b for b in args.sweep_budgets.split(",") if b]
+    args.page_sizes = [int(x) for x in args.page_sizes.split(",") if x]
     args.exporter_args = args.exporter_args.split()
     if args.interval != 30.0:
         args.exporter_args += ["--interval", f"{args.interval:g}"]
