@@ -8,6 +8,11 @@ exposition's size plain and gzipped, and the series count. Prints a Markdown tab
 
     python benchmarks/run.py --quick                       # 100 and 1,000 LBs, < 2 minutes
     python benchmarks/run.py --sizes 100,1000,10000        # the full table
+
+The exporter under test is `--exporter-python`'s (default: this interpreter's); the simulator is
+always this tree's. For an exporter whose per-load-balancer detail is a stream of its own (issue
+11's tier 2), `--cycle-event detail_pass_done` measures a full detail pass instead of a poll
+cycle, and `--exporter-args "--api-max-rate 0 --interval 30"` lifts its rate budget.
 """
 
 from __future__ import annotations
@@ -59,11 +64,11 @@ def peak_rss_mb(pid: int) -> float:
 
 class Process:
     def __init__(self, name: str, args: list[str], workdir: Path,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, cwd: str | None = None) -> None:
         self.log_path = workdir / f"{name}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
-                                      env={**os.environ, **(env or {})})
+                                      env={**os.environ, **(env or {})}, cwd=cwd)
 
     def lines(self) -> list[str]:
         return self.log_path.read_text(errors="replace").splitlines()
@@ -89,12 +94,24 @@ def wait_for(condition: Any, what: str, timeout: float) -> Any:
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+CYCLE_EVENT = "poll_cycle_done"
+
+
 def cycles_done(exporter: Process) -> list[dict[str, Any]]:
     done = []
+    marker = f'"{CYCLE_EVENT}"'
     for line in exporter.lines():
-        if '"poll_cycle_done"' in line:
+        if marker in line:
             done.append(json.loads(line))
     return done
+
+
+def log_format_flag(python: str, src: str | None) -> str:
+    """`--log.format` (exporter-toolkit style) where the exporter has it, else `--log-format`."""
+    shown = subprocess.run([python, "-m", "exporter", "--help"], capture_output=True, text=True,
+                           timeout=120, cwd=src or tempfile.gettempdir(),
+                           env={**os.environ, **({"PYTHONPATH": src} if src else {})}).stdout
+    return "--log.format" if "--log.format" in shown else "--log-format"
 
 
 @dataclass
@@ -161,12 +178,17 @@ def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
         fleet = json.loads(http(base + "/_sim/fleet?kinds=loadbalancers,listeners,pools,"
                                        "healthmonitors,amphorae,members")[0])
         page_cap = int(json.loads(http(base + "/_sim/config")[0])["page_cap"])
+        extra = args.exporter_args.split()
         exporter = Process(f"exporter-{lbs}", [
-            sys.executable, "-m", "exporter", "--os-cloud", "simulator", "--interval", "1",
-            "--concurrency", str(args.concurrency), "--log-format", "json",
+            args.exporter_python, "-m", "exporter", "--os-cloud", "simulator",
+            *([] if "--interval" in extra else ["--interval", "1"]),
+            "--concurrency", str(args.concurrency), args.log_format_flag, "json",
             "--request-timeout", "30", "--cycle-timeout", "600",
-            "--web.listen-address", f"127.0.0.1:{exp_port}"], workdir,
-            env={"OS_CLIENT_CONFIG_FILE": str(clouds)})
+            "--web.listen-address", f"127.0.0.1:{exp_port}", *extra], workdir,
+            env={"OS_CLIENT_CONFIG_FILE": str(clouds),
+                 **({"PYTHONPATH": args.exporter_src} if args.exporter_src else {})},
+            # `-m exporter` imports from the working directory first: not from this tree
+            cwd=args.exporter_src or str(workdir))
         pid = exporter.popen.pid
         metrics_url = f"http://127.0.0.1:{exp_port}/metrics"
 
@@ -243,6 +265,7 @@ def table(results: list[Result], args: argparse.Namespace) -> str:
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
                f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}")
     return (f"Latency {args.latency_ms} ms per API call, concurrency {args.concurrency}; "
+            f"exporter {args.exporter_python} {args.exporter_args}; cycle = {CYCLE_EVENT}; "
             f"{machine}.\n\n" + "\n".join(rows))
 
 
@@ -256,7 +279,19 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--max-scrapes", type=int, default=300)
     parser.add_argument("--json", help="also write the results as JSON to this file")
+    parser.add_argument("--exporter-python", default=sys.executable,
+                        help="python of the virtualenv holding the exporter under test")
+    parser.add_argument("--exporter-src", help="source tree of the exporter under test (first "
+                        "on PYTHONPATH)")
+    parser.add_argument("--exporter-args", default="",
+                        help="extra exporter flags (one string), e.g. \"--api-max-rate 0\"")
+    parser.add_argument("--cycle-event", default="poll_cycle_done",
+                        help="the log event that ends a measured cycle (detail_pass_done: a "
+                             "full tier-2 pass)")
     args = parser.parse_args()
+    global CYCLE_EVENT
+    CYCLE_EVENT = args.cycle_event
+    args.log_format_flag = log_format_flag(args.exporter_python, args.exporter_src)
     sizes = [100, 1000] if args.quick else [int(x) for x in args.sizes.split(",")]
     results = []
     with tempfile.TemporaryDirectory(prefix="octavia-bench-") as tmp:

@@ -7,8 +7,10 @@ Layout of the URL space (devstack style):
 - ``/<Region>/load-balancer``, ``/<Region>/networking``: every further region (own fleet)
 - ``/_sim/`` …               control API
 
-Two middlewares wrap the Keystone, Octavia and Neutron routes: the outer one counts requests per
-endpoint template and status, the inner one applies faults (and the configured base latency).
+Three middlewares wrap the Keystone, Octavia and Neutron routes: the outer one counts requests per
+endpoint template and status, the middle one applies faults (and the configured base latency), the
+inner one makes Octavia requests queue for the capacity model's workers (capacity.py; off unless
+``capacity_workers`` > 0).
 With ``neutron=False`` Neutron is neither in the catalog nor served.
 """
 
@@ -26,6 +28,7 @@ import yaml
 from aiohttp import web
 
 from exporter.simulator import errors
+from exporter.simulator.capacity import Capacity, kind_of
 from exporter.simulator.control import ControlAPI
 from exporter.simulator.faults import Decision, FaultSet, RequestCounter
 from exporter.simulator.fleet import Fleet, FleetSpec, LBShape, generate
@@ -76,7 +79,9 @@ class Simulator:
     Keystone/Octavia/Neutron answer; ``regions`` names the regions (the first gets
     ``/load-balancer`` and ``/networking``); ``neutron`` False leaves Neutron out of the catalog
     (and unserved); ``neutron_page_cap`` is Neutron's ``pagination_max_limit`` (None or < 1: no
-    cap, Neutron's default).
+    cap, Neutron's default); ``capacity_workers`` > 0 makes Octavia serve that many requests at a
+    time, each for its service time (``service_ms``: keys of ``capacity.ServiceTimes``), the rest
+    queueing (0: unlimited); ``capacity_jitter`` spreads service times by ± that share.
     """
 
     def __init__(
@@ -91,6 +96,9 @@ class Simulator:
         regions: Sequence[str] = (DEFAULT_REGION,),
         neutron: bool = True,
         neutron_page_cap: int | None = None,
+        capacity_workers: int = 0,
+        service_ms: dict[str, float] | None = None,
+        capacity_jitter: float = 0.0,
     ) -> None:
         base_spec = spec or FleetSpec()
         if seed is not None:
@@ -108,6 +116,9 @@ class Simulator:
         self.identity = Identity.default(token_ttl=token_ttl)
         self.faults = FaultSet(seed=base_spec.seed)
         self.requests = RequestCounter()
+        self.capacity = Capacity(seed=base_spec.seed)
+        self.capacity.configure(workers=capacity_workers, jitter=capacity_jitter,
+                                **(service_ms or {}))
         self.regions: dict[str, Region] = {}
         demo = ("demo", self.identity.project_id("demo") or "")
         for i, name in enumerate(regions):
@@ -179,7 +190,8 @@ class Simulator:
     def configure(self, *, token_ttl: float | None = None, page_cap: int | None = None,
                   latency_ms: float | None = None, tick_interval: float | None = None,
                   neutron: bool | None = None, neutron_page_cap: int | None = None,
-                  octavia_catalog_url: str | None = None) -> None:
+                  octavia_catalog_url: str | None = None,
+                  capacity: dict[str, Any] | None = None) -> None:
         """``octavia_catalog_url``: the URL Keystone's catalog gives for Octavia in the first
         region (a closed port, an unresolvable name, a TLS server nobody trusts: a client's
         view of an Octavia that is down while Keystone is up); "" restores the real one."""
@@ -203,6 +215,11 @@ class Simulator:
             if not isinstance(octavia_catalog_url, str):
                 raise ValueError("octavia_catalog_url must be a URL, or \"\" for the real one")
             self.octavia_catalog_url = octavia_catalog_url or None
+        if capacity is not None:
+            if not isinstance(capacity, dict):
+                raise ValueError("capacity must be an object, e.g. "
+                                 '{"workers": 1, "status_ms": 22}')
+            self.capacity.configure(**capacity)
         if tick_interval is not None:
             if float(tick_interval) < 0:
                 raise ValueError("tick_interval must be >= 0")
@@ -223,6 +240,7 @@ class Simulator:
             "neutron": self.neutron,
             "neutron_page_cap": self.neutron_page_cap or -1,
             "octavia_catalog_url": self.octavia_catalog_url or "",
+            "capacity": self.capacity.config_json(),
         }
 
     # ----- lifecycle ------------------------------------------------------------------------
@@ -336,7 +354,8 @@ class Simulator:
         return Resolved("none", "", "unmatched", path)
 
     def _make_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._count_middleware, self._fault_middleware])
+        app = web.Application(middlewares=[self._count_middleware, self._fault_middleware,
+                                           self._capacity_middleware])
         for method, path, handler in self.control.routes():
             app.router.add_route(method, path, handler)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -425,6 +444,19 @@ class Simulator:
             raw = response.body if isinstance(response.body, bytes) else b""
             return web.Response(status=response.status, body=raw[: len(raw) // 2],
                                 content_type=response.content_type)
+        return response
+
+    @web.middleware
+    async def _capacity_middleware(self, request: web.Request,
+                                   handler: Any) -> web.StreamResponse:
+        # The answer is computed on arrival (it is cheap here) and held back until the model says
+        # a worker would have finished it: list costs depend on the page, known only then.
+        response: web.StreamResponse = await handler(request)
+        if self.capacity.enabled and not self._is_control(request):
+            resolved = self._resolved(request)
+            if resolved.service == "octavia":
+                await self.capacity.hold(kind_of(resolved.template),
+                                         int(request.get("sim_items", 0)))
         return response
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:

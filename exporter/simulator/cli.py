@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 
 from exporter.simulator.app import Simulator, run_forever_hint
+from exporter.simulator.capacity import SERVICE_KEYS
 from exporter.simulator.fleet import FleetSpec
 
 _SPEC_HELP = {
@@ -59,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="leave Neutron (network) out of the catalog and unserved")
     parser.add_argument("--neutron-page-cap", type=int, default=-1, metavar="N",
                         help="Neutron's pagination_max_limit (-1 = none, Neutron's default)")
+    parser.add_argument("--capacity-workers", type=int, default=0, metavar="N",
+                        help="serve N Octavia requests at a time, the rest queueing (a real "
+                             "API's worker slots; 0 = unlimited, the default)")
+    parser.add_argument("--service-ms", action="append", default=[], metavar="KEY=MS",
+                        type=_service_ms,
+                        help="service time of one request for the capacity model (repeatable): "
+                             + ", ".join(SERVICE_KEYS))
+    parser.add_argument("--capacity-jitter", type=float, default=0.0, metavar="SHARE",
+                        help="spread service times uniformly by ± SHARE (0..1)")
     for f in fields(FleetSpec):
         if f.name in ("seed", "lbs"):
             continue
@@ -66,6 +76,23 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default,
                             help=_SPEC_HELP.get(f.name))
     return parser
+
+
+def _service_ms(text: str) -> tuple[str, float]:
+    key, sep, value = text.partition("=")
+    key = key.strip().replace("-", "_")
+    if not key.endswith("_ms"):
+        key += "_ms"
+    if not sep or key not in SERVICE_KEYS:
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=MS with KEY one of {', '.join(SERVICE_KEYS)}, not {text!r}")
+    try:
+        ms = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{key}: {value!r} is not a number") from None
+    if ms < 0:
+        raise argparse.ArgumentTypeError(f"{key} must be >= 0")
+    return key, ms
 
 
 def spec_from_args(args: argparse.Namespace) -> FleetSpec:
@@ -83,6 +110,9 @@ async def serve(args: argparse.Namespace) -> None:
         regions=args.regions or ("RegionOne",),
         neutron=args.neutron,
         neutron_page_cap=args.neutron_page_cap,
+        capacity_workers=args.capacity_workers,
+        service_ms=dict(args.service_ms),
+        capacity_jitter=args.capacity_jitter,
     )
     await sim.start(port=args.port)
     if args.write_clouds_yaml:
@@ -110,6 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.lbs < 0:
         print("--lbs must be >= 0", file=sys.stderr)
+        return 2
+    if args.capacity_workers < 0:
+        print("--capacity-workers must be >= 0 (0 = unlimited)", file=sys.stderr)
+        return 2
+    if not 0.0 <= args.capacity_jitter < 1.0:
+        print("--capacity-jitter must be within 0..1", file=sys.stderr)
         return 2
     asyncio.run(serve(args))
     return 0

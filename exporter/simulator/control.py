@@ -180,6 +180,8 @@ class ControlAPI:
             ("POST", "/_sim/faults", self.add_fault),
             ("DELETE", "/_sim/faults", self.clear_faults),
             ("POST", "/_sim/tokens/revoke", self.revoke_tokens),
+            ("GET", "/_sim/capacity", self.get_capacity),
+            ("POST", "/_sim/capacity/reset", self.reset_capacity),
             ("GET", "/_sim/config", self.get_config),
             ("PUT", "/_sim/config", self.put_config),
             ("PATCH", "/_sim/config", self.put_config),
@@ -279,6 +281,13 @@ class ControlAPI:
         token = body.get("token")
         revoked = self.sim.identity.revoke(str(token) if token else None)
         return web.json_response({"revoked": revoked})
+
+    async def get_capacity(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self.sim.capacity.to_json())
+
+    async def reset_capacity(self, request: web.Request) -> web.StreamResponse:
+        self.sim.capacity.reset_stats()
+        return web.json_response(self.sim.capacity.to_json())
 
     async def get_config(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self.sim.config_json())

@@ -448,6 +448,7 @@ class OctaviaService:
                 lambda o, k: getattr(o, sortable[k]), marker_obj,
             )
 
+        request["sim_items"] = len(page)  # what the capacity model charges a list page for
         path_url = f"{request.scheme}://{request.host}{request.path}"
         root = "rules" if kind == "l7rules" else kind  # L7RulesRootResponse
         body = {
