@@ -183,3 +183,15 @@ async def test_failed_project_list_keeps_the_names_and_counts(control, make_expo
     assert failed["url"].endswith("/identity/v3/projects") and failed["reason"] == "server_error"
     assert one(metrics, "octavia_collector_enabled", cloud="simulator",
                collector="project_names") == 1
+
+
+async def test_project_list_that_is_not_json_is_counted_as_malformed(control,
+                                                                     make_exporter) -> None:
+    exporter = make_exporter(project_names_interval=1.0)
+    first = project_names(await exporter.cycle())
+    await control.faults(
+        {"kind": "malformed", "service": "keystone", "endpoint": "projects"})
+    metrics = await exporter.cycle()
+    assert first and project_names(metrics) == first
+    assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
+                            endpoint="keystone", reason="malformed") == 1
