@@ -88,6 +88,9 @@ class ProjectNames:
         try:
             body = await self._identity.identity_get(self._path)
         except AuthFailed as exc:
+            if exc.authentication:
+                # No token at all: tier 1 fails on the same and counts it; not twice.
+                return None
             if exc.status not in REFUSED:
                 self._failed(exc.reason, exc.url, str(exc))
                 return None

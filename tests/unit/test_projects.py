@@ -33,7 +33,8 @@ def body(**names: str) -> dict[str, Any]:
 
 
 def refused(status: int) -> AuthFailed:
-    return AuthFailed(f"Keystone answered {status}", "forbidden", "http://ks/v3/x", status)
+    return AuthFailed(f"Keystone answered {status}", "forbidden", "http://ks/v3/x", status,
+                      authentication=False)
 
 
 def test_cycles_between() -> None:
@@ -53,7 +54,8 @@ def test_parse_projects_refuses_what_is_not_a_project_list(bad: Any) -> None:
 
 async def test_refresh_once_per_period_and_keep_names_on_failure() -> None:
     errors: list[tuple[str, str, str]] = []
-    failure = AuthFailed("boom", "server_error", "http://ks/v3/projects", 500)
+    failure = AuthFailed("boom", "server_error", "http://ks/v3/projects", 500,
+                         authentication=False)
     keystone = ScriptedKeystone(projects=[body(p1="one"), failure, body(p1="uno", p2="two")])
     names = ProjectNames("c", keystone, Capabilities(), every=2,
                          on_error=lambda *args: errors.append(args))
@@ -83,3 +85,15 @@ async def test_malformed_answer_keeps_the_names() -> None:
     assert await names.read() == {"p": "x"}
     assert await names.read() == {"p": "x"}
     assert [e[0] for e in errors] == ["malformed"]
+
+
+async def test_no_token_is_not_counted_twice() -> None:
+    """Tier 1 fails on the same authentication and counts it; the names stay."""
+    errors: list[tuple[str, str, str]] = []
+    no_token = AuthFailed("Keystone unreachable", "connection_refused", "http://ks/v3")
+    keystone = ScriptedKeystone(projects=[body(p="x"), no_token])
+    names = ProjectNames("c", keystone, Capabilities(),
+                         on_error=lambda *args: errors.append(args))
+    assert await names.read() == {"p": "x"}
+    assert await names.read() == {"p": "x"}
+    assert errors == []
