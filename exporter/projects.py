@@ -18,14 +18,13 @@ import structlog
 
 from exporter.auth import AuthFailed
 from exporter.capabilities import Capabilities
-from exporter.failures import MALFORMED
+from exporter.failures import MALFORMED, keystone_reason
 
 log = structlog.get_logger("exporter.projects")
 
 ALL_PROJECTS = "projects"
 MY_PROJECTS = "auth/projects"
 REFUSED = (403, 404)
-DEFAULT_REFRESH_SECONDS = 3600.0
 
 
 class IdentityReader(Protocol):
@@ -89,7 +88,9 @@ class ProjectNames:
             body = await self._identity.identity_get(self._path)
         except AuthFailed as exc:
             if exc.authentication:
-                # No token at all: tier 1 fails on the same and counts it; not twice.
+                # No token at all: tier 1 fails on the same and counts it, not twice; try again
+                # next cycle, which costs Keystone nothing more than tier 1's own attempt.
+                self._due = 0
                 return None
             if exc.status not in REFUSED:
                 self._failed(exc.reason, exc.url, str(exc))
@@ -102,6 +103,10 @@ class ProjectNames:
             log.warning("project_names_disabled", cloud=self.cloud, url=exc.url,
                         reason=f"Keystone answered {exc.status} to both GET /v3/projects and "
                         "GET /v3/auth/projects; octavia_project_info is off until restart")
+            return None
+        except Exception as exc:  # whatever breaks here must not fail tier 1
+            reason = keystone_reason(exc)
+            self._failed(reason, "", f"GET /v3/{self._path}: {type(exc).__name__}")
             return None
         try:
             return parse_projects(body)

@@ -91,9 +91,24 @@ async def test_no_token_is_not_counted_twice() -> None:
     """Tier 1 fails on the same authentication and counts it; the names stay."""
     errors: list[tuple[str, str, str]] = []
     no_token = AuthFailed("Keystone unreachable", "connection_refused", "http://ks/v3")
-    keystone = ScriptedKeystone(projects=[body(p="x"), no_token])
+    keystone = ScriptedKeystone(projects=[body(p="x"), no_token, body(p="y")])
+    names = ProjectNames("c", keystone, Capabilities(), every=10,
+                         on_error=lambda *args: errors.append(args))
+    assert await names.read() == {"p": "x"}
+    for _ in range(9):
+        await names.read()
+    assert await names.read() == {"p": "x"}
+    assert errors == []
+    # Without a token nothing was read: the next cycle tries again, not the next period.
+    assert await names.read() == {"p": "y"}
+    assert keystone.calls == ["projects"] * 3
+
+
+async def test_an_unexpected_failure_is_counted_not_raised() -> None:
+    errors: list[tuple[str, str, str]] = []
+    keystone = ScriptedKeystone(projects=[body(p="x"), ConnectionResetError()])
     names = ProjectNames("c", keystone, Capabilities(),
                          on_error=lambda *args: errors.append(args))
     assert await names.read() == {"p": "x"}
     assert await names.read() == {"p": "x"}
-    assert errors == []
+    assert [e[0] for e in errors] == ["auth"]
