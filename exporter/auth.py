@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from exporter.config import ConfigError, Settings
-from exporter.failures import AUTH, keystone_reason, safe_url
+from exporter.failures import AUTH, MALFORMED, keystone_reason, safe_url
 
 SERVICE_TYPE = "load-balancer"
 NETWORK = "network"
+IDENTITY = "identity"
 # Refresh a token this long before Keystone says it expires, so no request is sent with a token
 # that dies in flight.
 EXPIRY_MARGIN = 120.0
@@ -163,10 +164,16 @@ class AuthFailed(Exception):
 
     `reason` is one of exporter.failures' words, `url` the Keystone URL we tried."""
 
-    def __init__(self, message: str, reason: str = AUTH, url: str = "") -> None:
+    def __init__(self, message: str, reason: str = AUTH, url: str = "", status: int = 0,
+                 authentication: bool = True) -> None:
         super().__init__(message)
         self.reason = reason
         self.url = url
+        # The HTTP status when Keystone answered (0: it did not, or authentication failed).
+        self.status = status
+        # False for a failed identity_get call made with a valid token: authentication
+        # failures are counted where the token is used for Octavia, not twice.
+        self.authentication = authentication
 
 
 class TokenProvider(Protocol):
@@ -295,3 +302,46 @@ class KeystoneTokens:
                 self._token = None
                 self._failed_until = 0.0
                 self._cloud.session.auth.invalidate()
+
+    def _identity_get(self, path: str) -> Any:
+        from keystoneauth1 import exceptions as ks_exceptions
+
+        session = self._cloud.session
+        url = ""
+        try:
+            endpoint = session.get_endpoint(service_type=IDENTITY,
+                                            interface=self._cloud.interface,
+                                            region_name=self._cloud.region_name)
+            if not endpoint:
+                raise AuthFailed(f"no '{IDENTITY}' endpoint (interface {self._cloud.interface})"
+                                 " in the service catalog", AUTH, self.auth_url,
+                                 authentication=False)
+            root = str(endpoint).rstrip("/")
+            for suffix in ("/v3", "/v2.0"):
+                if root.endswith(suffix):
+                    root = root[: -len(suffix)]
+            url = f"{root}/v3/{path.lstrip('/')}"
+            response = session.get(url, raise_exc=True, headers={"Accept": "application/json"})
+            return response.json()
+        except AuthFailed:
+            raise
+        except ks_exceptions.HttpError as exc:
+            raise AuthFailed(f"Keystone answered {exc.http_status} to GET /v3/{path}",
+                             keystone_reason(exc), safe_url(url or self.auth_url),
+                             int(exc.http_status or 0), authentication=False) from exc
+        except ks_exceptions.ClientException as exc:
+            reason = keystone_reason(exc)
+            raise AuthFailed(f"GET /v3/{path} failed: {type(exc).__name__} ({reason})", reason,
+                             safe_url(url or self.auth_url), authentication=False) from exc
+        except ValueError as exc:
+            raise AuthFailed(f"GET /v3/{path}: the answer is not JSON", MALFORMED,
+                             safe_url(url), authentication=False) from exc
+
+    async def identity_get(self, path: str) -> Any:
+        """GET a Keystone v3 path (e.g. `projects`) through the cloud's own session and
+        catalog entry; the decoded JSON. Raises AuthFailed with the reason, URL and status
+        (`authentication` True when no token could be had: that failure is Octavia's too)."""
+        # The token first, shared with the Octavia client: one authentication, with its
+        # back-off, whoever asks; the session then reuses it.
+        await self.token()
+        return await asyncio.to_thread(self._identity_get, path)

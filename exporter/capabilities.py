@@ -1,7 +1,8 @@
 """What one cloud lets us collect: one record per cloud, switched off once when the API says no
 (amphorae need an admin or global observer role; floating IPs need a Neutron endpoint; quotas,
-flavors, zones and providers need a reader role, or an Octavia that has them), read by whoever
-needs to know instead of being copied around."""
+flavors, zones and providers need a reader role, or an Octavia that has them; project names need
+Keystone to answer one of its two project lists), read by whoever needs to know instead of being
+copied around."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Capabilities:
     flavors: bool = True
     availability_zones: bool = True
     providers: bool = True
+    project_names: bool = True
 
     def __post_init__(self) -> None:
         self.amphora_stats = self.amphora_stats and self.amphorae
@@ -27,6 +29,9 @@ class Capabilities:
 
     def disable_floating_ips(self) -> None:
         self.floating_ips = False
+
+    def disable_project_names(self) -> None:
+        self.project_names = False
 
     def disable(self, name: str) -> None:
         """Switch one optional collection off for good (the inventory lists, by field name)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import os
 import signal
 import sys
@@ -18,12 +19,14 @@ from exporter.auth import KeystoneTokens, resolve_clouds
 from exporter.capabilities import Capabilities
 from exporter.client import OctaviaClient
 from exporter.exposition import Exposition
+from exporter.failures import KEYSTONE
 from exporter.fetch import Fetcher
 from exporter.freshness import FreshnessCollector
 from exporter.limiter import Limiter
 from exporter.lists import ListReader
 from exporter.memory import MemoryPolicy
 from exporter.notifications import NotificationListener, url_password
+from exporter.projects import ProjectNames, cycles_between
 from exporter.scheduler import CloudScheduler
 from exporter.server import ServerThread, build_app
 from exporter.service import Service
@@ -117,11 +120,16 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
         clients.append(client)
         capabilities = Capabilities(amphorae=settings.amphorae,
                                     amphora_stats=settings.amphora_stats,
-                                    floating_ips=settings.floating_ips)
+                                    floating_ips=settings.floating_ips,
+                                    project_names=settings.project_names_interval > 0)
+        names = ProjectNames(
+            cloud.name, tokens, capabilities,
+            every=cycles_between(settings.project_names_interval, settings.interval),
+            on_error=functools.partial(telemetry.poll_error, cloud.name, KEYSTONE))
         fetcher = Fetcher(client, telemetry, rules, page_size=settings.page_size)
         scheduler = CloudScheduler(
             ListReader(client, telemetry, capabilities, shard=settings.shard,
-                       page_size=settings.page_size),
+                       page_size=settings.page_size, names=names),
             fetcher,
             rules, capabilities, telemetry, service.publish,
             interval=settings.interval, cycle_timeout=settings.cycle_timeout,

@@ -66,6 +66,7 @@ class Settings:
     amphora_stats: bool = False
     member_details: bool = False
     floating_ips: bool = True
+    project_names_interval: float = 3600.0
     notifications_url: str | None = None
     notifications_exchange: str = "octavia"
     notifications_topic: str = "notifications"
@@ -149,6 +150,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("floating_ips", "--floating-ips", "one paginated Neutron floating IP list per "
            "cycle, joined to load balancers by VIP port (turned off when the catalog has no "
            "network service or Neutron answers 403) (default true)", "bool"),
+    Option("project_names_interval", "--project-names-interval", "seconds between reads of "
+           "the project names from Keystone (GET /v3/projects, or /v3/auth/projects for a "
+           "project-scoped token), one call at most; 0 = no names (default 3600)", "float",
+           minimum=0.0),
     Option("member_details", "--member-details", "read every pool's member list instead of "
            "status trees: adds member weight, admin state and backup, at one call per pool "
            "instead of one per load balancer (default false)", "bool"),

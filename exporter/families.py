@@ -131,7 +131,8 @@ def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
                  ["cloud", "collector"],
                  [([v.health.cloud, name], _flag(getattr(v.capabilities, name)))
                   for v in views
-                  for name in ("amphorae", "amphora_stats", "floating_ips", *OPTIONAL_LISTS)])
+                  for name in ("amphorae", "amphora_stats", "floating_ips", *OPTIONAL_LISTS,
+                               "project_names")])
 
 
 def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
@@ -338,8 +339,9 @@ def quota_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[F
                  ["cloud", "resource"],
                  (([s.cloud, resource], float(limit)) for s in with_quotas
                   for resource, limit in s.quota_defaults.items()))
-    yield _info("octavia_project", f"Project names, where Keystone lets the exporter read "
-                f"them. {POLLED}", ["cloud", "project_id"], ["project_name"],
+    yield _info("octavia_project", "Project names, where Keystone lets the exporter read them "
+                "(GET /v3/projects, or /v3/auth/projects), refreshed every "
+                "--project-names-interval.", ["cloud", "project_id"], ["project_name"],
                 (([s.cloud, project], [name]) for s in snaps
                  for project, name in sorted(s.project_names.items())))
 

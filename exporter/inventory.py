@@ -1,4 +1,5 @@
-"""The bulk reads of issue 14, side by side: L7 policies, quotas, flavors, zones, providers.
+"""The bulk reads of issue 14, side by side: L7 policies, quotas, flavors, zones, providers,
+and the project names Keystone lets us read (projects.py, cached across cycles).
 
 `InventoryReader.read` is called once per tier-1 cycle beside the other bulk lists and never
 raises: a failed list keeps what the last good cycle knew (counted through `on_error`), and a
@@ -19,6 +20,7 @@ import structlog
 from exporter import l7, offerings, parse, quotas
 from exporter.capabilities import Capabilities
 from exporter.client import ApiError, OctaviaClient
+from exporter.projects import ProjectNames
 from exporter.snapshot import AvailabilityZone, Flavor, FleetSnapshot, L7Policy, Provider
 
 log = structlog.get_logger("exporter.inventory")
@@ -33,6 +35,7 @@ class Inventory:
     providers: Mapping[str, Provider] = field(default_factory=dict)
     quota_limits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     quota_defaults: Mapping[str, int] = field(default_factory=dict)
+    project_names: Mapping[str, str] = field(default_factory=dict)
 
 
 REFUSED = (403, 404)
@@ -50,8 +53,9 @@ class InventoryReader:
                  on_error: Callable[[ApiError], None] = lambda exc: None,
                  on_malformed: Callable[[str, str, str], None] = (
                      lambda endpoint, problem, url: None),
-                 ) -> None:
+                 names: ProjectNames | None = None) -> None:
         self.cloud = client.cloud
+        self._names = names
         self._client = client
         self._page_size = page_size
         self._on_error = on_error
@@ -107,13 +111,17 @@ class InventoryReader:
                 self._on_error(exc)
                 return None
 
+        async def names() -> Mapping[str, str]:
+            return await self._names.read() if self._names is not None else {}
+
         page = self._page_size
-        pols, quota, flavor_raw, zone_raw, provider_raw = await asyncio.gather(
+        pols, quota, flavor_raw, zone_raw, provider_raw, project_names = await asyncio.gather(
             policies(),
             self._guarded("quotas", lambda: quotas.read(self._client, page, known_projects)),
             self._guarded("flavors", lambda: offerings.flavors(self._client, page)),
             self._guarded("availability_zones", lambda: offerings.zones(self._client, page)),
             self._guarded("providers", lambda: offerings.providers(self._client)),
+            names(),
         )
 
         def kept(fresh: dict[str, Any] | None, before: Mapping[str, Any], on: bool
@@ -141,4 +149,5 @@ class InventoryReader:
                           prev.quota_limits if prev and quotas_on else {}),
             quota_defaults=(quota.defaults if quota is not None else
                             prev.quota_defaults if prev and quotas_on else {}),
+            project_names=project_names,
         )

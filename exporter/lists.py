@@ -21,8 +21,9 @@ from exporter import parse
 from exporter.assemble import same
 from exporter.capabilities import Capabilities
 from exporter.client import ApiError, OctaviaClient
-from exporter.inventory import InventoryReader
+from exporter.inventory import Inventory, InventoryReader
 from exporter.plan import in_shard
+from exporter.projects import ProjectNames
 from exporter.snapshot import Amphora, FleetSnapshot, FloatingIP, HealthMonitor
 from exporter.telemetry import Telemetry
 
@@ -67,7 +68,8 @@ class ListsFailed(Exception):
 
 class ListReader:
     def __init__(self, client: OctaviaClient, telemetry: Telemetry, capabilities: Capabilities,
-                 *, shard: tuple[int, int] = (1, 1), page_size: int | None = None) -> None:
+                 *, shard: tuple[int, int] = (1, 1), page_size: int | None = None,
+                 names: ProjectNames | None = None) -> None:
         self.cloud = client.cloud
         self._client = client
         self._telemetry = telemetry
@@ -75,7 +77,8 @@ class ListReader:
         self._shard = shard
         self._page_size = page_size
         self._inventory = InventoryReader(client, capabilities, page_size=page_size,
-                                          on_error=self._failed, on_malformed=self._malformed)
+                                          on_error=self._failed, on_malformed=self._malformed,
+                                          names=names)
         # The lists of the current read not answered yet, endpoint -> URL: what a cycle
         # timeout abandoned, for its log line.
         self.unanswered: dict[str, str] = {}
@@ -201,7 +204,15 @@ class ListReader:
             listeners=listeners, pools=pools, healthmonitors=healthmonitors, amphorae=amphorae,
             floating_ips=floating_ips, l7policies=l7policies, flavors=inventory.flavors,
             availability_zones=inventory.availability_zones, providers=inventory.providers,
-            quota_limits=inventory.quota_limits, quota_defaults=inventory.quota_defaults)
+            quota_limits=inventory.quota_limits, quota_defaults=inventory.quota_defaults,
+            project_names=self._named(inventory, loadbalancers))
+
+    @staticmethod
+    def _named(inventory: Inventory, loadbalancers: Mapping[str, Any]) -> dict[str, str]:
+        """Names of the projects something is exported for (load balancers, quota rows): an
+        admin's Keystone knows every project in the cloud, most of which own nothing here."""
+        wanted = {lb.project_id for lb in loadbalancers.values()} | set(inventory.quota_limits)
+        return {p: n for p, n in inventory.project_names.items() if p in wanted}
 
     async def _url_of(self, raw: list[Any] | ApiError | None, endpoint: str, path: str,
                       service: str = "load-balancer") -> str:

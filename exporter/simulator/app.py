@@ -144,7 +144,8 @@ class Simulator:
             lambda: {r.name: r.prefix for r in self.regions.values()},
             lambda: ({r.name: r.neutron_prefix for r in self.regions.values()}
                      if self.neutron else {}),
-            lambda: self.octavia_catalog_url,
+            octavia_url=lambda: self.octavia_catalog_url,
+            projects=self.projects,
         )
         self.control = ControlAPI(self)
         self._runner: web.AppRunner | None = None
@@ -329,6 +330,14 @@ class Simulator:
                 },
             }
         }
+
+    def projects(self) -> dict[str, str]:
+        """Every project (id -> name): Keystone's and those the regions' fleets made up."""
+        found = dict(self.identity.projects)
+        for region in self.regions.values():
+            for project in region.fleet.projects.values():
+                found.setdefault(project.id, project.name)
+        return found
 
     def write_clouds_yaml(self, path: str) -> None:
         directory = os.path.dirname(os.path.abspath(path))

@@ -2,7 +2,11 @@
 
 Shapes read from openstack/keystone: ``keystone/api/discovery.py`` (versions; the self link is
 always ``<base>/v3/``), ``keystone/common/render_token.py`` (token body) and
-``keystone/catalog/backends/sql.py`` (catalog endpoints: id, interface, region_id, url, region).
+``keystone/catalog/backends/sql.py`` (catalog endpoints: id, interface, region_id, url, region),
+``keystone/api/projects.py`` and ``keystone/api/auth.py`` (``GET /v3/projects``: every project,
+needs ``identity:list_projects``, which a project-scoped admin has and a member has not;
+``GET /v3/auth/projects``: the projects the token's user has a role on, for any valid token; both
+wrapped as ``{"projects": [...], "links": {...}}``).
 Roles are the bootstrap ones with their implications (admin implies member implies reader), so an
 admin token lists all three, as a real bootstrapped Keystone's does.
 """
@@ -333,12 +337,15 @@ class KeystoneService:
     def __init__(self, identity: Identity, base_url: Callable[[], str],
                  regions: Callable[[], dict[str, str]],
                  network: Callable[[], dict[str, str]] | None = None,
-                 octavia_url: Callable[[], str | None] = lambda: None) -> None:
+                 octavia_url: Callable[[], str | None] = lambda: None,
+                 projects: Callable[[], dict[str, str]] | None = None) -> None:
         self.identity = identity
         self._base_url = base_url
         self._regions = regions
         self._network = network or dict
         self._octavia_url = octavia_url
+        # Every project the cloud has (id -> name): Keystone's own and those the fleets own.
+        self._projects = projects or (lambda: dict(identity.projects))
 
     def catalog(self) -> list[dict[str, Any]]:
         return build_catalog(self._base_url(), self._regions(), self._network(),
@@ -351,8 +358,8 @@ class KeystoneService:
             return "/"
         if p == "/v3":
             return "/v3"
-        if p == "/v3/auth/tokens":
-            return "/v3/auth/tokens"
+        if p in ("/v3/auth/tokens", "/v3/projects", "/v3/auth/projects"):
+            return p
         return None
 
     def _version(self) -> dict[str, Any]:
@@ -380,6 +387,8 @@ class KeystoneService:
             return await self._post_token(request)
         if template == "/v3/auth/tokens" and method in ("GET", "HEAD"):
             return self._get_token(request)
+        if template in ("/v3/projects", "/v3/auth/projects") and method == "GET":
+            return self._list_projects(request, template)
         if template == "/v3/auth/tokens" and method == "DELETE":
             subject = request.headers.get("X-Subject-Token")
             if self.identity.validate(request.headers.get("X-Auth-Token")) is None:
@@ -413,6 +422,39 @@ class KeystoneService:
             self.identity.render(result, catalog), status=201,
             headers={"X-Subject-Token": result.id},
         )
+
+    def _project_ref(self, pid: str, name: str) -> dict[str, Any]:
+        return {
+            "id": pid, "name": name, "domain_id": DEFAULT_DOMAIN["id"], "description": "",
+            "enabled": True, "parent_id": DEFAULT_DOMAIN["id"], "is_domain": False,
+            "tags": [], "options": {},
+            "links": {"self": f"{self._base_url()}/identity/v3/projects/{pid}"},
+        }
+
+    def _list_projects(self, request: web.Request, template: str) -> web.Response:
+        context = self.identity.validate(request.headers.get("X-Auth-Token"))
+        if context is None:
+            return self._unauthorized()
+        projects = self._projects()
+        if template == "/v3/projects":
+            if not context.is_admin:
+                return errors.keystone_error(
+                    403, "Forbidden", "You are not authorized to perform the requested "
+                    "action: identity:list_projects.")
+            wanted = sorted(projects)
+            name = request.query.get("name")
+            if name is not None:
+                wanted = [pid for pid in wanted if projects[pid] == name]
+        else:
+            # Role assignments: a simulated user has its roles on its home project only.
+            home = self.identity.users[self.identity.tokens[
+                request.headers["X-Auth-Token"]].user_id].project_id
+            wanted = [home] if home in projects else []
+        return web.json_response({
+            "projects": [self._project_ref(pid, projects[pid]) for pid in wanted],
+            "links": {"self": f"{self._base_url()}/identity{template}", "previous": None,
+                      "next": None},
+        })
 
     def _get_token(self, request: web.Request) -> web.Response:
         if self.identity.validate(request.headers.get("X-Auth-Token")) is None:

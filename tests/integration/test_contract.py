@@ -60,6 +60,7 @@ class Side:
     octavia: str              # Octavia's root URL
     admin: str                # tokens
     member: str
+    keystone: str = ""        # Keystone's v3 root
 
     def url(self, path: str) -> str:
         return f"{self.octavia}/{path.lstrip('/')}"
@@ -182,6 +183,7 @@ async def collect(fetcher: Fetcher, side: Side) -> dict[str, Any]:
         out["amphora stats without listeners status"] = status
 
     out.update(await collect_issue14(fetcher, side))
+    out.update(await collect_project_lists(fetcher, side))
 
     unknown = str(uuid.uuid4())
     errors = {
@@ -250,6 +252,18 @@ async def collect_issue14(fetcher: Fetcher, side: Side) -> dict[str, Any]:
     return out
 
 
+async def collect_project_lists(fetcher: Fetcher, side: Side) -> dict[str, Any]:
+    """Keystone's two project lists the exporter reads for names, as admin and as a member."""
+    out: dict[str, Any] = {}
+    for who, token in (("admin", side.admin), ("member", side.member)):
+        for path in ("projects", "auth/projects"):
+            status, body = await fetcher.get(f"{side.keystone}/{path}", token)
+            out[f"keystone /v3/{path} as {who} status"] = status
+            if status == 200:
+                out[f"keystone /v3/{path} as {who}"] = [body]
+    return out
+
+
 def compare(real: dict[str, Any], sim: dict[str, Any]) -> set[str]:
     found: set[str] = set()
     for endpoint in sorted(set(real) ^ set(sim)):
@@ -280,10 +294,11 @@ async def found(cloud, fleet, simulator) -> set[str]:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
             fetcher = Fetcher(http)
             real = Side("octavia", cloud.octavia_url, cloud.token(),
-                        cloud.token("viewer", harness.TENANTS[0]))
+                        cloud.token("viewer", harness.TENANTS[0]), cloud.auth_url)
             sim = Side("simulator", simulator.base_url + "/load-balancer",
                        await sim_token(fetcher, simulator, "admin", "admin-secret", "admin"),
-                       await sim_token(fetcher, simulator, "demo", "demo-secret", "demo"))
+                       await sim_token(fetcher, simulator, "demo", "demo-secret", "demo"),
+                       simulator.auth_url)
             _FOUND.append(compare(await collect(fetcher, real), await collect(fetcher, sim)))
     return _FOUND[0]
 

@@ -13,7 +13,7 @@ import requests
 
 from tests.integration import fleet as fleet_module
 from tests.integration import harness
-from tests.system.conftest import Samples, status_of
+from tests.system.conftest import Samples, one, status_of
 
 RESOURCES = ("loadbalancer", "listener", "pool", "member", "healthmonitor", "l7policy", "l7rule")
 
@@ -31,6 +31,17 @@ def octavia(cloud: harness.Cloud, path: str, token: str) -> Any:
                           headers={"X-Auth-Token": token, "Accept": "application/json"})
     assert answer.status_code == 200, (path, answer.status_code, answer.text)
     return answer.json()
+
+
+def keystone(cloud: harness.Cloud, path: str, token: str) -> tuple[int, Any]:
+    answer = requests.get(f"{cloud.auth_url}/{path}", timeout=30,
+                          headers={"X-Auth-Token": token, "Accept": "application/json"})
+    return answer.status_code, answer.json()
+
+
+def project_names(metrics: Samples) -> dict[str, str]:
+    return {lab["project_id"]: lab["project_name"]
+            for lab, _ in metrics.get("octavia_project_info", [])}
 
 
 def check(metrics: Samples, cloud: harness.Cloud, db: dict[str, Any], projects: set[str],
@@ -132,6 +143,15 @@ async def test_admin_sees_every_l7_object_quota_and_offering(make_exporter, clou
                      if any(r["l7policy_id"] == p for r in db["l7rules"].values()))
     assert counter("octavia_api_requests_total", cloud="os-admin",
                    endpoint="l7policies/{id}/rules", code="200") == with_rules
+    # Project names: Keystone's own list, for every project the exporter has series for.
+    status, listed = keystone(cloud, "projects", cloud.token())
+    assert status == 200, listed
+    named = {lab["project_id"] for lab, _ in metrics["octavia_quota_limit"]} | projects
+    names = {p["id"]: p["name"] for p in listed["projects"] if p["id"] in named}
+    assert names and set(names) == named
+    assert project_names(metrics) == names
+    assert one(metrics, "octavia_collector_enabled", cloud="os-admin",
+               collector="project_names") == 1
 
 
 async def test_project_reader_sees_its_own_l7_objects_and_quota(make_exporter, cloud) -> None:
@@ -149,4 +169,17 @@ async def test_project_reader_sees_its_own_l7_objects_and_quota(make_exporter, c
     refused = [(lab["endpoint"], lab["code"]) for lab, v in
                metrics["octavia_api_requests_total"] if v and lab["code"] != "200"]
     assert refused == [("amphorae", "403")]
+    # Keystone refuses the reader its project list and gives it its own projects instead.
+    token = cloud.token("viewer", harness.TENANTS[0])
+    status, _ = keystone(cloud, "projects", token)
+    assert status == 403
+    status, mine = keystone(cloud, "auth/projects", token)
+    assert status == 200
+    names = {p["id"]: p["name"] for p in mine["projects"] if p["id"] == tenant}
+    assert names == {tenant: harness.TENANTS[0]}
+    assert project_names(metrics) == names
+    assert one(metrics, "octavia_collector_enabled", cloud="os-member",
+               collector="project_names") == 1
+    assert not [lab for lab, _ in metrics.get("octavia_poll_errors_total", [])
+                if lab["endpoint"] == "keystone"]
 

@@ -250,3 +250,42 @@ async def test_token_validation(sim: Simulator, http: aiohttp.ClientSession,
         assert resp.status == 204
     async with http.get(f"{sim.auth_url}/auth/tokens", headers=headers) as resp:
         assert resp.status == 404
+
+
+async def test_project_list_is_admin_only(sim: Simulator, http: aiohttp.ClientSession,
+                                          admin: dict[str, str], demo: dict[str, str]) -> None:
+    url = f"{sim.auth_url}/projects"
+    status, body = await get_json(http, url, admin)
+    assert status == 200
+    assert set(body) == {"projects", "links"}
+    assert body["links"] == {"self": url, "previous": None, "next": None}
+    names = {p["id"]: p["name"] for p in body["projects"]}
+    # Keystone's own projects and the ones the fleet's load balancers belong to.
+    fleet = next(iter(sim.regions.values())).fleet
+    assert {"admin", "demo", "service"} <= set(names.values())
+    assert {p.id: p.name for p in fleet.projects.values()}.items() <= names.items()
+    project = body["projects"][0]
+    assert set(project) == {"id", "name", "domain_id", "description", "enabled", "parent_id",
+                            "is_domain", "tags", "options", "links"}
+    assert project["links"] == {"self": f"{url}/{project['id']}"}
+    assert project["domain_id"] == "default" and project["is_domain"] is False
+    status, body = await get_json(http, url, demo)
+    assert status == 403
+    assert body["error"]["code"] == 403
+    assert "identity:list_projects" in body["error"]["message"]
+    status, body = await get_json(http, url)
+    assert (status, body) == (401, UNAUTHORIZED)
+
+
+async def test_auth_projects_lists_the_users_own(sim: Simulator, http: aiohttp.ClientSession,
+                                                 admin: dict[str, str],
+                                                 demo: dict[str, str]) -> None:
+    url = f"{sim.auth_url}/auth/projects"
+    for headers, name in ((demo, "demo"), (admin, "admin")):
+        status, body = await get_json(http, url, headers)
+        assert status == 200
+        assert [(p["id"], p["name"]) for p in body["projects"]] == [
+            (sim.identity.project_id(name), name)]
+        assert body["links"]["self"] == url
+    status, _ = await get_json(http, url)
+    assert status == 401

@@ -97,3 +97,101 @@ async def test_healthy_policies_wait_for_the_interval(control, make_exporter) ->
     third = await exporter.cycle()
     assert [lab["status"] for lab, v in third["octavia_l7rule_operating_status"]
             if lab["l7rule_id"] == healthy["rules"][0]["id"] and v == 1] == ["OFFLINE"]
+
+
+async def keystone_calls(control) -> dict[str, int]:
+    """Keystone project-list calls since the last reset, by endpoint template."""
+    calls = {row["endpoint"]: row["count"] for row in await control.requests()
+             if row["service"] == "keystone" and row["endpoint"].endswith("/projects")}
+    await control.call("POST", "/_sim/requests/reset")
+    return calls
+
+
+def project_names(metrics: dict) -> dict[str, str]:
+    return {lab["project_id"]: lab["project_name"]
+            for lab, _ in metrics.get("octavia_project_info", [])}
+
+
+async def test_project_names_are_read_once_per_refresh(control, make_exporter) -> None:
+    truth = await control.fleet()
+    await keystone_calls(control)
+    exporter = make_exporter()
+    metrics = await exporter.cycle()
+    owners = {lb["project_id"] for lb in truth["loadbalancers"]} | set(truth["quotas"])
+    expected = {p["id"]: p["name"] for p in truth["projects"] if p["id"] in owners}
+    assert expected and project_names(metrics) == expected
+    assert one(metrics, "octavia_collector_enabled", cloud="simulator",
+               collector="project_names") == 1
+    assert await keystone_calls(control) == {"/v3/projects": 1}
+    # The default refresh is an hour: the next cycles use the cache.
+    metrics = await exporter.cycle()
+    assert project_names(metrics) == expected
+    assert await keystone_calls(control) == {}
+
+
+async def test_project_reader_falls_back_to_its_own_projects(control, make_exporter,
+                                                             log_buffer) -> None:
+    truth = await control.fleet()
+    demo = next(p["id"] for p in truth["projects"] if p["name"] == "demo")
+    await keystone_calls(control)
+    exporter = make_exporter(clouds=("simulator-member",), project_names_interval=1.0)
+    metrics = await exporter.cycle()
+    assert project_names(metrics) == {demo: "demo"}
+    assert await keystone_calls(control) == {"/v3/projects": 1, "/v3/auth/projects": 1}
+    # The refusal is remembered: one call per refresh from then on, and nothing counted.
+    metrics = await exporter.cycle()
+    assert project_names(metrics) == {demo: "demo"}
+    assert await keystone_calls(control) == {"/v3/auth/projects": 1}
+    assert not metrics.get("octavia_poll_errors_total")
+    assert not [e for e in events(log_buffer) if e["event"].startswith("project_names_")]
+
+
+async def test_project_names_refused_twice_switch_off(control, make_exporter,
+                                                      log_buffer) -> None:
+    await control.faults(
+        {"kind": "error", "service": "keystone", "endpoint": "projects", "status": 403},
+        {"kind": "error", "service": "keystone", "endpoint": "auth/projects", "status": 403})
+    await keystone_calls(control)
+    exporter = make_exporter(project_names_interval=1.0)
+    await exporter.cycle()
+    metrics = await exporter.cycle()
+    assert exporter.cycles == [True, True]
+    assert not metrics.get("octavia_project_info")
+    assert one(metrics, "octavia_collector_enabled", cloud="simulator",
+               collector="project_names") == 0
+    assert await keystone_calls(control) == {"/v3/projects": 1, "/v3/auth/projects": 1}
+    warnings = [e for e in events(log_buffer) if e["event"] == "project_names_disabled"]
+    assert len(warnings) == 1 and warnings[0]["url"].endswith("/identity/v3/auth/projects")
+    assert not metrics.get("octavia_poll_errors_total")
+
+
+async def test_failed_project_list_keeps_the_names_and_counts(control, make_exporter,
+                                                              log_buffer) -> None:
+    exporter = make_exporter(project_names_interval=1.0)
+    first = project_names(await exporter.cycle())
+    assert first
+    await control.faults(
+        {"kind": "error", "service": "keystone", "endpoint": "projects", "status": 500})
+    metrics = await exporter.cycle()
+    assert exporter.cycles == [True, True]
+    assert project_names(metrics) == first
+    assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
+                            endpoint="keystone", reason="server_error") == 1
+    assert one(metrics, "octavia_last_error_info", cloud="simulator", endpoint="keystone",
+               reason="server_error") == 1
+    (failed,) = [e for e in events(log_buffer) if e["event"] == "project_names_failed"]
+    assert failed["url"].endswith("/identity/v3/projects") and failed["reason"] == "server_error"
+    assert one(metrics, "octavia_collector_enabled", cloud="simulator",
+               collector="project_names") == 1
+
+
+async def test_project_list_that_is_not_json_is_counted_as_malformed(control,
+                                                                     make_exporter) -> None:
+    exporter = make_exporter(project_names_interval=1.0)
+    first = project_names(await exporter.cycle())
+    await control.faults(
+        {"kind": "malformed", "service": "keystone", "endpoint": "projects"})
+    metrics = await exporter.cycle()
+    assert first and project_names(metrics) == first
+    assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
+                            endpoint="keystone", reason="malformed") == 1
