@@ -37,6 +37,8 @@ class Observer:
         # A collection switched off since `old` (403) empties its list: not a mass deletion.
         caps = self._capabilities
         first_read = {k for k in new.detail_read_at if k not in old.detail_read_at}
+        # Likewise L7 rules on their first read after start (a tier-2 task after tier 1).
+        first_rules = not old.l7rules
         for event in diff(old, new, amphorae=caps.amphorae):
             if isinstance(event, Transition):
                 transitions.labels(cloud, event.resource, event.field, event.old,
@@ -45,7 +47,8 @@ class Observer:
                          name=event.name, project_id=event.project_id, field=event.field,
                          old=event.old, new=event.new)
             elif isinstance(event, Presence):
-                if event.appeared and event.loadbalancer_id in first_read:
+                if event.appeared and (event.loadbalancer_id in first_read or (
+                        first_rules and event.resource == "l7rule")):
                     continue
                 log.info("object_appeared" if event.appeared else "object_vanished",
                          cloud=cloud, resource=event.resource, id=event.id, name=event.name,

@@ -23,3 +23,35 @@ def test_no_events_for_identical_snapshots() -> None:
 
 def test_unknown_statuses_are_counted() -> None:
     assert unknown_statuses(snapshot()) == {("member", "operating_status"): 1}
+
+
+def _appeared(old, new) -> list[tuple[str, str]]:
+    """(resource, id) of every object_appeared line the observer logs for old -> new."""
+    import structlog.testing
+
+    from exporter.capabilities import Capabilities
+    from exporter.observe import Observer
+    from exporter.telemetry import Telemetry
+
+    observer = Observer(Telemetry(), new.cloud, Capabilities())
+    with structlog.testing.capture_logs() as logs:
+        observer.observe(old, new, unknown=False)
+    return [(e["resource"], e["id"]) for e in logs if e["event"] == "object_appeared"]
+
+
+def test_first_reads_of_detail_and_rules_are_not_news() -> None:
+    from exporter.snapshot import L7Rule
+
+    lists = snapshot()
+    rule = L7Rule(id="r1", l7policy_id="p1", listener_id="l1", project_id="p",
+                  provisioning_status="ACTIVE", operating_status="ONLINE", admin_state_up=True)
+    # Rules and members read for the first time after the lists: they existed before we looked.
+    no_detail = dataclasses.replace(lists, members={}, detail_read_at={})
+    detailed = dataclasses.replace(lists, l7rules={"r1": rule},
+                                   detail_read_at={"lb1": 1.0})
+    assert _appeared(no_detail, detailed) == []
+    # Once read, a new rule or member is news.
+    later = dataclasses.replace(detailed, l7rules={"r1": rule, "r2": dataclasses.replace(
+        rule, id="r2")}, members={**detailed.members, "m9": dataclasses.replace(
+            detailed.members["m1"], id="m9")})
+    assert sorted(_appeared(detailed, later)) == [("l7rule", "r2"), ("member", "m9")]
