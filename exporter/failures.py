@@ -11,7 +11,16 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
+
+import structlog
+
+if TYPE_CHECKING:
+    from exporter.client import ApiError
+    from exporter.telemetry import Telemetry
+
+log = structlog.get_logger("exporter.failures")
 
 CONNECTION_REFUSED = "connection_refused"
 DNS = "dns"
@@ -125,3 +134,11 @@ def safe_url(url: str) -> str:
         port = None
     netloc = f"{host}:{port}" if port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def report(telemetry: Telemetry, cloud: str, error: ApiError) -> None:
+    """A call that failed for good: counted as the endpoint's latest error and logged with its
+    reason and URL, the same way whichever tier made it."""
+    telemetry.poll_error(cloud, error.endpoint, error.reason, error.url, str(error))
+    log.warning("api_call_failed", cloud=cloud, endpoint=error.endpoint, reason=error.reason,
+                url=error.url, detail=str(error))

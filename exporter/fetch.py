@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from exporter import parse
+from exporter import failures, parse
 from exporter.client import ApiError, OctaviaClient
 from exporter.plan import Parts, Rules, Work, reads_tree
 from exporter.snapshot import Member, Stats
@@ -58,10 +58,7 @@ class Fetcher:
         self._page_size = page_size
 
     def failed(self, error: ApiError) -> None:
-        self._telemetry.poll_error(self.cloud, error.endpoint, error.reason, error.url,
-                                   str(error))
-        log.warning("api_call_failed", cloud=self.cloud, endpoint=error.endpoint,
-                    reason=error.reason, url=error.url, detail=str(error))
+        failures.report(self._telemetry, self.cloud, error)
 
     async def _parsed(self, endpoint: str, path: str, body: Any, read: Callable[[Any], T]) -> T:
         """`read(body)`; JSON of the wrong shape fails like any other call, with its URL."""

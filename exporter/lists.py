@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from exporter import parse
+from exporter import failures, parse
 from exporter.assemble import same
 from exporter.capabilities import Capabilities
 from exporter.client import ApiError, OctaviaClient
@@ -100,10 +100,7 @@ class ListReader:
         return result
 
     def _failed(self, error: ApiError) -> None:
-        self._telemetry.poll_error(self.cloud, error.endpoint, error.reason, error.url,
-                                   str(error))
-        log.warning("api_call_failed", cloud=self.cloud, endpoint=error.endpoint,
-                    reason=error.reason, url=error.url, detail=str(error))
+        failures.report(self._telemetry, self.cloud, error)
 
     def _malformed(self, endpoint: str, problem: str, url: str = "") -> None:
         self._telemetry.poll_error(self.cloud, endpoint, "malformed", url, problem)
