@@ -114,6 +114,16 @@ def events(buffer: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
 
 
+def failed_cycle(buffer: io.StringIO) -> dict[str, Any]:
+    """The one poll_cycle_failed line of a cycle whose bulk lists failed: it names whichever
+    list failed first, so only that it is one of the four is fixed."""
+    failed = [e for e in events(buffer) if e["event"] == "poll_cycle_failed"]
+    assert len(failed) == 1, failed
+    assert failed[0]["endpoint"] in ("loadbalancers", "listeners", "pools", "healthmonitors"), \
+        failed
+    return failed[0]
+
+
 def use_clouds_yaml(monkeypatch: pytest.MonkeyPatch, path: Any) -> None:
     """Point openstacksdk's loader at `path` and at nothing else: no stray OS_* variable of the
     machine running the tests may change which cloud is used."""
