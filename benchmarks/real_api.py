@@ -451,8 +451,18 @@ class Context:
 
 
 def phase_lists(ctx: Context) -> None:
+    """The plain client's lists twice: alone, and with the other client probing as it does
+    while the exporter's tier 1 runs (the probe's requests share the API's one interpreter
+    with every list page, so only the second is the same conditions as the exporter's)."""
     log(f"{ctx.lbs}: plain-client bulk lists")
-    ctx.record("lists", **time_lists(ctx.api))
+    alone = time_lists(ctx.api)
+    probe = Probe(ctx.api.__class__(ctx.api.base, ctx.api.token), ctx.real.lb_ids).start()
+    try:
+        probed = time_lists(ctx.api)
+    finally:
+        probe.stop()
+    ctx.record("lists", **alone, with_probe={k: probed[k] for k in ("ours", "ours_seconds",
+                                                                    "peer", "peer_seconds")})
 
 
 def phase_idle(ctx: Context) -> None:
@@ -812,8 +822,11 @@ def summary(results: list[dict[str, Any]]) -> str:
     for r in results:
         phase = r["phase"]
         if phase == "lists":
+            probed = r.get("with_probe") or {}
             lines.append(f"- {r['lbs']:,} LBs: bulk lists, plain client: ours "
-                         f"{r['ours_seconds']} s, peer's three {r['peer_seconds']} s")
+                         f"{r['ours_seconds']} s, peer's three {r['peer_seconds']} s; "
+                         f"with the other client probing: ours {probed.get('ours_seconds')} s, "
+                         f"peer's {probed.get('peer_seconds')} s")
         elif phase == "idle":
             p = r["probe"]
             lines.append(f"- {r['lbs']:,} LBs: idle status-tree GET p50 {p['p50_ms']} / p95 "

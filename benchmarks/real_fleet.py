@@ -57,6 +57,25 @@ def pre_request(worker, req):
             break
     with _lock:
         _out.write(f"{time.time():.4f} {req.method} {req.path} {agent.replace(' ', '_')}\\n")
+    req._bench_started = time.time()
+
+
+# Start, end and user agent of every request, so a benchmark can tell what the API was busy
+# with at any moment (what another client's slow request overlapped).
+_done = open(_path.replace(".log", "-done.log"), "a", buffering=1)
+
+
+def post_request(worker, req, environ, resp):
+    started = getattr(req, "_bench_started", None)
+    if started is None:
+        return
+    agent = ""
+    for name, value in req.headers:
+        if name == "USER-AGENT":
+            agent = value
+            break
+    with _lock:
+        _done.write(f"{started:.4f} {time.time():.4f} {req.path} {agent.replace(' ', '_')}\\n")
 '''
 
 

@@ -56,7 +56,7 @@ class Settings:
     detail_target: float = 900.0
     retries: int = 3
     max_staleness: float = 300.0
-    page_size: int | None = None
+    page_size: int = 200
     listener_stats: bool = True
     stats_interval: float = 0.0
     healthy_tree_interval: float = 0.0
@@ -131,8 +131,9 @@ OPTIONS: tuple[Option, ...] = (
            "(default 3)", "int", minimum=0),
     Option("max_staleness", "--max-staleness", "seconds the last good fleet data stays "
            "exported while polls fail (default 300)", "float", minimum=0.0),
-    Option("page_size", "--page-size", "limit= for list calls (default: the API's maximum)",
-           "int", minimum=1),
+    Option("page_size", "--page-size", "limit= for list calls: smaller pages let other clients' "
+           "requests in between ours on a busy API; 0 = the API's maximum (default 200)",
+           "int", minimum=0),
     Option("listener_stats", "--listener-stats", "one stats call per listener (load-balancer "
            "stats are their sum); off: one call per load balancer and no listener traffic "
            "(default true)", "bool"),

@@ -113,8 +113,10 @@ def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
     yield _gauge("octavia_up", "1 when the last poll cycle could read the Octavia API's bulk "
                  "lists, 0 otherwise; per-load-balancer detail never changes it.", ["cloud"],
                  [([v.health.cloud], _flag(v.health.up)) for v in views])
-    yield _gauge("octavia_poll_interval_seconds", "The configured --interval between the starts "
-                 "of two poll cycles; rules scale staleness thresholds by it.", ["cloud"],
+    yield _gauge("octavia_poll_interval_seconds", "Seconds between the starts of two tier-1 "
+                 "cycles: --interval, or longer while the bulk lists would otherwise hold the API "
+                 "more than a quarter of the time; rules scale staleness thresholds by it.",
+                 ["cloud"],
                  [([v.health.cloud], v.health.interval) for v in views])
     yield _gauge("octavia_poll_duration_seconds",
                  "Wall time of the last tier-1 cycle (the bulk lists).", ["cloud"],

@@ -14,6 +14,8 @@ Cadence: a part is due once per tier-1 cycle, or, with --healthy-tree-interval a
 changed, or with a member not ONLINE) always has its members due.
 Order: load balancers needing attention or never read first, then those a notification named,
 then the stalest.
+Tier 1 itself starts every --interval, or every lists_period() when the lists are too slow for
+that to leave the API room for anyone else.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ from dataclasses import dataclass
 from exporter.snapshot import Amphora, FleetSnapshot, Listener, LoadBalancer, Member, Pool
 
 HEALTHY_MEMBER = frozenset({"ONLINE", "NO_MONITOR"})
+
+# The bulk lists may hold the API for at most this share of the time. On a one-worker Octavia
+# with thousands of load balancers they take a large part of a 30-s interval (half of it at
+# 2,000, all of it at 5,000: docs/benchmarks.md), which would leave every other client queueing
+# behind list pages and tier 2 starved; tier 1 then runs less often, and says so.
+LISTS_SHARE = 0.25
 
 # Priority classes, lowest first.
 ATTENTION = 0
@@ -42,6 +50,12 @@ class Rules:
     amphora_stats: bool = False
     healthy_tree_interval: float = 0.0
     stats_interval: float = 0.0
+
+
+def lists_period(interval: float, duration: float) -> float:
+    """Seconds from the start of one tier-1 cycle to the next: --interval, stretched so that
+    lists lasting `duration` stay within LISTS_SHARE of the time."""
+    return max(interval, duration / LISTS_SHARE)
 
 
 def in_shard(loadbalancer_id: str, shard: tuple[int, int]) -> bool:

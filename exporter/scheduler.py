@@ -1,6 +1,7 @@
 """One cloud's schedule: tier 1 every interval, tier 2 as a continuous prioritised stream.
 
-Tier 1 (the bulk lists) starts every --interval, never overlapping itself, and is published as
+Tier 1 (the bulk lists) starts every --interval (longer when the lists would otherwise hold the
+API more than plan.LISTS_SHARE of the time), never overlapping itself, and is published as
 soon as it is in, carrying over the detail of every object it still shows. Its failure (or
 --cycle-timeout) is what sets octavia_up to 0; tier 2 cannot.
 
@@ -163,9 +164,19 @@ class CloudScheduler:
             self.pending.lists_done()
         self.last_lists_seconds = duration = time.monotonic() - started
         was_withdrawn = self.health.stale_withdrawn
+        was_period = self.health.interval
         self.health = health.after_lists(self.health, ok=ok, now=self._clock(),
                                          duration=duration, max_staleness=self._max_staleness,
-                                         has_snapshot=self.snapshot is not None)
+                                         has_snapshot=self.snapshot is not None,
+                                         period=plan.lists_period(self._interval, duration))
+        if self.health.interval > self._interval and was_period == self._interval:
+            log.warning("lists_interval_stretched", cloud=self.cloud,
+                        lists_seconds=round(duration, 3), interval_seconds=self._interval,
+                        next_in_seconds=round(self.health.interval, 3),
+                        share=plan.LISTS_SHARE)
+        elif self.health.interval == self._interval and was_period > self._interval:
+            log.info("lists_interval_restored", cloud=self.cloud,
+                     lists_seconds=round(duration, 3), interval_seconds=self._interval)
         if self.health.stale_withdrawn and not was_withdrawn:
             log.warning("fleet_data_withdrawn", cloud=self.cloud,
                         last_success=self.health.last_success,
@@ -175,6 +186,7 @@ class CloudScheduler:
             self._after_lists()
         log.info("poll_cycle_done", cloud=self.cloud, ok=ok, duration_seconds=round(duration, 3),
                  started=started_wall, detail_backlog=self.backlog,
+                 next_in_seconds=round(self.health.interval, 3),
                  **(self.snapshot.counts() if self.snapshot else {}))
         self._last_render = await self._publish()
         return ok
@@ -248,7 +260,7 @@ class CloudScheduler:
         next_start = time.monotonic()
         while True:
             await self.run_lists()
-            next_start += self._interval
+            next_start += self.health.interval
             now = time.monotonic()
             if next_start < now:
                 # The lists overran: start the next now rather than firing a backlog.
