@@ -57,6 +57,7 @@ class Settings:
     retries: int = 3
     max_staleness: float = 300.0
     page_size: int = 200
+    lists_share: float = 0.25
     listener_stats: bool = True
     stats_interval: float = 0.0
     healthy_tree_interval: float = 0.0
@@ -90,6 +91,7 @@ class Option:
     choices: tuple[str, ...] = ()
     env: str | None = None
     minimum: float | None = None
+    maximum: float | None = None
     # An old spelling still accepted for one release, hidden from --help, with a warning.
     deprecated: tuple[str, ...] = ()
 
@@ -115,6 +117,10 @@ OPTIONS: tuple[Option, ...] = (
            "(default 30)", "float", minimum=1.0),
     Option("request_timeout", "--request-timeout", "seconds before one API request is "
            "abandoned (default 10)", "float", minimum=0.1),
+    Option("lists_share", "--lists-share", "the largest share of the time the bulk lists "
+           "(tier 1) may hold the API: when they take longer than this share of --interval, "
+           "tier 1 runs every list duration / share instead; 1 = only never overlap (default "
+           "0.25)", "float", minimum=0.01, maximum=1.0),
     Option("cycle_timeout", "--cycle-timeout", "seconds before the bulk lists of a cycle "
            "(tier 1) are abandoned (default 300)", "float", minimum=1.0),
     Option("concurrency", "--concurrency", "most API requests in flight per cloud: the ceiling "
@@ -262,6 +268,8 @@ def _convert(option: Option, raw: Any, source: str) -> tuple[Any, str | None]:
             return None, f"{where}: expected {kind}, got {raw!r}"
         if option.minimum is not None and number < option.minimum:
             return None, f"{where}: must be at least {option.minimum:g}, got {raw!r}"
+        if option.maximum is not None and number > option.maximum:
+            return None, f"{where}: must be at most {option.maximum:g}, got {raw!r}"
         return number, None
     if option.kind == "choice":
         value = str(raw).strip().lower()

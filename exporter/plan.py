@@ -29,10 +29,10 @@ from exporter.snapshot import Amphora, FleetSnapshot, Listener, LoadBalancer, Me
 
 HEALTHY_MEMBER = frozenset({"ONLINE", "NO_MONITOR"})
 
-# The bulk lists may hold the API for at most this share of the time. On a one-worker Octavia
-# with thousands of load balancers they take a large part of a 30-s interval (half of it at
-# 2,000, all of it at 5,000: docs/benchmarks.md), which would leave every other client queueing
-# behind list pages and tier 2 starved; tier 1 then runs less often, and says so.
+# The bulk lists may hold the API for at most this share of the time (--lists-share). On a
+# one-worker Octavia with thousands of load balancers they take a large part of a 30-s interval
+# (half of it at 2,000, all of it at 5,000: docs/benchmarks.md), which would leave every other
+# client queueing behind list pages and tier 2 starved; tier 1 then runs less often, and says so.
 LISTS_SHARE = 0.25
 
 # Priority classes, lowest first.
@@ -52,10 +52,10 @@ class Rules:
     stats_interval: float = 0.0
 
 
-def lists_period(interval: float, duration: float) -> float:
+def lists_period(interval: float, duration: float, share: float = LISTS_SHARE) -> float:
     """Seconds from the start of one tier-1 cycle to the next: --interval, stretched so that
-    lists lasting `duration` stay within LISTS_SHARE of the time."""
-    return max(interval, duration / LISTS_SHARE)
+    lists lasting `duration` hold the API at most `share` of the time."""
+    return max(interval, duration / share)
 
 
 def in_shard(loadbalancer_id: str, shard: tuple[int, int]) -> bool:

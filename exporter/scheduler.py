@@ -1,7 +1,7 @@
 """One cloud's schedule: tier 1 every interval, tier 2 as a continuous prioritised stream.
 
 Tier 1 (the bulk lists) starts every --interval (longer when the lists would otherwise hold the
-API more than plan.LISTS_SHARE of the time), never overlapping itself, and is published as
+API more than --lists-share of the time), never overlapping itself, and is published as
 soon as it is in, carrying over the detail of every object it still shows. Its failure (or
 --cycle-timeout) is what sets octavia_up to 0; tier 2 cannot.
 
@@ -67,12 +67,14 @@ class CloudScheduler:
         *,
         interval: float,
         cycle_timeout: float,
+        lists_share: float = plan.LISTS_SHARE,
         max_staleness: float,
         workers: int = 4,
         refresh_debounce: float = 0.25,
         publish_every: float = PUBLISH_EVERY,
         after_lists: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         rule_reader: l7.RuleReader | None = None,
     ) -> None:
         self.cloud = lists.cloud
@@ -84,12 +86,14 @@ class CloudScheduler:
         self._publish = publish
         self._observer = Observer(telemetry, self.cloud, capabilities)
         self._interval = interval
+        self._lists_share = lists_share
         self._cycle_timeout = cycle_timeout
         self._max_staleness = max_staleness
         self._workers = max(1, workers)
         self._publish_every = publish_every
         self._after_lists = after_lists
         self._clock = clock
+        self._monotonic = monotonic
         self.health = CloudHealth(cloud=self.cloud, interval=interval)
         self.snapshot: FleetSnapshot | None = None
         self.pending = Pending(refresh_debounce)
@@ -139,7 +143,7 @@ class CloudScheduler:
             return await self._run_lists()
 
     async def _run_lists(self) -> bool:
-        started_wall, started = self._clock(), time.monotonic()
+        started_wall, started = self._clock(), self._monotonic()
         ok = False
         self.pending.lists_started()
         try:
@@ -162,18 +166,19 @@ class CloudScheduler:
             ok = True
             self._install(lists, started_wall)
             self.pending.lists_done()
-        self.last_lists_seconds = duration = time.monotonic() - started
+        self.last_lists_seconds = duration = self._monotonic() - started
         was_withdrawn = self.health.stale_withdrawn
         was_period = self.health.interval
         self.health = health.after_lists(self.health, ok=ok, now=self._clock(),
                                          duration=duration, max_staleness=self._max_staleness,
                                          has_snapshot=self.snapshot is not None,
-                                         period=plan.lists_period(self._interval, duration))
+                                         period=plan.lists_period(self._interval, duration,
+                                                                  self._lists_share))
         if self.health.interval > self._interval and was_period == self._interval:
             log.warning("lists_interval_stretched", cloud=self.cloud,
                         lists_seconds=round(duration, 3), interval_seconds=self._interval,
                         next_in_seconds=round(self.health.interval, 3),
-                        share=plan.LISTS_SHARE)
+                        share=self._lists_share)
         elif self.health.interval == self._interval and was_period > self._interval:
             log.info("lists_interval_restored", cloud=self.cloud,
                      lists_seconds=round(duration, 3), interval_seconds=self._interval)
@@ -219,7 +224,7 @@ class CloudScheduler:
         self._pass_left &= parts.keys()
         self._start_rules(before.l7policies if before else {}, new)
         if self._pass_started is None and self._queued:
-            self._pass_started = time.monotonic()
+            self._pass_started = self._monotonic()
             self._pass_left = set(self._queued)
         elif self._pass_started is not None and not self._pass_left:
             self._pass_done()
@@ -246,7 +251,7 @@ class CloudScheduler:
         async def read() -> None:
             try:
                 self._rules_update = await reader.read(new.l7policies, before, new.l7rules,
-                                                       time.monotonic())
+                                                       self._monotonic())
             except Exception:  # a bug must cost the rules' freshness, not the scheduler
                 log.exception("l7_rules_read_crashed", cloud=self.cloud)
                 return
@@ -257,11 +262,11 @@ class CloudScheduler:
             self._rules_task = asyncio.create_task(read(), name=f"l7-rules-{self.cloud}")
 
     async def loop(self) -> None:
-        next_start = time.monotonic()
+        next_start = self._monotonic()
         while True:
             await self.run_lists()
             next_start += self.health.interval
-            now = time.monotonic()
+            now = self._monotonic()
             if next_start < now:
                 # The lists overran: start the next now rather than firing a backlog.
                 next_start = now
@@ -343,14 +348,14 @@ class CloudScheduler:
     def _pass_done(self) -> None:
         if self._pass_started is None:
             return
-        self.last_pass_seconds = time.monotonic() - self._pass_started
+        self.last_pass_seconds = self._monotonic() - self._pass_started
         self._telemetry.detail_pass_duration.labels(self.cloud).set(self.last_pass_seconds)
         log.info("detail_pass_done", cloud=self.cloud,
                  duration_seconds=round(self.last_pass_seconds, 3))
         self._pass_started = None
         self._flush_now.set()
         if self._queued:
-            self._pass_started = time.monotonic()
+            self._pass_started = self._monotonic()
             self._pass_left = set(self._queued) | self._in_flight
 
     def _merge_batch(self, snapshot: FleetSnapshot) -> FleetSnapshot:

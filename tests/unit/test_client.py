@@ -86,6 +86,16 @@ async def test_full_last_page_then_empty_page_stops() -> None:
     assert items == [{"id": "a"}]
 
 
+async def test_page_size_zero_asks_for_no_limit() -> None:
+    client, _, _ = make()
+    with aioresponses() as mocked:
+        # Only the URL without limit= is answered: asking with one would fail the call.
+        mocked.get(f"{ROOT}/v2/lbaas/pools", payload={"pools": [{"id": "a"}]})
+        items = await client.list_all("pools", "v2/lbaas/pools", "pools", page_size=0)
+    await client.close()
+    assert items == [{"id": "a"}]
+
+
 async def test_pagination_that_does_not_advance_is_an_error() -> None:
     client, _, _ = make()
     stuck = {"pools": [{"id": "a"}], "pools_links": [

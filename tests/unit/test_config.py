@@ -8,6 +8,23 @@ def test_defaults_are_valid() -> None:
     assert settings.interval == 30.0
     assert settings.listen_port == config.DEFAULT_PORT
     assert settings.status_series == "current"
+    # Pages small enough that other clients' requests get in between ours (docs/benchmarks.md).
+    assert settings.page_size == 200
+
+
+def test_lists_share_is_a_share() -> None:
+    assert config.load([], environ={}).lists_share == 0.25
+    assert config.load(["--lists-share", "1"], environ={}).lists_share == 1.0
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(["--lists-share", "1.5"], environ={})
+    assert caught.value.problems == [
+        "lists_share (flag --lists-share): must be at most 1, got '1.5'"]
+
+
+def test_page_size_zero_means_the_apis_maximum() -> None:
+    assert config.load(["--page-size", "0"], environ={}).page_size == 0
+    with pytest.raises(config.ConfigError, match="page_size"):
+        config.load(["--page-size", "-1"], environ={})
 
 
 def test_flag_beats_env_beats_file(tmp_path) -> None:

@@ -191,3 +191,11 @@ def test_freshness_metrics_are_the_real_ages() -> None:
     assert found["octavia_detail_age_target_seconds"][""] == 900.0
     now[0] += 100.0  # ages grow between publishes
     assert scrape()["octavia_detail_oldest_age_seconds"][""] == 2100.0
+
+
+def test_lists_keep_their_share_of_the_api() -> None:
+    assert plan.lists_period(30.0, 7.5) == 30.0    # exactly a quarter: --interval
+    assert plan.lists_period(30.0, 15.0) == 60.0   # half: every four list durations
+    assert plan.lists_period(120.0, 35.0) == 140.0
+    # --lists-share 1: only "never overlap", the behaviour before the share existed
+    assert plan.lists_period(30.0, 35.0, share=1.0) == 35.0

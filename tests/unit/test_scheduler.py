@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+import structlog.testing
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import plan
 from exporter.capabilities import Capabilities
+from exporter.client import ApiError
+from exporter.families import health_families
 from exporter.fetch import Detail
 from exporter.freshness import FreshnessCollector
+from exporter.lists import ListsFailed
 from exporter.scheduler import CloudScheduler
 from exporter.snapshot import FleetSnapshot, Listener, LoadBalancer, Member, Pool
 from exporter.telemetry import Telemetry
@@ -145,5 +149,62 @@ async def test_exported_ages_are_the_real_ages() -> None:
                                   "octavia_detail_age_seconds_gsum": 80.0}
         assert dataclasses.replace(state.snapshot, detail_read_at={}).members.keys() == {
             "a-m", "b-m"}
+    finally:
+        await state.stop()
+
+
+class SlowLists(Lists):
+    """Lists that take `seconds` on the scheduler's monotonic clock, or fail."""
+
+    def __init__(self, statuses: dict[str, str], clock: Clock) -> None:
+        super().__init__(statuses)
+        self.clock = clock
+        self.seconds = 1.0
+        self.fail = False
+
+    async def read(self, previous: FleetSnapshot | None) -> FleetSnapshot:
+        self.clock.now += self.seconds
+        if self.fail:
+            raise ListsFailed(ApiError("loadbalancers", "server_error", status=500))
+        return await super().read(previous)
+
+
+def poll_interval(state: CloudScheduler) -> float:
+    family = next(f for f in health_families([state.view()])
+                  if f.name == "octavia_poll_interval_seconds")
+    [(_labels, value)] = list(family.samples)
+    return value
+
+
+async def test_slow_lists_stretch_the_interval_to_keep_their_share_and_say_so() -> None:
+    clock = Clock()
+    lists = SlowLists({"a": "ONLINE"}, clock)
+
+    async def publish() -> float:
+        return 0.0
+
+    state = CloudScheduler(lists, Fetcher(), plan.Rules(), Capabilities(), Telemetry(),  # type: ignore[arg-type]
+                           publish, interval=30.0, cycle_timeout=100.0, max_staleness=300.0,
+                           workers=1, clock=clock, monotonic=clock)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            lists.seconds = 5.0   # a sixth of the interval: no change
+            await state.run_lists()
+            assert state.health.interval == 30.0
+            lists.seconds = 20.0  # two thirds: the next start is 4 x 20 s after this one
+            await state.run_lists()
+            assert state.health.interval == 80.0
+            assert poll_interval(state) == 80.0
+            lists.fail = True     # a failed read says nothing about the lists' duration
+            await state.run_lists()
+            assert state.health.interval == 80.0
+            lists.fail, lists.seconds = False, 2.0
+            await state.run_lists()
+            assert state.health.interval == 30.0
+        events = [e for e in logs if e["event"].startswith("lists_interval")]
+        assert [(e["event"], e.get("next_in_seconds")) for e in events] == [
+            ("lists_interval_stretched", 80.0), ("lists_interval_restored", None)]
+        done = [e["next_in_seconds"] for e in logs if e["event"] == "poll_cycle_done"]
+        assert done == [30.0, 80.0, 80.0, 30.0]
     finally:
         await state.stop()
