@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import multiprocessing
 import os
 import random
 import signal
@@ -161,37 +162,67 @@ def time_lists(api: Api) -> dict[str, Any]:
             "peer": peer, "peer_seconds": round(sum(x["seconds"] for x in peer.values()), 2)}
 
 
+def _probe_main(base: str, token: str, lb_ids: list[str], gap: float, seed: int,
+                out_path: str, stop: Any) -> None:
+    """The other client's loop, in a process of its own (see Probe)."""
+    api = Api(base, token)
+    rng = random.Random(seed)
+    with open(out_path, "a", buffering=1) as out:
+        while not stop.is_set():
+            lb_id = rng.choice(lb_ids)
+            try:
+                elapsed, _ = api.get(f"/v2/lbaas/loadbalancers/{lb_id}/status")
+                out.write(f"{time.monotonic():.6f} {elapsed:.6f}\n")
+            except requests.RequestException:
+                out.write(f"{time.monotonic():.6f} error\n")
+            stop.wait(gap)
+
+
 class Probe:
-    """Another client: one status-tree GET of a random load balancer every `gap` seconds."""
+    """Another client: one status-tree GET of a random load balancer every `gap` seconds.
+
+    It runs in a process of its own: in this one, the thread scraping and parsing the
+    exporter's /metrics (megabytes a second at 2,000 load balancers) would hold the interpreter
+    lock while a probe's response waits to be read, and add our own pauses to the latency it
+    reports (35 ms at the p95 in one run: 179 ms here against 143 ms at the server). Times are
+    CLOCK_MONOTONIC, which both processes share."""
 
     def __init__(self, api: Api, lb_ids: list[str], gap: float = 0.2, seed: int = 1) -> None:
-        self.api = api
-        self.lb_ids = lb_ids
-        self.gap = gap
-        self.rng = random.Random(seed)
-        self.samples: list[tuple[float, float]] = []  # (monotonic time, seconds)
+        context = multiprocessing.get_context("spawn")
+        handle, path = tempfile.mkstemp(prefix="probe-", suffix=".txt")
+        os.close(handle)
+        self._path = Path(path)
+        self._stop = context.Event()
+        self._process = context.Process(
+            target=_probe_main, args=(api.base, api.token, lb_ids, gap, seed, path, self._stop),
+            daemon=True)
         self.errors = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            lb_id = self.rng.choice(self.lb_ids)
-            try:
-                elapsed, _ = self.api.get(f"/v2/lbaas/loadbalancers/{lb_id}/status")
-                self.samples.append((time.monotonic(), elapsed))
-            except requests.RequestException:
-                self.errors += 1
-            self._stop.wait(self.gap)
+    @property
+    def samples(self) -> list[tuple[float, float]]:
+        """(monotonic time, seconds) of every answered probe so far."""
+        out: list[tuple[float, float]] = []
+        errors = 0
+        for line in self._path.read_text().splitlines():
+            at, _, value = line.partition(" ")
+            if value == "error":
+                errors += 1
+            elif value:
+                out.append((float(at), float(value)))
+        self.errors = errors
+        return out
 
     def start(self) -> Probe:
-        self._thread.start()
+        self._process.start()
         return self
 
     def stop(self) -> list[float]:
-        self._stop.set()
-        self._thread.join(120)
-        return [s for _, s in self.samples]
+        if self._process.is_alive() or self._process.exitcode is None:
+            self._stop.set()
+            self._process.join(120)
+        samples = [s for _, s in self.samples]
+        self._path.unlink(missing_ok=True)
+        return samples
 
     def between(self, start: float, end: float) -> list[float]:
         return [s for t, s in self.samples if start <= t <= end]

@@ -57,7 +57,7 @@ class Settings:
     retries: int = 3
     max_staleness: float = 300.0
     page_size: int = 200
-    lists_share: float = 0.25
+    lists_share: float = 0.1
     listener_stats: bool = True
     stats_interval: float = 0.0
     healthy_tree_interval: float = 0.0
@@ -120,7 +120,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("lists_share", "--lists-share", "the largest share of the time the bulk lists "
            "(tier 1) may hold the API: when they take longer than this share of --interval, "
            "tier 1 runs every list duration / share instead; 1 = only never overlap (default "
-           "0.25)", "float", minimum=0.01, maximum=1.0),
+           "0.1)", "float", minimum=0.01, maximum=1.0),
     Option("cycle_timeout", "--cycle-timeout", "seconds before the bulk lists of a cycle "
            "(tier 1) are abandoned (default 300)", "float", minimum=1.0),
     Option("concurrency", "--concurrency", "most API requests in flight per cloud: the ceiling "

@@ -115,7 +115,7 @@ def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
                  [([v.health.cloud], _flag(v.health.up)) for v in views])
     yield _gauge("octavia_poll_interval_seconds", "Seconds between the starts of two tier-1 "
                  "cycles: --interval, or longer while the bulk lists would otherwise hold the API "
-                 "more than a quarter of the time; rules scale staleness thresholds by it.",
+                 "more than --lists-share of the time; rules scale staleness thresholds by it.",
                  ["cloud"],
                  [([v.health.cloud], v.health.interval) for v in views])
     yield _gauge("octavia_poll_duration_seconds",

@@ -31,9 +31,11 @@ HEALTHY_MEMBER = frozenset({"ONLINE", "NO_MONITOR"})
 
 # The bulk lists may hold the API for at most this share of the time (--lists-share). On a
 # one-worker Octavia with thousands of load balancers they take a large part of a 30-s interval
-# (half of it at 2,000, all of it at 5,000: docs/benchmarks.md), which would leave every other
-# client queueing behind list pages and tier 2 starved; tier 1 then runs less often, and says so.
-LISTS_SHARE = 0.25
+# (two thirds of it at 2,000, more than all of it at 5,000), and another client's request that
+# lands on a list page waits several times its idle latency, whatever the page size (a tenth
+# keeps that under 2 x idle at the p95: docs/benchmarks.md); tier 2 would starve too. Tier 1
+# then runs less often, and says so.
+LISTS_SHARE = 0.1
 
 # Priority classes, lowest first.
 ATTENTION = 0

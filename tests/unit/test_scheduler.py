@@ -185,7 +185,7 @@ async def test_slow_lists_stretch_the_interval_to_keep_their_share_and_say_so() 
 
     state = CloudScheduler(lists, Fetcher(), plan.Rules(), Capabilities(), Telemetry(),  # type: ignore[arg-type]
                            publish, interval=30.0, cycle_timeout=100.0, max_staleness=300.0,
-                           workers=1, clock=clock, monotonic=clock)
+                           workers=1, clock=clock, monotonic=clock, lists_share=0.25)
     try:
         with structlog.testing.capture_logs() as logs:
             lists.seconds = 5.0   # a sixth of the interval: no change
