@@ -126,17 +126,21 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
             cloud.name, tokens, capabilities,
             every=cycles_between(settings.project_names_interval, settings.interval),
             on_error=functools.partial(telemetry.poll_error, cloud.name, KEYSTONE))
-        fetcher = Fetcher(client, telemetry, rules, page_size=settings.page_size)
+        page_size = (config.DEFAULT_PAGE_SIZE if settings.page_size is None
+                     else settings.page_size)
+        fetcher = Fetcher(client, telemetry, rules, page_size=page_size)
         scheduler = CloudScheduler(
             ListReader(client, telemetry, capabilities, shard=settings.shard,
-                       page_size=settings.page_size, names=names),
+                       page_size=page_size,
+                       first_page_size=0 if settings.page_size is None else None,
+                       names=names),
             fetcher,
             rules, capabilities, telemetry, service.publish,
             interval=settings.interval, lists_share=settings.lists_share,
             cycle_timeout=settings.cycle_timeout,
             max_staleness=settings.max_staleness, workers=settings.concurrency,
             after_lists=memory.settle if memory else None,
-            rule_reader=l7.RuleReader(client, page_size=settings.page_size,
+            rule_reader=l7.RuleReader(client, page_size=page_size,
                                       healthy_interval=settings.healthy_tree_interval,
                                       concurrency=settings.concurrency, on_error=fetcher.failed))
         telemetry.detail_backlog.labels(cloud.name).set_function(_backlog(scheduler))

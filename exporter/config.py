@@ -19,6 +19,7 @@ import yaml
 
 from exporter import __version__
 
+DEFAULT_PAGE_SIZE = 200
 DEFAULT_PORT = 9879
 DEFAULT_INTERVAL = 30.0
 DEFAULT_TELEMETRY_PATH = "/metrics"
@@ -56,7 +57,8 @@ class Settings:
     detail_target: float = 900.0
     retries: int = 3
     max_staleness: float = 300.0
-    page_size: int = 200
+    # None: DEFAULT_PAGE_SIZE, and the API's maximum for the first lists (lists.ListReader).
+    page_size: int | None = None
     lists_share: float = 0.1
     listener_stats: bool = True
     stats_interval: float = 0.0
@@ -138,7 +140,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_staleness", "--max-staleness", "seconds the last good fleet data stays "
            "exported while polls fail (default 300)", "float", minimum=0.0),
     Option("page_size", "--page-size", "limit= for list calls: smaller pages let other clients' "
-           "requests in between ours on a busy API; 0 = the API's maximum (default 200)",
+           "requests in between ours on a busy API; 0 = the API's maximum (default 200, and "
+           "the API's maximum for the first lists after start, before which nothing is "
+           "served)",
            "int", minimum=0),
     Option("listener_stats", "--listener-stats", "one stats call per listener (load-balancer "
            "stats are their sum); off: one call per load balancer and no listener traffic "

@@ -56,13 +56,13 @@ def diff(old: FleetSnapshot, new: FleetSnapshot,
             continue
         before, after = _objects(old, attribute), _objects(new, attribute)
         for obj_id, obj in after.items():
-            name = str(getattr(obj, "name", ""))
-            project = str(getattr(obj, "project_id", ""))
             prior = before.get(obj_id)
             if prior is obj:
                 # The poller keeps unchanged objects as the previous snapshot's own, so most of
                 # a large fleet is skipped here without comparing a field.
                 continue
+            name = str(getattr(obj, "name", ""))
+            project = str(getattr(obj, "project_id", ""))
             if prior is None:
                 yield Presence(resource, obj_id, True, name, project,
                                str(getattr(obj, "loadbalancer_id", "")))

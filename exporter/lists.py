@@ -69,13 +69,22 @@ class ListsFailed(Exception):
 class ListReader:
     def __init__(self, client: OctaviaClient, telemetry: Telemetry, capabilities: Capabilities,
                  *, shard: tuple[int, int] = (1, 1), page_size: int | None = None,
+                 first_page_size: int | None = None,
                  names: ProjectNames | None = None) -> None:
+        """`first_page_size`: limit= of the lists while there is no snapshot yet (default:
+        `page_size`). Until the first lists are in, nothing is served and /readyz says not
+        ready, so those are read at the API's maximum by default: on a one-worker Octavia at
+        2,000 load balancers our lists took 20 s in pages of 200 where a plain client's in
+        pages of 1,000 took 11 s; afterwards small pages let other clients in between ours
+        (docs/benchmarks.md)."""
         self.cloud = client.cloud
         self._client = client
         self._telemetry = telemetry
         self.capabilities = capabilities
         self._shard = shard
         self._page_size = page_size
+        self._first_page_size = page_size if first_page_size is None else first_page_size
+        self._size = page_size  # this read's
         self._inventory = InventoryReader(client, capabilities, page_size=page_size,
                                           on_error=self._failed, on_malformed=self._malformed,
                                           names=names)
@@ -125,7 +134,7 @@ class ListReader:
                     before: Mapping[str, Any]) -> None:
         # The URL is known before the pages arrive: a malformed object is logged as parsed.
         await self._answered(endpoint, path, lambda url: self._client.list_all(
-            endpoint, path, key, fields, self._page_size,
+            endpoint, path, key, fields, self._size,
             on_page=self._collector(endpoint, build, into, before, url)))
 
     async def _optional(self, enabled: bool, endpoint: str, path: str, key: str,
@@ -136,7 +145,7 @@ class ListReader:
             return None
         try:
             return await self._answered(endpoint, path, lambda _: self._client.list_all(
-                endpoint, path, key, fields, self._page_size, service=service), service)
+                endpoint, path, key, fields, self._size, service=service), service)
         except ApiError as exc:
             return exc
 
@@ -151,6 +160,7 @@ class ListReader:
         hms_raw: list[Any] = []
         caps = self.capabilities
         self.unanswered = {}
+        self._size = self._page_size if previous is not None else self._first_page_size
         # Beside the lists; it never raises (a failed part keeps what the last cycle knew).
         inventory_read = asyncio.create_task(self._inventory.read(previous))
         try:
@@ -167,7 +177,7 @@ class ListReader:
                 self._answered("healthmonitors", "v2/lbaas/healthmonitors",
                                lambda _: self._client.list_all(
                                    "healthmonitors", "v2/lbaas/healthmonitors",
-                                   "healthmonitors", HM_FIELDS, self._page_size,
+                                   "healthmonitors", HM_FIELDS, self._size,
                                    on_page=hms_raw.extend)),
                 self._optional(caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
                                AMPHORA_FIELDS),

@@ -39,8 +39,9 @@ def expected_calls(truth: dict[str, Any], listener_stats: bool = True) -> Counte
         "/v2/octavia/amphorae": pages(len(truth["amphorae"])),
         "/v2/lbaas/loadbalancers/{id}/status": len(tree_lbs),
         "/v2/lbaas/pools/{pool_id}/members": sum(pages(len(p["members"])) for p in unattached),
-        # Neutron paginates only when asked to (its pagination_max_limit defaults to none), and
-        # the exporter does not ask unless --page-size is set: one call.
+        # Neutron paginates only when asked to (its pagination_max_limit defaults to none); the
+        # exporter asks for pages of 200 after its first lists, more than this fleet has: one
+        # call.
         "/v2.0/floatingips": 1,
         # Issue 14: L7 policies, one rule list per policy with rules, quota rows + defaults,
         # flavors, zones and providers (providers are never paginated).

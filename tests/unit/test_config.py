@@ -8,8 +8,9 @@ def test_defaults_are_valid() -> None:
     assert settings.interval == 30.0
     assert settings.listen_port == config.DEFAULT_PORT
     assert settings.status_series == "current"
-    # Pages small enough that other clients' requests get in between ours (docs/benchmarks.md).
-    assert settings.page_size == 200
+    # Unset: pages of DEFAULT_PAGE_SIZE, small enough that other clients' requests get in
+    # between ours, after first lists at the API's maximum (docs/benchmarks.md).
+    assert settings.page_size is None and config.DEFAULT_PAGE_SIZE == 200
 
 
 def test_lists_share_is_a_share() -> None:
