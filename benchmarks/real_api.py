@@ -13,6 +13,7 @@ phases asked for, one after another on the same API:
              intervals: requests per interval (counted at the server) and member-data age
   tier1      as `pass`, but stops once tier 1 is on /metrics (for sizes whose full detail would
              take too long to wait for)
+  tier1_alone  as `tier1` with no other client probing: compare with the lists alone
   rate       the exporter with --api-max-rate R: requests in every 10-second window, counted
              at the server, against 1.05 x 10 R
   sweep      time to all members on /metrics at fixed --concurrency 1, 2, 4, 8, 16
@@ -589,6 +590,14 @@ def phase_tier1(ctx: Context) -> None:
                                      ctx.args.pass_timeout))
 
 
+def phase_tier1_alone(ctx: Context) -> None:
+    """As `tier1`, with nobody else calling: the same conditions as the plain client's lists
+    alone (the `lists` phase times them both ways)."""
+    log(f"{ctx.lbs}: exporter at defaults, tier 1 only, no other client")
+    ctx.record("tier1_alone", **first_pass(ctx, "tier1-alone", ctx.args.exporter_args, "tier1",
+                                           ctx.args.pass_timeout, probe=False))
+
+
 def phase_pages(ctx: Context) -> None:
     """Tier 1 with the other client probing, per --page-size: do smaller pages let it in?"""
     for size in ctx.args.page_sizes:
@@ -819,6 +828,7 @@ class SimulatorProcess:
 
 PHASES: dict[str, Callable[[Context], None]] = {
     "lists": phase_lists, "idle": phase_idle, "pass": phase_pass, "tier1": phase_tier1,
+    "tier1_alone": phase_tier1_alone,
     "rate": phase_rate, "sweep": phase_sweep, "curve": phase_curve, "pages": phase_pages,
 }
 
@@ -862,7 +872,7 @@ def summary(results: list[dict[str, Any]]) -> str:
             p = r["probe"]
             lines.append(f"- {r['lbs']:,} LBs: idle status-tree GET p50 {p['p50_ms']} / p95 "
                          f"{p['p95_ms']} ms (n={p['n']})")
-        elif phase in ("pass", "tier1", "sweep", "pages"):
+        elif phase in ("pass", "tier1", "tier1_alone", "sweep", "pages"):
             label = {"sweep": f"sweep {r.get('config')} budget {r.get('budget')}",
                      "pages": f"tier 1 with --page-size {r.get('page_size')}"}.get(phase, phase)
             probe = r.get("probe_during_pass") or {}

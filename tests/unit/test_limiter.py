@@ -18,6 +18,7 @@ from exporter.limiter import (
     AdaptiveLimit,
     Limiter,
     TokenBucket,
+    budget,
     tier,
 )
 
@@ -43,7 +44,7 @@ def windows_ok(stamps: list[float], rate: float, window: float = 10.0) -> int:
 @pytest.mark.parametrize("rate", [10.0, 24.0, 100.0])
 def test_a_greedy_caller_never_beats_the_rate(rate: float) -> None:
     clock = Clock()
-    bucket = TokenBucket(rate, clock=clock)
+    bucket = budget(rate, clock=clock)
     stamps: list[float] = []
     while clock.now < 1100.0:
         wait = bucket.take()
@@ -56,17 +57,28 @@ def test_a_greedy_caller_never_beats_the_rate(rate: float) -> None:
     assert len(stamps) >= 100 * rate
 
 
-def test_bursty_callers_never_beat_the_rate() -> None:
+@pytest.mark.parametrize("rate", [1.0, 5.0, 10.0, 24.0])
+def test_bursty_callers_never_beat_the_rate(rate: float) -> None:
     rng = random.Random(5)
     clock = Clock()
-    bucket = TokenBucket(10.0, clock=clock)
+    bucket = budget(rate, clock=clock)
     stamps: list[float] = []
     for _ in range(5000):
-        # Idle gaps (tokens pile up, up to the burst of one) and tight retries.
+        # Idle gaps (tokens pile up, up to the burst) and tight retries.
         clock.now += rng.choice([0.0, 0.001, 0.05, 0.3, 2.0])
         if bucket.take() == 0:
             stamps.append(clock.now)
-    assert windows_ok(stamps, 10.0) <= 105
+    # A burst of at least one token: below 2.5 req/s that one is more than 0.4 s' worth.
+    assert windows_ok(stamps, rate) <= max(1.05 * 10 * rate, 10 * rate + 1)
+
+
+def test_quick_requests_after_a_long_one_do_not_wait() -> None:
+    clock = Clock()
+    bucket = budget(10.0, clock=clock)
+    assert bucket.take() == 0
+    clock.now += 1.0            # a long list page
+    assert [bucket.take() for _ in range(4)] == [0.0] * 4  # the small lists go at once
+    assert bucket.take() > 0    # and then the rate holds again
 
 
 def test_rate_zero_means_no_limit() -> None:
