@@ -11,9 +11,9 @@ finished load balancer's detail joins a batch; the batch is merged into the publ
 and re-rendered when the stream runs dry or every PUBLISH_EVERY seconds, whichever is first,
 so a render (seconds at 10,000 load balancers) is not paid per load balancer and every publish
 holds whole load balancers only. The period stretches to RENDER_SHARE times the last render's
-duration, so rendering never takes more than a tenth of the time while a pass runs: about
-what the single-tier design spent (one 2.3 s render per 30 s cycle at 10,000 load balancers),
-where a fifth measured 2.6 x its CPU per API call (docs/benchmarks.md).
+duration, so periodic renders take at most a twentieth of the time while a pass runs; at
+10,000 load balancers a render takes 3-6 s beside a busy stream, and a tenth still measured
+2.25 x the single-tier design's CPU per pass (docs/benchmarks.md).
 
 L7 rules (one list per policy, l7.py) are tier-2 reads too: after each tier 1, one task reads
 the rules of the policies that are due, at tier-2 priority, and the next publish carries them.
@@ -52,7 +52,7 @@ from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.scheduler")
 PUBLISH_EVERY = 5.0
-RENDER_SHARE = 10.0
+RENDER_SHARE = 20.0
 
 
 class CloudScheduler:
@@ -256,7 +256,10 @@ class CloudScheduler:
                 log.exception("l7_rules_read_crashed", cloud=self.cloud)
                 return
             self._batch_waiting.set()
-            self._flush_now.set()
+            if self._idle.is_set():
+                # While the stream runs, its next batched publish carries the rules: a render
+                # of their own would cost a fleet's render for a few rules.
+                self._flush_now.set()
 
         with tier(TIER2):
             self._rules_task = asyncio.create_task(read(), name=f"l7-rules-{self.cloud}")
