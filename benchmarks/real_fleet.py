@@ -49,14 +49,16 @@ _path = os.environ["BENCH_REQUEST_LOG"]
 _lock = threading.Lock()
 _out = open(_path, "a", buffering=1)
 
-def pre_request(worker, req):
-    agent = ""
+def _agent(req):
     for name, value in req.headers:
         if name == "USER-AGENT":
-            agent = value
-            break
+            return value.replace(" ", "_")
+    return ""
+
+
+def pre_request(worker, req):
     with _lock:
-        _out.write(f"{time.time():.4f} {req.method} {req.path} {agent.replace(' ', '_')}\\n")
+        _out.write(f"{time.time():.4f} {req.method} {req.path} {_agent(req)}\\n")
     req._bench_started = time.time()
 
 
@@ -69,13 +71,8 @@ def post_request(worker, req, environ, resp):
     started = getattr(req, "_bench_started", None)
     if started is None:
         return
-    agent = ""
-    for name, value in req.headers:
-        if name == "USER-AGENT":
-            agent = value
-            break
     with _lock:
-        _done.write(f"{started:.4f} {time.time():.4f} {req.path} {agent.replace(' ', '_')}\\n")
+        _done.write(f"{started:.4f} {time.time():.4f} {req.path} {_agent(req)}\\n")
 '''
 
 
