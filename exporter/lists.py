@@ -84,7 +84,6 @@ class ListReader:
         self._shard = shard
         self._page_size = page_size
         self._first_page_size = page_size if first_page_size is None else first_page_size
-        self._size = page_size  # this read's
         self._inventory = InventoryReader(client, capabilities, page_size=page_size,
                                           on_error=self._failed, on_malformed=self._malformed,
                                           names=names)
@@ -130,22 +129,22 @@ class ListReader:
         return on_page
 
     async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...],
-                    build: Callable[[Any], Any], into: dict[str, Any],
+                    size: int | None, build: Callable[[Any], Any], into: dict[str, Any],
                     before: Mapping[str, Any]) -> None:
         # The URL is known before the pages arrive: a malformed object is logged as parsed.
         await self._answered(endpoint, path, lambda url: self._client.list_all(
-            endpoint, path, key, fields, self._size,
+            endpoint, path, key, fields, size,
             on_page=self._collector(endpoint, build, into, before, url)))
 
     async def _optional(self, enabled: bool, endpoint: str, path: str, key: str,
-                        fields: tuple[str, ...], service: str = "load-balancer",
-                        ) -> list[Any] | ApiError | None:
+                        fields: tuple[str, ...], size: int | None,
+                        service: str = "load-balancer") -> list[Any] | ApiError | None:
         """A list beside the others whose failure must not fail the tier."""
         if not enabled:
             return None
         try:
             return await self._answered(endpoint, path, lambda _: self._client.list_all(
-                endpoint, path, key, fields, self._size, service=service), service)
+                endpoint, path, key, fields, size, service=service), service)
         except ApiError as exc:
             return exc
 
@@ -160,29 +159,29 @@ class ListReader:
         hms_raw: list[Any] = []
         caps = self.capabilities
         self.unanswered = {}
-        self._size = self._page_size if previous is not None else self._first_page_size
+        size = self._page_size if previous is not None else self._first_page_size
         # Beside the lists; it never raises (a failed part keeps what the last cycle knew).
         inventory_read = asyncio.create_task(self._inventory.read(previous))
         try:
             _, _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
                 self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers",
-                           LB_FIELDS, parse.loadbalancer, raw_lbs,
+                           LB_FIELDS, size, parse.loadbalancer, raw_lbs,
                            previous.loadbalancers if previous else empty),
                 self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
-                           parse.listener, raw_listeners,
+                           size, parse.listener, raw_listeners,
                            previous.listeners if previous else empty),
-                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, parse.pool,
+                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, size, parse.pool,
                            raw_pools, previous.pools if previous else empty),
                 # Health monitors name their pool, which may arrive later: parsed at the end.
                 self._answered("healthmonitors", "v2/lbaas/healthmonitors",
                                lambda _: self._client.list_all(
                                    "healthmonitors", "v2/lbaas/healthmonitors",
-                                   "healthmonitors", HM_FIELDS, self._size,
+                                   "healthmonitors", HM_FIELDS, size,
                                    on_page=hms_raw.extend)),
                 self._optional(caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
-                               AMPHORA_FIELDS),
+                               AMPHORA_FIELDS, size),
                 self._optional(caps.floating_ips, "floatingips", "v2.0/floatingips",
-                               "floatingips", FLOATING_IP_FIELDS, service="network"),
+                               "floatingips", FLOATING_IP_FIELDS, size, service="network"),
             )
         except ApiError as exc:
             inventory_read.cancel()
