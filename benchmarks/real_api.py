@@ -279,6 +279,17 @@ def free_port() -> int:
     return harness.free_port()
 
 
+def stop_group(popen: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a process started in a session of its own and everything it started; SIGKILL
+    after 20 s."""
+    os.killpg(popen.pid, signal.SIGTERM)
+    try:
+        popen.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(popen.pid, signal.SIGKILL)
+        popen.wait()
+
+
 @dataclass
 class Sample:
     t: float              # seconds since the exporter started
@@ -346,12 +357,7 @@ class ExporterRun:
 
     def stop(self) -> None:
         if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
+            stop_group(self.popen)
         self._log.close()
 
 
@@ -817,12 +823,7 @@ class SimulatorProcess:
         return Api(base + "/load-balancer", token), lbs, listeners
 
     def __exit__(self, *exc: object) -> None:
-        os.killpg(self.popen.pid, signal.SIGTERM)
-        try:
-            self.popen.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait()
+        stop_group(self.popen)
         self.log.close()
 
 
