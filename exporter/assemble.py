@@ -26,6 +26,11 @@ from exporter.snapshot import (
 )
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Mapping[Any, Any])
+TIER1 = ("loadbalancers", "listeners", "pools", "healthmonitors", "amphorae", "floating_ips",
+         "l7policies", "flavors", "availability_zones", "providers", "quota_limits",
+         "quota_defaults", "project_names")
+DETAIL = ("members", "listener_stats", "loadbalancer_stats", "amphora_stats", "detail_read_at")
 
 
 def same(before: Mapping[Any, Any], key: Any, obj: T) -> T:
@@ -34,6 +39,25 @@ def same(before: Mapping[Any, Any], key: Any, obj: T) -> T:
     strings are never held twice."""
     old = before.get(key)
     return old if old is not None and old == obj else obj
+
+
+def kept(new: M, old: M) -> M:
+    """`old` when `new` holds the very same objects under the same keys, else `new`. A mapping
+    that stays the same object tells the renderer its families need no new text
+    (families.Key), so an unchanged part of the fleet is not formatted again."""
+    if new is old or len(new) != len(old):
+        return new
+    missing = object()
+    for key, value in new.items():
+        if old.get(key, missing) is not value:
+            return new
+    return old
+
+
+def _kept_all(new: FleetSnapshot, old: FleetSnapshot, names: Sequence[str]) -> FleetSnapshot:
+    changes = {name: kept(getattr(new, name), getattr(old, name)) for name in names}
+    return dataclasses.replace(new, **{k: v for k, v in changes.items()
+                                       if v is not getattr(new, k)})
 
 
 def carry(lists: FleetSnapshot, current: FleetSnapshot | None) -> FleetSnapshot:
@@ -47,10 +71,11 @@ def carry(lists: FleetSnapshot, current: FleetSnapshot | None) -> FleetSnapshot:
     lb_stats = {k: v for k, v in current.loadbalancer_stats.items() if k in lists.loadbalancers}
     amphora_stats = {k: v for k, v in current.amphora_stats.items() if k[0] in lists.amphorae}
     read_at = {k: v for k, v in current.detail_read_at.items() if k in lists.loadbalancers}
-    return dataclasses.replace(
+    carried = dataclasses.replace(
         lists, members=members, listener_stats=listener_stats,
         loadbalancer_stats=_no_listener_stats(lists, lb_stats), amphora_stats=amphora_stats,
         detail_read_at=read_at, l7rules=rules_of(lists.l7policies, current.l7rules))
+    return _kept_all(carried, current, (*TIER1, *DETAIL, "l7rules"))
 
 
 def rules_of(policies: Mapping[str, L7Policy], rules: Mapping[str, L7Rule]) -> dict[str, L7Rule]:
@@ -102,9 +127,10 @@ def merge(snapshot: FleetSnapshot,
                                      for k, v in rows.items())
         if stamp is not None:
             read_at[detail.loadbalancer_id] = stamp
-    return dataclasses.replace(
+    merged = dataclasses.replace(
         snapshot, members=members, listener_stats=listener_stats, loadbalancer_stats=lb_stats,
         amphora_stats=amphora_stats, detail_read_at=read_at)
+    return _kept_all(merged, snapshot, DETAIL)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,10 +1,11 @@
-"""The /metrics body: fleet families rendered once per cycle, self-metrics on each scrape.
+"""The /metrics body: fleet families rendered once per publish, self-metrics on each scrape.
 
 Rendering a fleet of 100,000 members costs seconds; a scrape must cost milliseconds whatever
-the fleet size. So the fleet part is rendered once when a cycle ends, in a worker thread, in
-both text formats, gzipped, and kept as bytes. A scrape renders only the exporter's own small
-registry and appends it to the cached deflate stream as a few more blocks. Clients that do not
-accept gzip (people with curl) get the fleet part decompressed on the fly, the rare, slower path.
+the fleet size. So the fleet part is rendered when something new is published, in a worker
+thread, in both text formats, gzipped (reusing the blocks the last render compressed), and kept
+as bytes. A scrape renders only the exporter's own small registry and appends it to the cached
+deflate stream as a few more blocks. Clients that do not accept gzip (people with curl) get the
+fleet part decompressed on the fly, the rare, slower path.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from prometheus_client import exposition as text_format
 from prometheus_client.openmetrics import exposition as om_format
 
 from exporter.families import all_families
-from exporter.render import EMPTY, Deflated, render_families
+from exporter.render import EMPTY, Deflated, RenderCache, render_families
 from exporter.snapshot import CloudView
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -42,13 +43,15 @@ class Exposition:
         self._stateset = stateset
         self._level = compression_level
         self._render_lock = threading.Lock()
+        self._blocks = RenderCache()
         self._generation = 0
         self.current = Rendered(EMPTY, EMPTY, 0)
 
     def render_now(self, views: Sequence[CloudView]) -> Rendered:
         """Render the fleet part for these views (blocking; call from a worker thread)."""
         with self._render_lock:
-            compressed = render_families(all_families(views, self._stateset), self._level)
+            compressed = render_families(all_families(views, self._stateset), self._level,
+                                         self._blocks)
             self._generation += 1
             rendered = Rendered(compressed.text, compressed.openmetrics, self._generation,
                                 compressed.lines)

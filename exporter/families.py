@@ -27,6 +27,14 @@ STATS_FIELDS = (
 STATS_ATTRS = {"connections": "total_connections"}
 
 Sample = tuple[Sequence[str], float]
+# What a family's samples are made of, compared by identity: snapshots never change a mapping
+# once published, so a family whose key holds the same objects as last time has the same text
+# (render.RenderCache). None: always rendered.
+Key = tuple[object, ...] | None
+
+
+def _key(snaps: Sequence[FleetSnapshot], stateset: bool, *fields: str) -> Key:
+    return (stateset, *(x for s in snaps for x in (s.cloud, *(getattr(s, f) for f in fields))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +47,7 @@ class Family:
     help: str
     labels: Sequence[str]
     samples: Iterable[Sample]
+    key: Key = None
 
     @property
     def sample_name(self) -> str:
@@ -58,7 +67,7 @@ def _flag(value: bool) -> float:
 
 
 def _status(name: str, what: str, labels: list[str], field: str, stateset: bool,
-            rows: Iterable[tuple[list[str], str]]) -> Family:
+            rows: Iterable[tuple[list[str], str]], key: Key = None) -> Family:
     known = states.states_for(field)
 
     def samples() -> Iterator[Sample]:
@@ -73,39 +82,40 @@ def _status(name: str, what: str, labels: list[str], field: str, stateset: bool,
 
     pretty = field.replace("_", " ")
     return Family(name, "gauge", f"{what} {pretty} (value 1 for the current state). {POLLED}",
-                  [*labels, "status"], samples())
+                  [*labels, "status"], samples(), key)
 
 
 def _stats(prefix: str, what: str, labels: list[str],
-           rows: Sequence[tuple[list[str], Stats]]) -> Iterator[Family]:
+           rows: Sequence[tuple[list[str], Stats]], key: Key = None) -> Iterator[Family]:
     for field, text, kind in STATS_FIELDS:
         attr = STATS_ATTRS.get(field, field)
         doc = (f"{text} by the {what}, cumulative as Octavia reports it. {POLLED}"
                if kind == "counter" else f"{text} on the {what}. {POLLED}")
         yield Family(f"{prefix}_{field}", kind, doc, labels,
-                     [(values, float(getattr(st, attr))) for values, st in rows])
+                     ((values, float(getattr(st, attr))) for values, st in rows), key)
 
 
-def _gauge(name: str, doc: str, labels: list[str], rows: Iterable[Sample]) -> Family:
-    return Family(name, "gauge", doc, labels, rows)
+def _gauge(name: str, doc: str, labels: list[str], rows: Iterable[Sample],
+           key: Key = None) -> Family:
+    return Family(name, "gauge", doc, labels, rows, key)
 
 
 def _info(name: str, doc: str, labels: list[str], keys: list[str],
-          rows: Iterable[tuple[list[str], list[str]]]) -> Family:
+          rows: Iterable[tuple[list[str], list[str]]], key: Key = None) -> Family:
     return Family(name, "info", doc, [*labels, *keys],
-                  (([*values, *info], 1.0) for values, info in rows))
+                  (([*values, *info], 1.0) for values, info in rows), key)
 
 
 def _states(prefix: str, what: str, labels: list[str], rows: Sequence[tuple[list[str], Any]],
-            stateset: bool, admin: bool = True) -> Iterator[Family]:
+            stateset: bool, admin: bool = True, key: Key = None) -> Iterator[Family]:
     """The admin-state gauge and both status families every Octavia object kind has."""
     if admin:
         yield _gauge(f"{prefix}_admin_state_up",
                      f"1 when the {what.lower()} is administratively up. {POLLED}", labels,
-                     ((v, _flag(x.admin_state_up)) for v, x in rows))
+                     ((v, _flag(x.admin_state_up)) for v, x in rows), key)
     for field in ("provisioning_status", "operating_status"):
         yield _status(f"{prefix}_{field}", what, labels, field, stateset,
-                      ((v, getattr(x, field)) for v, x in rows))
+                      ((v, getattr(x, field)) for v, x in rows), key)
 
 
 def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
@@ -140,94 +150,105 @@ def health_families(views: Sequence[CloudView]) -> Iterator[Family]:
 def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
     labels = ["cloud", "loadbalancer_id", "project_id"]
     rows = [([s.cloud, lb.id, lb.project_id], lb) for s in snaps for lb in s.loadbalancers.values()]
+    key = _key(snaps, stateset, "loadbalancers")
     yield _info("octavia_loadbalancer", f"Load balancer metadata. {POLLED}", labels,
                 ["name", "vip_address", "vip_port_id", "vip_network_id", "vip_subnet_id",
                  "provider", "flavor_id", "availability_zone"],
                 ((v, [lb.name, lb.vip_address, lb.vip_port_id, lb.vip_network_id,
                       lb.vip_subnet_id, lb.provider, lb.flavor_id, lb.availability_zone])
-                 for v, lb in rows))
-    yield from _states("octavia_loadbalancer", "Load balancer", labels, rows, stateset)
+                 for v, lb in rows), key)
+    yield from _states("octavia_loadbalancer", "Load balancer", labels, rows, stateset, key=key)
     for attr, what in (("created_at", "created"), ("updated_at", "updated")):
         yield _gauge(f"octavia_loadbalancer_{what}_timestamp_seconds",
                      f"When the load balancer was last {what}, per the API. {POLLED}", labels,
-                     ((v, getattr(lb, attr)) for v, lb in rows if getattr(lb, attr) is not None))
+                     ((v, getattr(lb, attr)) for v, lb in rows if getattr(lb, attr) is not None),
+                     key)
     yield _gauge("octavia_loadbalancer_detail_timestamp_seconds",
                  "When the load balancer's detail (members, stats) was read: the oldest of its "
                  "parts. Absent until first read.", labels,
                  (([s.cloud, lb.id, lb.project_id], s.detail_read_at[lb.id])
                   for s in snaps for lb in s.loadbalancers.values()
-                  if lb.id in s.detail_read_at))
+                  if lb.id in s.detail_read_at),
+                 _key(snaps, stateset, "loadbalancers", "detail_read_at"))
     yield _info("octavia_loadbalancer_floating_ip",
                 f"Neutron floating IPs attached to the load balancer's VIP port, one series each. "
                 f"{POLLED}", labels, ["floating_ip_address", "floating_ip_id", "status"],
                 (([s.cloud, f.loadbalancer_id, s.loadbalancers[f.loadbalancer_id].project_id],
                   [f.address, f.id, f.status])
                  for s in snaps for f in s.floating_ips.values()
-                 if f.loadbalancer_id in s.loadbalancers))
+                 if f.loadbalancer_id in s.loadbalancers),
+                _key(snaps, stateset, "loadbalancers", "floating_ips"))
     yield from _stats("octavia_loadbalancer", "load balancer", labels,
                       [(v, s.loadbalancer_stats[lb.id]) for s in snaps
                        for lb in s.loadbalancers.values() if lb.id in s.loadbalancer_stats
-                       for v in [[s.cloud, lb.id, lb.project_id]]])
+                       for v in [[s.cloud, lb.id, lb.project_id]]],
+                      _key(snaps, stateset, "loadbalancers", "loadbalancer_stats"))
 
 
 def listener_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
     labels = ["cloud", "listener_id", "loadbalancer_id", "project_id"]
     rows = [([s.cloud, x.id, x.loadbalancer_id, x.project_id], x) for s in snaps
             for x in s.listeners.values()]
+    key = _key(snaps, stateset, "listeners")
     yield _info("octavia_listener", f"Listener metadata. {POLLED}", labels,
                 ["name", "protocol", "protocol_port", "default_pool_id"],
                 ((v, [x.name, x.protocol, _str(x.protocol_port), x.default_pool_id])
-                 for v, x in rows))
-    yield from _states("octavia_listener", "Listener", labels, rows, stateset)
+                 for v, x in rows), key)
+    yield from _states("octavia_listener", "Listener", labels, rows, stateset, key=key)
     yield _gauge("octavia_listener_connection_limit",
                  f"Maximum connections the listener accepts; absent when unlimited. {POLLED}",
                  labels, ((v, float(x.connection_limit)) for v, x in rows
-                          if x.connection_limit > 0))
+                          if x.connection_limit > 0), key)
     yield from _stats("octavia_listener", "listener", labels,
                       [(v, s.listener_stats[x.id]) for s in snaps for x in s.listeners.values()
                        if x.id in s.listener_stats
-                       for v in [[s.cloud, x.id, x.loadbalancer_id, x.project_id]]])
+                       for v in [[s.cloud, x.id, x.loadbalancer_id, x.project_id]]],
+                      _key(snaps, stateset, "listeners", "listener_stats"))
 
 
 def pool_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
     labels = ["cloud", "pool_id", "loadbalancer_id", "project_id"]
     rows = [([s.cloud, x.id, x.loadbalancer_id, x.project_id], x) for s in snaps
             for x in s.pools.values()]
+    key = _key(snaps, stateset, "pools")
     yield _info("octavia_pool", f"Pool metadata. {POLLED}", labels,
                 ["name", "protocol", "lb_algorithm"],
-                ((v, [x.name, x.protocol, x.lb_algorithm]) for v, x in rows))
-    yield from _states("octavia_pool", "Pool", labels, rows, stateset)
+                ((v, [x.name, x.protocol, x.lb_algorithm]) for v, x in rows), key)
+    yield from _states("octavia_pool", "Pool", labels, rows, stateset, key=key)
     yield _gauge("octavia_pool_members", f"Members in the pool. {POLLED}", labels,
-                 ((v, float(len(x.member_ids))) for v, x in rows))
+                 ((v, float(len(x.member_ids))) for v, x in rows), key)
 
 
 def member_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
     labels = ["cloud", "member_id", "pool_id", "loadbalancer_id", "project_id"]
     rows = [([s.cloud, m.id, m.pool_id, m.loadbalancer_id, m.project_id], m) for s in snaps
             for m in s.members.values()]
+    key = _key(snaps, stateset, "members")
     yield _info("octavia_member", f"Pool member metadata. {POLLED}", labels,
                 ["name", "address", "protocol_port"],
-                ((v, [m.name, m.address, _str(m.protocol_port)]) for v, m in rows))
-    yield from _states("octavia_member", "Member", labels, rows, stateset, admin=False)
+                ((v, [m.name, m.address, _str(m.protocol_port)]) for v, m in rows), key)
+    yield from _states("octavia_member", "Member", labels, rows, stateset, admin=False, key=key)
     yield _gauge("octavia_member_admin_state_up",
                  f"1 when the member is administratively up (with --member-details). {POLLED}",
                  labels, ((v, _flag(m.admin_state_up)) for v, m in rows
-                          if m.admin_state_up is not None))
+                          if m.admin_state_up is not None), key)
     yield _gauge("octavia_member_weight",
                  f"The member's weight, 0 to 256 (with --member-details). {POLLED}", labels,
-                 ((v, float(m.weight)) for v, m in rows if m.weight is not None))
+                 ((v, float(m.weight)) for v, m in rows if m.weight is not None), key)
     yield _gauge("octavia_member_backup",
                  f"1 when the member is a backup member (with --member-details). {POLLED}",
-                 labels, ((v, _flag(m.backup)) for v, m in rows if m.backup is not None))
+                 labels, ((v, _flag(m.backup)) for v, m in rows if m.backup is not None), key)
 
 
 def healthmonitor_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
     labels = ["cloud", "healthmonitor_id", "pool_id", "loadbalancer_id", "project_id"]
     rows = [([s.cloud, h.id, h.pool_id, h.loadbalancer_id, h.project_id], h) for s in snaps
             for h in s.healthmonitors.values()]
+    key = _key(snaps, stateset, "healthmonitors")
     yield _info("octavia_healthmonitor", f"Health monitor metadata. {POLLED}", labels,
-                ["name", "monitor_type"], ((v, [h.name, h.monitor_type]) for v, h in rows))
-    yield from _states("octavia_healthmonitor", "Health monitor", labels, rows, stateset)
+                ["name", "monitor_type"], ((v, [h.name, h.monitor_type]) for v, h in rows), key)
+    yield from _states("octavia_healthmonitor", "Health monitor", labels, rows, stateset,
+                       key=key)
 
 
 def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
@@ -235,16 +256,18 @@ def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator
     with_amps = snaps
     rows = [([s.cloud, a.id, a.loadbalancer_id, a.project_id], a) for s in with_amps
             for a in s.amphorae.values()]
+    key = _key(snaps, stateset, "amphorae")
     yield _info("octavia_amphora", f"Amphora metadata (admin only). {POLLED}", labels,
                 ["compute_id", "role", "lb_network_ip", "vrrp_ip", "ha_ip", "image_id",
                  "compute_flavor", "cached_zone"],
                 ((v, [a.compute_id, a.role, a.lb_network_ip, a.vrrp_ip, a.ha_ip, a.image_id,
-                      a.compute_flavor, a.cached_zone]) for v, a in rows))
+                      a.compute_flavor, a.cached_zone]) for v, a in rows), key)
     yield _status("octavia_amphora_status", "Amphora", labels, "status", stateset,
-                  ((v, a.status) for v, a in rows))
+                  ((v, a.status) for v, a in rows), key)
     yield _gauge("octavia_amphora_cert_expiration_timestamp_seconds",
                  f"When the amphora's agent certificate expires. {POLLED}", labels,
-                 ((v, a.cert_expiration) for v, a in rows if a.cert_expiration is not None))
+                 ((v, a.cert_expiration) for v, a in rows if a.cert_expiration is not None),
+                 key)
     stat_rows = [([s.cloud, amp_id, listener_id, amp.loadbalancer_id, amp.project_id], st)
                  for s in with_amps
                  for (amp_id, listener_id), st in s.amphora_stats.items()
@@ -252,7 +275,7 @@ def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator
     if stat_rows:
         yield from _stats("octavia_amphora", "amphora",
                           ["cloud", "amphora_id", "listener_id", "loadbalancer_id", "project_id"],
-                          stat_rows)
+                          stat_rows, _key(snaps, stateset, "amphorae", "amphora_stats"))
 
 
 
@@ -267,23 +290,26 @@ def l7_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Fami
     rows = [([s.cloud, p.id, p.listener_id, lst.loadbalancer_id, p.project_id], p)
             for s in snaps for p in s.l7policies.values()
             for lst in [s.listeners.get(p.listener_id)] if lst is not None]
+    key = _key(snaps, stateset, "l7policies", "listeners")
     yield _info("octavia_l7policy", f"L7 policy metadata. {POLLED}", labels,
                 ["name", "action", "position", "redirect_pool_id", "redirect_url",
                  "redirect_prefix"],
                 ((v, [p.name, p.action, _str(p.position), p.redirect_pool_id, p.redirect_url,
-                      p.redirect_prefix]) for v, p in rows))
-    yield from _states("octavia_l7policy", "L7 policy", labels, rows, stateset)
+                      p.redirect_prefix]) for v, p in rows), key)
+    yield from _states("octavia_l7policy", "L7 policy", labels, rows, stateset, key=key)
     rule_labels = ["cloud", "l7rule_id", "l7policy_id", "listener_id", "loadbalancer_id",
                    "project_id"]
     rule_rows = [([s.cloud, r.id, r.l7policy_id, r.listener_id, lst.loadbalancer_id,
                    r.project_id], r)
                  for s in snaps for r in s.l7rules.values()
                  for lst in [s.listeners.get(r.listener_id)] if lst is not None]
+    rule_key = _key(snaps, stateset, "l7rules", "listeners")
     yield _info("octavia_l7rule", f"L7 rule metadata, never its value. {POLLED}", rule_labels,
                 ["rule_type", "compare_type", "key", "invert"],
                 ((v, [r.rule_type, r.compare_type, r.key, _bool(r.invert)])
-                 for v, r in rule_rows))
-    yield from _states("octavia_l7rule", "L7 rule", rule_labels, rule_rows, stateset)
+                 for v, r in rule_rows), rule_key)
+    yield from _states("octavia_l7rule", "L7 rule", rule_labels, rule_rows, stateset,
+                       key=rule_key)
 
 
 QUOTA_RESOURCES = ("loadbalancer", "listener", "pool", "member", "healthmonitor", "l7policy",
@@ -316,10 +342,18 @@ def quota_usage(snap: FleetSnapshot) -> dict[str, dict[str, int]]:
 def quota_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
     # Quota data exists only while the cloud lets us read quotas (capabilities.quotas).
     with_quotas = [s for s in snaps if s.quota_defaults or s.quota_limits]
-    usages = {s.cloud: quota_usage(s) for s in with_quotas}
+    usages: dict[str, dict[str, dict[str, int]]] = {}
+    # Counted on first use: a render that finds these families unchanged never needs it.
+    key = _key(with_quotas, stateset, "loadbalancers", "listeners", "pools", "healthmonitors",
+               "l7policies", "quota_limits", "quota_defaults")
+
+    def usage(s: FleetSnapshot) -> dict[str, dict[str, int]]:
+        if s.cloud not in usages:
+            usages[s.cloud] = quota_usage(s)
+        return usages[s.cloud]
 
     def projects(s: FleetSnapshot) -> list[str]:
-        return sorted(set(s.quota_limits) | {p for p in usages[s.cloud] if p})
+        return sorted(set(s.quota_limits) | {p for p in usage(s) if p})
 
     labels = ["cloud", "project_id", "resource"]
     yield _gauge("octavia_quota_limit",
@@ -328,24 +362,26 @@ def quota_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[F
                  (([s.cloud, project, resource], float(limit)) for s in with_quotas
                   for project in projects(s)
                   for resource, limit in (s.quota_limits.get(project)
-                                          or s.quota_defaults).items()))
+                                          or s.quota_defaults).items()), key)
     yield _gauge("octavia_quota_usage",
                  f"Objects of the resource the project has, counted from the polled fleet. "
                  f"{POLLED}", labels,
                  (([s.cloud, project, resource], float(count)) for s in with_quotas
                   for project in projects(s)
-                  for resource, count in usages[s.cloud].get(
-                      project, dict.fromkeys(QUOTA_RESOURCES, 0)).items()))
+                  for resource, count in usage(s).get(
+                      project, dict.fromkeys(QUOTA_RESOURCES, 0)).items()), key)
     yield _gauge("octavia_quota_default_limit",
                  f"Octavia's configured default quota for the resource (-1: unlimited). {POLLED}",
                  ["cloud", "resource"],
                  (([s.cloud, resource], float(limit)) for s in with_quotas
-                  for resource, limit in s.quota_defaults.items()))
+                  for resource, limit in s.quota_defaults.items()),
+                 _key(with_quotas, stateset, "quota_defaults"))
     yield _info("octavia_project", "Project names, where Keystone lets the exporter read them "
                 "(GET /v3/projects, or /v3/auth/projects), refreshed every "
                 "--project-names-interval.", ["cloud", "project_id"], ["project_name"],
                 (([s.cloud, project], [name]) for s in snaps
-                 for project, name in sorted(s.project_names.items())))
+                 for project, name in sorted(s.project_names.items())),
+                _key(snaps, stateset, "project_names"))
 
 
 def offering_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
@@ -353,17 +389,18 @@ def offering_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterato
                 ["cloud", "flavor_id"], ["name", "enabled", "flavor_profile_id", "description"],
                 (([s.cloud, f.id], [f.name, _bool(f.enabled), f.flavor_profile_id,
                                     f.description])
-                 for s in snaps for f in s.flavors.values()))
+                 for s in snaps for f in s.flavors.values()), _key(snaps, stateset, "flavors"))
     yield _info("octavia_availability_zone", f"Availability zones the cloud offers. {POLLED}",
                 ["cloud", "availability_zone"],
                 ["enabled", "availability_zone_profile_id", "description"],
                 (([s.cloud, z.name], [_bool(z.enabled), z.availability_zone_profile_id,
                                       z.description])
-                 for s in snaps for z in s.availability_zones.values()))
+                 for s in snaps for z in s.availability_zones.values()),
+                _key(snaps, stateset, "availability_zones"))
     yield _info("octavia_provider", f"Provider drivers the cloud has enabled. {POLLED}",
                 ["cloud", "provider"], ["description"],
                 (([s.cloud, p.name], [p.description]) for s in snaps
-                 for p in s.providers.values()))
+                 for p in s.providers.values()), _key(snaps, stateset, "providers"))
 
 FLEET: tuple[Callable[[Sequence[FleetSnapshot], bool], Iterator[Family]], ...] = (
     loadbalancer_families, listener_families, pool_families, member_families,

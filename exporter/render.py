@@ -7,17 +7,20 @@ HELP/TYPE lines differ, and each format gets its own small header segments), and
 compressed bytes are kept, so memory holds megabytes rather than the uncompressed exposition.
 A scrape appends the self-metrics as more deflate blocks and closes the gzip member, without
 recompressing the fleet part.
+
+Most of a fleet is the same from one render to the next (tier 2 publishes several times per
+pass, and only the load balancers it read since have new lines), so the sample lines are cut
+into blocks at content-defined points and each block is compressed on its own: a block whose
+text the previous render already compressed is reused as it is (`BlockCache`).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from exporter.families import Family
 
@@ -26,7 +29,11 @@ RAW_DEFLATE = -15  # deflate without zlib/gzip framing; we frame it ourselves
 # Largest piece of inflated text a plain scrape holds at once.
 PLAIN_PIECE = 1024 * 1024
 GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-CHUNK_LINES = 4096
+# A block ends after a line whose hash has these bits clear: about 1,024 lines on average, and
+# the cut points move with the text, so one line more or less early in a family changes one
+# block rather than every block after it.
+BLOCK_MASK = 1023
+MAX_BLOCK_LINES = 8192
 
 
 def escape_label(value: str) -> str:
@@ -143,6 +150,68 @@ def _segment(data: bytes, level: int) -> bytes:
     return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
+# The CRC-32 polynomial, bit-reflected, as zlib uses it.
+CRC_POLY = 0xEDB88320
+CRC_X0 = 1 << 31  # the polynomial "1" in the reflected order
+
+
+def _multiply(a: int, b: int) -> int:
+    """a x b modulo the CRC polynomial (a not 0)."""
+    bit, product = CRC_X0, 0
+    while True:
+        if a & bit:
+            product ^= b
+            if not a & (bit - 1):
+                return product
+        bit >>= 1
+        b = (b >> 1) ^ CRC_POLY if b & 1 else b >> 1
+
+
+# x^(2^k) modulo the polynomial, k = 0..31: x^(8n) is a product of these.
+_POWERS = [CRC_X0 >> 1]
+for _ in range(31):
+    _POWERS.append(_multiply(_POWERS[-1], _POWERS[-1]))
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-32 of A + B from crc32(A), crc32(B) and len(B), without the bytes: appending
+    len(B) bytes multiplies A's CRC by x^(8 len(B)) modulo the polynomial (zlib's method; Python
+    does not expose zlib's crc32_combine)."""
+    shift, bits, k = CRC_X0, length2, 3  # x^(8 n) = x^(n 2^3)
+    while bits:
+        if bits & 1:
+            shift = _multiply(_POWERS[k & 31], shift)
+        bits >>= 1
+        k += 1
+    return _multiply(shift, crc1) ^ crc2
+
+
+BlockKey = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Samples:
+    """One family's sample lines, compressed, with what they were made of."""
+
+    key: tuple[object, ...]
+    blocks: tuple[tuple[BlockKey, bytes], ...]
+    crc: int
+    size: int
+    lines: int
+
+
+class RenderCache:
+    """What the last render compressed: each family's samples by the identity of what they
+    were made of (families.Key), and each block by the length and hash of its text. It holds
+    the compressed bytes the published exposition holds anyway, and nothing of older renders."""
+
+    def __init__(self) -> None:
+        self.families: dict[str, _Samples] = {}
+        self.blocks: dict[BlockKey, bytes] = {}
+        self.reused_lines = 0  # in the last render, for benchmarks and tests
+        self.compressed_lines = 0
+
+
 class _Format:
     """One text format's running CRC and length over the shared segments."""
 
@@ -156,32 +225,79 @@ class _Format:
         self.crc = zlib.crc32(plain, self.crc)
         self.size += len(plain)
 
+    def add_samples(self, samples: _Samples) -> None:
+        self.chunks.extend(block for _, block in samples.blocks)
+        self.crc = crc32_combine(self.crc, samples.crc, samples.size)
+        self.size += samples.size
+
     def done(self) -> Deflated:
         return Deflated(tuple(self.chunks), self.crc, self.size)
 
 
-def render_families(families: Iterable[Family], level: int = 1) -> Compressed:
-    """Both formats; each family's samples are compressed ONCE and shared by both, since only
-    the HELP/TYPE lines differ between Prometheus text and OpenMetrics."""
+def _blocks(lines: Iterable[str]) -> Iterator[list[str]]:
+    block: list[str] = []
+    for line in lines:
+        block.append(line)
+        if not hash(line) & BLOCK_MASK or len(block) >= MAX_BLOCK_LINES:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _unchanged(before: tuple[object, ...], now: tuple[object, ...]) -> bool:
+    return len(before) == len(now) and all(a is b for a, b in zip(before, now, strict=True))
+
+
+def _compress(family: Family, level: int, known: dict[BlockKey, bytes],
+              cache: RenderCache) -> _Samples:
+    blocks: list[tuple[BlockKey, bytes]] = []
+    crc = size = lines = 0
+    for batch in _blocks(sample_lines(family)):
+        lines += len(batch)
+        plain = "".join(batch).encode()
+        # bytes hash with a per-process key (SipHash): two different texts of one length
+        # share a key with a chance of 2**-64, and nobody outside can aim for it.
+        key = (len(plain), hash(plain))
+        block = known.get(key)
+        if block is None:
+            block = _segment(plain, level)
+            cache.compressed_lines += len(batch)
+        else:
+            cache.reused_lines += len(batch)
+        blocks.append((key, block))
+        crc = zlib.crc32(plain, crc)
+        size += len(plain)
+    return _Samples(family.key or (), tuple(blocks), crc, size, lines)
+
+
+def render_families(families: Iterable[Family], level: int = 1,
+                    cache: RenderCache | None = None) -> Compressed:
+    """Both formats; each family's samples are compressed once and shared by both (only the
+    HELP/TYPE lines differ between Prometheus text and OpenMetrics). With `cache`, a family
+    whose key holds the same objects as in the last render is not formatted again, and a block
+    whose text the last render had is not compressed again; `cache` then holds this render."""
+    cache = cache or RenderCache()
     text, om = _Format(), _Format()
+    known = cache.blocks
+    families_now: dict[str, _Samples] = {}
+    blocks_now: dict[BlockKey, bytes] = {}
+    cache.reused_lines = cache.compressed_lines = 0
     lines = 0
     for family in families:
         for fmt, openmetrics in ((text, False), (om, True)):
             head = header(family, openmetrics).encode()
             fmt.add(head, _segment(head, level))
-        compressor = zlib.compressobj(level, zlib.DEFLATED, RAW_DEFLATE)
-        source = sample_lines(family)
-        while batch := list(itertools.islice(source, CHUNK_LINES)):
-            lines += len(batch)
-            _shared(compressor, "".join(batch).encode(), text, om)
-        _shared(compressor, b"", text, om, final=True)
+        samples = cache.families.get(family.name)
+        if family.key is None or samples is None or not _unchanged(samples.key, family.key):
+            samples = _compress(family, level, known, cache)
+        else:
+            cache.reused_lines += samples.lines
+        if family.key is not None:
+            families_now[family.name] = samples
+        blocks_now.update(samples.blocks)
+        lines += samples.lines
+        text.add_samples(samples)
+        om.add_samples(samples)
+    cache.families, cache.blocks = families_now, blocks_now
     return Compressed(text.done(), om.done(), lines)
-
-
-def _shared(compressor: Any, plain: bytes, text: _Format, om: _Format,
-            final: bool = False) -> None:
-    compressed = compressor.compress(plain)
-    if final:
-        compressed += compressor.flush(zlib.Z_SYNC_FLUSH)
-    text.add(plain, compressed)
-    om.add(plain, compressed)

@@ -366,8 +366,8 @@ class CloudScheduler:
         rules, self._rules_update = self._rules_update, None
         self._batch_waiting.clear()
         if rules is not None:
-            snapshot = dataclasses.replace(snapshot, l7rules=assemble.rules_of(
-                snapshot.l7policies, {**snapshot.l7rules, **rules}))
+            snapshot = dataclasses.replace(snapshot, l7rules=assemble.kept(assemble.rules_of(
+                snapshot.l7policies, {**snapshot.l7rules, **rules}), snapshot.l7rules))
         return assemble.merge(snapshot, batch)
 
     async def flush(self) -> None:

@@ -190,3 +190,130 @@ def test_plain_text_is_inflated_in_bounded_pieces() -> None:
     assert max(len(p) for p in pieces) <= 64 * 1024
     assert len(pieces) >= len(text) // (64 * 1024)
     assert b"".join(pieces) == text == deflated.plain()
+
+
+def big_fleet(members: int, operating: dict[int, str] | None = None) -> FleetSnapshot:
+    base = snapshot()
+    operating = operating or {}
+    fleet = {f"m{i:06d}": Member(f"m{i:06d}", f"web-{i}", "p1", "pool1", "lb1", "ACTIVE",
+                                 operating.get(i, "ONLINE"), f"10.0.{i // 250}.{i % 250}", 80)
+             for i in range(members)}
+    pool = dataclasses.replace(base.pools["pool1"], member_ids=tuple(fleet))
+    return dataclasses.replace(base, members=fleet, pools={"pool1": pool})
+
+
+def test_a_render_reuses_the_unchanged_blocks_of_the_last_and_serves_the_same_text() -> None:
+    from exporter.families import all_families
+    from exporter.render import RenderCache, render_families
+
+    cache = RenderCache()
+    first = big_fleet(20_000)
+    render_families(all_families([view(first)]), cache=cache)
+    assert cache.reused_lines == 0
+    # One member changes (in new mappings, so no family is known by identity): the render compresses that member's blocks again and no others.
+    second = big_fleet(20_000, operating={12_345: "ERROR"})
+    cached = render_families(all_families([view(second)]), cache=cache)
+    fresh = render_families(all_families([view(second)]))
+    assert cached.lines == fresh.lines
+    assert cache.reused_lines > cached.lines - 3 * 8192
+    for ours, reference in ((cached.text, fresh.text), (cached.openmetrics, fresh.openmetrics)):
+        assert ours.plain() == reference.plain()
+        assert (ours.crc, ours.size) == (reference.crc, reference.size)
+        # The gzip member checks the carried CRC and length against the text itself.
+        unzipped = gzip.decompress(b"".join(ours.gzip_parts(b"tail\n")))
+        assert unzipped == reference.plain() + b"tail\n"
+    assert 'member_id="m012345"' in cached.text.plain().decode()
+    assert 'status="ERROR"} 1' in cached.text.plain().decode()
+
+
+def test_an_inserted_object_changes_the_blocks_around_it_not_every_block_after_it() -> None:
+    from exporter.families import all_families
+    from exporter.render import RenderCache, render_families
+
+    cache = RenderCache()
+    render_families(all_families([view(big_fleet(20_000))]), cache=cache)
+    base = big_fleet(20_000)
+    extra = Member("m-new", "", "p1", "pool1", "lb1", "ACTIVE", "ONLINE", "10.9.9.9", 80)
+    members = {"m-new": extra, **base.members}  # first of all: every line after it moves
+    grown = dataclasses.replace(base, members=members, pools={"pool1": dataclasses.replace(
+        base.pools["pool1"], member_ids=tuple(members))})
+    rendered = render_families(all_families([view(grown)]), cache=cache)
+    # Each member family starts with one new block; the rest of it is found again.
+    assert cache.reused_lines > rendered.lines * 0.8
+    assert 'member_id="m-new"' in rendered.text.plain().decode()
+
+
+def test_crc32_combine_equals_the_crc_of_the_concatenation() -> None:
+    import random
+    import zlib
+
+    from exporter.render import crc32_combine
+
+    rng = random.Random(7)
+    sizes = [(0, 0), (0, 5), (5, 0), (1, 1), (1000, 3), (70_000, 2_000_000)]
+    sizes += [(rng.randrange(3000), rng.randrange(3000)) for _ in range(200)]
+    for length_a, length_b in sizes:
+        a, b = rng.randbytes(length_a), rng.randbytes(length_b)
+        assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def full_snapshot() -> FleetSnapshot:
+    """Every mapping of a snapshot non-empty, so that every family has samples."""
+    from exporter.snapshot import (
+        AvailabilityZone,
+        Flavor,
+        FloatingIP,
+        L7Policy,
+        L7Rule,
+        Provider,
+    )
+
+    base = snapshot()
+    return dataclasses.replace(
+        base,
+        amphora_stats={("a1", "l1"): Stats(1, 2, 3, 4, 5)},
+        floating_ips={"f1": FloatingIP("f1", "198.51.100.7", "lb1", "ACTIVE")},
+        detail_read_at={"lb1": 1234.5},
+        l7policies={"p1": L7Policy("p1", "pol", "p1", "l1", "ACTIVE", "ONLINE", True,
+                                   "REJECT", 1, rule_ids=("r1",))},
+        l7rules={"r1": L7Rule("r1", "p1", "l1", "p1", "ACTIVE", "ONLINE", True, "PATH",
+                              "STARTS_WITH")},
+        flavors={"fl1": Flavor("fl1", "small", True)},
+        availability_zones={"az1": AvailabilityZone("az1", True)},
+        providers={"amphora": Provider("amphora", "the amphora driver")},
+        quota_limits={"p1": {"loadbalancer": 10}},
+        quota_defaults={"loadbalancer": 5},
+        project_names={"p1": "web"},
+    )
+
+
+def test_a_family_is_reused_only_while_everything_it_is_made_of_is_the_same() -> None:
+    """For each part of a snapshot in turn, a copy with that part changed and every other part
+    the very same object: the cached render must equal a render from nothing. A family whose
+    key forgets something it reads would serve the old text here."""
+    from exporter.families import all_families
+    from exporter.render import RenderCache, render_families
+
+    base = full_snapshot()
+    changed: dict[str, object] = {}
+    for field in dataclasses.fields(FleetSnapshot):
+        value = getattr(base, field.name)
+        if isinstance(value, dict):
+            assert value, f"full_snapshot() leaves {field.name} empty"
+            first = next(iter(value))
+            changed[field.name] = {k: v for k, v in value.items() if k != first}
+    changed["cloud"] = "c2"
+    changed["taken_at"] = 2.0
+    for stateset in (False, True):
+        for name, value in changed.items():
+            cache = RenderCache()
+            render_families(all_families([view(base)], stateset), cache=cache)
+            again = render_families(all_families([view(base)], stateset), cache=cache)
+            assert cache.compressed_lines == 0 and cache.reused_lines == again.lines
+            mutated = dataclasses.replace(base, **{name: value})
+            cached = render_families(all_families([view(mutated)], stateset), cache=cache)
+            fresh = render_families(all_families([view(mutated)], stateset))
+            assert cached.text.plain() == fresh.text.plain(), name
+            assert cached.openmetrics.plain() == fresh.openmetrics.plain(), name
+            assert (cached.text.crc, cached.text.size) == (fresh.text.crc, fresh.text.size)
+            gzip.decompress(b"".join(cached.openmetrics.gzip_parts(b"# EOF\n")))
