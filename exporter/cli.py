@@ -141,7 +141,7 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
             max_staleness=settings.max_staleness, workers=settings.concurrency,
             after_lists=memory.settle if memory else None,
             rule_reader=l7.RuleReader(client, page_size=page_size,
-                                      healthy_interval=settings.healthy_tree_interval,
+                                      healthy_interval=settings.l7_rules_interval,
                                       concurrency=settings.concurrency, on_error=fetcher.failed))
         telemetry.detail_backlog.labels(cloud.name).set_function(_backlog(scheduler))
         schedulers.append(scheduler)

@@ -63,6 +63,7 @@ class Settings:
     listener_stats: bool = True
     stats_interval: float = 0.0
     healthy_tree_interval: float = 0.0
+    l7_rules_interval: float = 600.0
     shard: tuple[int, int] = (1, 1)
     status_series: str = "current"
     amphorae: bool = True
@@ -152,6 +153,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("healthy_tree_interval", "--healthy-tree-interval", "seconds between status-tree "
            "refreshes of a healthy load balancer; 0 = every cycle (default 0)", "float",
            minimum=0.0),
+    Option("l7_rules_interval", "--l7-rules-interval", "seconds between re-reads of the rules "
+           "of an unchanged, ACTIVE L7 policy whose rules were all ACTIVE/ONLINE (a rule change "
+           "moves its policy's updated_at, which the bulk list shows); 0 = every cycle "
+           "(default 600)", "float", minimum=0.0),
     Option("shard", "--shard", "K/N: export only the load balancers whose id hashes to shard K "
            "of N (default 1/1)", "shard"),
     Option("status_series", "--status-series", "emit only the current state, or the full "

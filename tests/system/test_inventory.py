@@ -72,7 +72,7 @@ async def test_failed_l7_calls_keep_the_last_known_objects(control, make_exporte
 
 
 async def test_healthy_policies_wait_for_the_interval(control, make_exporter) -> None:
-    exporter = make_exporter(healthy_tree_interval=3600)
+    exporter = make_exporter(l7_rules_interval=3600)
     first = await exporter.cycle()
     truth = await control.fleet()
     rules = {r["id"]: r for r in truth["l7rules"]}
