@@ -55,6 +55,8 @@ def diff(old: FleetSnapshot, new: FleetSnapshot,
         if resource == "amphora" and not amphorae:
             continue
         before, after = _objects(old, attribute), _objects(new, attribute)
+        if before is after:
+            continue  # a mapping is kept while its objects are (assemble.kept): nothing moved
         for obj_id, obj in after.items():
             prior = before.get(obj_id)
             if prior is obj:
@@ -95,6 +97,8 @@ class FloatingIPChange:
 
 
 def floating_ip_changes(old: FleetSnapshot, new: FleetSnapshot) -> Iterator[FloatingIPChange]:
+    if old.floating_ips is new.floating_ips:
+        return
     for fip_id, fip in new.floating_ips.items():
         before = old.floating_ips.get(fip_id)
         if before is None or before.loadbalancer_id != fip.loadbalancer_id:

@@ -11,9 +11,8 @@ finished load balancer's detail joins a batch; the batch is merged into the publ
 and re-rendered when the stream runs dry or every PUBLISH_EVERY seconds, whichever is first,
 so a render (seconds at 10,000 load balancers) is not paid per load balancer and every publish
 holds whole load balancers only. The period stretches to RENDER_SHARE times the last render's
-duration, so periodic renders take at most a twentieth of the time while a pass runs; at
-10,000 load balancers a render takes 3-6 s beside a busy stream, and a tenth still measured
-2.25 x the single-tier design's CPU per pass (docs/benchmarks.md).
+duration, so periodic renders take at most a twentieth of the time while a pass runs (a render
+re-formats only the families whose mappings changed: render.RenderCache).
 
 L7 rules (one list per policy, l7.py) are tier-2 reads too: after each tier 1, one task reads
 the rules of the policies that are due, at tier-2 priority, and the next publish carries them.

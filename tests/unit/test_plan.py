@@ -164,6 +164,44 @@ def test_what_the_lists_no_longer_show_vanishes_at_once_with_its_detail() -> Non
     assert carried.detail_read_at == {"a": 1.0}
 
 
+def test_a_mapping_stays_the_same_object_only_while_it_holds_the_same_objects() -> None:
+    a, b = lb("a"), lb("b")
+    old = {"a": a, "b": b}
+    assert assemble.kept({"a": a, "b": b}, old) is old
+    for new in ({"a": a}, {"a": a, "b": b, "c": lb("c")}, {"a": a, "c": b},
+                {"a": a, "b": lb("b")}):  # the last: equal, but another object
+        assert assemble.kept(new, old) is new
+
+
+def test_unchanged_parts_of_a_snapshot_stay_the_same_objects() -> None:
+    """What lets a render skip a family: carry and merge hand back the very mappings they were
+    given wherever nothing in them changed."""
+    current = dataclasses.replace(fleet(lb("a"), lb("b")), loadbalancer_stats={
+        "a": Stats(1), "b": Stats(2)}, listener_stats={"a-l": Stats(1), "b-l": Stats(2)},
+        detail_read_at={"a": 1.0, "b": 2.0})
+    lists = dataclasses.replace(current, members={}, listener_stats={}, loadbalancer_stats={},
+                                detail_read_at={}, loadbalancers=dict(current.loadbalancers),
+                                listeners=dict(current.listeners), pools=dict(current.pools))
+    carried = assemble.carry(lists, current)
+    for name in ("loadbalancers", "listeners", "pools", "members", "listener_stats",
+                 "loadbalancer_stats", "detail_read_at"):
+        assert getattr(carried, name) is getattr(current, name), name
+    # A detail with the same members and counters changes only its read time.
+    same = detail("a", {k: m for k, m in current.members.items() if k.startswith("a-")},
+                  Stats(1), ("a-pool",))
+    merged = assemble.merge(carried, [(same, 600.0)])
+    assert merged.members is carried.members
+    assert merged.loadbalancer_stats is carried.loadbalancer_stats
+    assert merged.detail_read_at is not carried.detail_read_at
+    assert merged.detail_read_at["a"] == 600.0
+    # A changed member makes a new mapping, and only for members.
+    changed = dataclasses.replace(current.members["a-m1"], operating_status="ERROR")
+    merged = assemble.merge(carried, [(detail("a", {"a-m1": changed}, Stats(1), ("a-pool",)),
+                                       600.0)])
+    assert merged.members is not carried.members and merged.members["a-m1"] is changed
+    assert merged.listener_stats is carried.listener_stats
+
+
 def test_freshness_metrics_are_the_real_ages() -> None:
     now = [10_000.0]
     snap = dataclasses.replace(
