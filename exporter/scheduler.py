@@ -10,9 +10,10 @@ per worker, through the cloud's limiter at tier-2 priority so the lists always g
 finished load balancer's detail joins a batch; the batch is merged into the published snapshot
 and re-rendered when the stream runs dry or every PUBLISH_EVERY seconds, whichever is first,
 so a render (seconds at 10,000 load balancers) is not paid per load balancer and every publish
-holds whole load balancers only. The period stretches to RENDER_SHARE times the last render's
-duration, so periodic renders take at most a twentieth of the time while a pass runs (a render
-re-formats only the families whose mappings changed: render.RenderCache).
+holds whole load balancers only. The period stretches to RENDER_SHARE times the last publish's
+cost (the merge and diff on this loop, the render in its thread), so periodic publishes take at
+most a twentieth of the time while a pass runs (a render re-formats only the families whose
+mappings changed: render.RenderCache).
 
 L7 rules (one list per policy, l7.py) are tier-2 reads too: after each tier 1, one task reads
 the rules of the policies that are due, at tier-2 priority, and the next publish carries them.
@@ -119,7 +120,7 @@ class CloudScheduler:
         self._tasks: list[asyncio.Task[None]] = []
         self._lists_lock = asyncio.Lock()
         self._flush_lock = asyncio.Lock()
-        self._last_render = 0.0
+        self._last_publish = 0.0  # seconds: merge and diff, then render
         self._rule_reader = rule_reader
         self._rules_task: asyncio.Task[None] | None = None
         self._rules_update: dict[str, L7Rule] | None = None
@@ -192,7 +193,7 @@ class CloudScheduler:
                  started=started_wall, detail_backlog=self.backlog,
                  next_in_seconds=round(self.health.interval, 3),
                  **(self.snapshot.counts() if self.snapshot else {}))
-        self._last_render = await self._publish()
+        self._last_publish = await self._publish()
         return ok
 
     def _install(self, lists: FleetSnapshot, now: float) -> None:
@@ -375,15 +376,17 @@ class CloudScheduler:
         async with self._flush_lock:
             if (not self._batch and self._rules_update is None) or self.snapshot is None:
                 return
+            started = self._monotonic()
             before = self.snapshot
             self.snapshot = self._merge_batch(before)
             self._observer.observe(before, self.snapshot, unknown=False)
-            self._last_render = await self._publish()
+            merged = self._monotonic() - started
+            self._last_publish = merged + await self._publish()
 
     async def _flusher(self) -> None:
         while True:
             await self._batch_waiting.wait()
-            period = max(self._publish_every, RENDER_SHARE * self._last_render)
+            period = max(self._publish_every, RENDER_SHARE * self._last_publish)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._flush_now.wait(), period)
             self._flush_now.clear()
