@@ -27,9 +27,9 @@ from exporter.snapshot import (
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Mapping[Any, Any])
-TIER1 = ("loadbalancers", "listeners", "pools", "healthmonitors", "amphorae", "floating_ips",
-         "l7policies", "flavors", "availability_zones", "providers", "quota_limits",
-         "quota_defaults", "project_names")
+# Every mapping of a snapshot (the other fields are its cloud and time), and those a merge
+# of tier-2 details replaces.
+MAPPINGS = tuple(f.name for f in dataclasses.fields(FleetSnapshot) if f.default_factory is dict)
 DETAIL = ("members", "listener_stats", "loadbalancer_stats", "amphora_stats", "detail_read_at")
 
 
@@ -75,7 +75,7 @@ def carry(lists: FleetSnapshot, current: FleetSnapshot | None) -> FleetSnapshot:
         lists, members=members, listener_stats=listener_stats,
         loadbalancer_stats=_no_listener_stats(lists, lb_stats), amphora_stats=amphora_stats,
         detail_read_at=read_at, l7rules=rules_of(lists.l7policies, current.l7rules))
-    return _kept_all(carried, current, (*TIER1, *DETAIL, "l7rules"))
+    return _kept_all(carried, current, MAPPINGS)
 
 
 def rules_of(policies: Mapping[str, L7Policy], rules: Mapping[str, L7Rule]) -> dict[str, L7Rule]:

@@ -43,7 +43,7 @@ class Exposition:
         self._stateset = stateset
         self._level = compression_level
         self._render_lock = threading.Lock()
-        self._blocks = RenderCache()
+        self._cache = RenderCache()
         self._generation = 0
         self.current = Rendered(EMPTY, EMPTY, 0)
 
@@ -51,7 +51,7 @@ class Exposition:
         """Render the fleet part for these views (blocking; call from a worker thread)."""
         with self._render_lock:
             compressed = render_families(all_families(views, self._stateset), self._level,
-                                         self._blocks)
+                                         self._cache)
             self._generation += 1
             rendered = Rendered(compressed.text, compressed.openmetrics, self._generation,
                                 compressed.lines)

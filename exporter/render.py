@@ -9,9 +9,10 @@ A scrape appends the self-metrics as more deflate blocks and closes the gzip mem
 recompressing the fleet part.
 
 Most of a fleet is the same from one render to the next (tier 2 publishes several times per
-pass, and only the load balancers it read since have new lines), so the sample lines are cut
-into blocks at content-defined points and each block is compressed on its own: a block whose
-text the previous render already compressed is reused as it is (`BlockCache`).
+pass, and only the load balancers it read since have new lines), so a render keeps what the
+last one made (`RenderCache`): a family whose key holds the same objects is not formatted
+again, and the lines of a family that changed are cut into blocks at content-defined points,
+each compressed on its own, so a block whose text the last render had is reused as it is.
 """
 
 from __future__ import annotations
@@ -249,8 +250,7 @@ def _unchanged(before: tuple[object, ...], now: tuple[object, ...]) -> bool:
     return len(before) == len(now) and all(a is b for a, b in zip(before, now, strict=True))
 
 
-def _compress(family: Family, level: int, known: dict[BlockKey, bytes],
-              cache: RenderCache) -> _Samples:
+def _compress(family: Family, level: int, cache: RenderCache) -> _Samples:
     blocks: list[tuple[BlockKey, bytes]] = []
     crc = size = lines = 0
     for batch in _blocks(sample_lines(family)):
@@ -259,7 +259,7 @@ def _compress(family: Family, level: int, known: dict[BlockKey, bytes],
         # bytes hash with a per-process key (SipHash): two different texts of one length
         # share a key with a chance of 2**-64, and nobody outside can aim for it.
         key = (len(plain), hash(plain))
-        block = known.get(key)
+        block = cache.blocks.get(key)
         if block is None:
             block = _segment(plain, level)
             cache.compressed_lines += len(batch)
@@ -277,9 +277,9 @@ def render_families(families: Iterable[Family], level: int = 1,
     HELP/TYPE lines differ between Prometheus text and OpenMetrics). With `cache`, a family
     whose key holds the same objects as in the last render is not formatted again, and a block
     whose text the last render had is not compressed again; `cache` then holds this render."""
-    cache = cache or RenderCache()
+    if cache is None:
+        cache = RenderCache()
     text, om = _Format(), _Format()
-    known = cache.blocks
     families_now: dict[str, _Samples] = {}
     blocks_now: dict[BlockKey, bytes] = {}
     cache.reused_lines = cache.compressed_lines = 0
@@ -290,7 +290,7 @@ def render_families(families: Iterable[Family], level: int = 1,
             fmt.add(head, _segment(head, level))
         samples = cache.families.get(family.name)
         if family.key is None or samples is None or not _unchanged(samples.key, family.key):
-            samples = _compress(family, level, known, cache)
+            samples = _compress(family, level, cache)
         else:
             cache.reused_lines += samples.lines
         if family.key is not None:
