@@ -13,6 +13,8 @@ from dataclasses import dataclass
 class Capabilities:
     amphorae: bool = True
     amphora_stats: bool = False
+    # Listener statistics from the amphorae's stats (plan.stats_amphorae); off once those 403.
+    stats_via_amphorae: bool = True
     floating_ips: bool = True
     quotas: bool = True
     flavors: bool = True
@@ -26,6 +28,10 @@ class Capabilities:
     def disable_amphorae(self) -> None:
         self.amphorae = False
         self.amphora_stats = False
+        self.stats_via_amphorae = False
+
+    def disable_stats_via_amphorae(self) -> None:
+        self.stats_via_amphorae = False
 
     def disable_floating_ips(self) -> None:
         self.floating_ips = False

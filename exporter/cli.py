@@ -104,6 +104,7 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
     rules = plan.Rules(
         shard=settings.shard, member_details=settings.member_details,
         listener_stats=settings.listener_stats,
+        stats_via_amphorae=settings.stats_via_amphorae and settings.amphorae,
         amphora_stats=settings.amphora_stats and settings.amphorae,
         healthy_tree_interval=settings.healthy_tree_interval,
         stats_interval=settings.stats_interval)
@@ -128,7 +129,8 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
             on_error=functools.partial(telemetry.poll_error, cloud.name, KEYSTONE))
         page_size = (config.DEFAULT_PAGE_SIZE if settings.page_size is None
                      else settings.page_size)
-        fetcher = Fetcher(client, telemetry, rules, page_size=page_size)
+        fetcher = Fetcher(client, telemetry, rules, page_size=page_size,
+                          capabilities=capabilities)
         scheduler = CloudScheduler(
             ListReader(client, telemetry, capabilities, shard=settings.shard,
                        page_size=page_size,

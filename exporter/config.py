@@ -61,6 +61,7 @@ class Settings:
     page_size: int | None = None
     lists_share: float = 0.1
     listener_stats: bool = True
+    stats_via_amphorae: bool = True
     stats_interval: float = 0.0
     healthy_tree_interval: float = 0.0
     l7_rules_interval: float = 600.0
@@ -148,6 +149,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("listener_stats", "--listener-stats", "one stats call per listener (load-balancer "
            "stats are their sum); off: one call per load balancer and no listener traffic "
            "(default true)", "bool"),
+    Option("stats_via_amphorae", "--stats-via-amphorae", "read listener stats from the "
+           "load balancer's amphorae, one call each, when every amphora dates from the load "
+           "balancer's creation (a fifth of the API time of one call per listener; the sums "
+           "are the same); off: always one call per listener (default true)", "bool"),
     Option("stats_interval", "--stats-interval", "seconds between stats refreshes of a load "
            "balancer; 0 = every cycle (default 0)", "float", minimum=0.0),
     Option("healthy_tree_interval", "--healthy-tree-interval", "seconds between status-tree "

@@ -3,21 +3,29 @@
 Used by the tier-2 stream and by the notification refresh alike, so both read a load balancer
 the same way. A failed call is counted and logged here and leaves that part out of the
 `Detail`, so the snapshot keeps the part's last known values.
+
+Listener statistics come from the amphorae where the plan says they can: Octavia keeps one row
+per (listener, amphora), and an amphora's stats call lists its rows in one query, where a
+listener's stats call loads the listener and every row's amphora (on the real API of
+tests/integration a fifth of the time: docs/benchmarks.md). Summed as the listener call sums
+them, the result is the same; when a sum would make a counter go back, or an amphora's call
+fails, the listeners are asked instead.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import structlog
 
 from exporter import failures, parse
+from exporter.capabilities import Capabilities
 from exporter.client import ApiError, OctaviaClient
 from exporter.plan import Parts, Rules, Work, reads_tree
-from exporter.snapshot import Member, Stats
+from exporter.snapshot import Amphora, Member, Stats
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.fetch")
@@ -47,15 +55,47 @@ def as_api_error(exc: Exception, endpoint: str) -> ApiError:
     return exc if isinstance(exc, ApiError) else ApiError(endpoint, "malformed", str(exc))
 
 
+# Octavia's active connections count only on an ALLOCATED amphora (a standby's or a failed one's
+# would be wrong); the other counters are summed over every row (octavia/common/stats.py).
+ALLOCATED = "ALLOCATED"
+MONOTONIC = ("bytes_in", "bytes_out", "total_connections", "request_errors")
+
+
+def listener_sums(listener_ids: Iterable[str], amphorae: Iterable[Amphora],
+                  rows: Mapping[str, Mapping[tuple[str, str], Stats]]) -> dict[str, Stats]:
+    """Each listener's statistics from its amphorae's rows, as GET /listeners/{id}/stats sums
+    them; a listener without rows has zeros, as there."""
+    allocated = {a.id for a in amphorae if a.status == ALLOCATED}
+    sums = {lid: Stats() for lid in listener_ids}
+    for amp_id, amp_rows in rows.items():
+        for (_, listener_id), row in amp_rows.items():
+            if listener_id in sums:
+                counted = row if amp_id in allocated else replace(row, active_connections=0)
+                sums[listener_id] = sums[listener_id] + counted
+    return sums
+
+
+def went_back(new: Mapping[str, Stats], known: Mapping[str, Stats]) -> bool:
+    """Whether any counter is lower than the last one exported: rows the amphorae no longer
+    show (purged with their amphora) that the listener call still sums."""
+    for listener_id, stats in new.items():
+        old = known.get(listener_id)
+        if old is not None and any(getattr(stats, f) < getattr(old, f) for f in MONOTONIC):
+            return True
+    return False
+
+
 class Fetcher:
     def __init__(self, client: OctaviaClient, telemetry: Telemetry, rules: Rules,
-                 page_size: int | None = None) -> None:
+                 page_size: int | None = None,
+                 capabilities: Capabilities | None = None) -> None:
         self.cloud = client.cloud
         self.client = client
         self._client = client
         self._telemetry = telemetry
         self._rules = rules
         self._page_size = page_size
+        self._capabilities = capabilities if capabilities is not None else Capabilities()
 
     def failed(self, error: ApiError) -> None:
         failures.report(self._telemetry, self.cloud, error)
@@ -102,6 +142,10 @@ class Fetcher:
                 # no statistics rows (a spare, or one whose load balancer has no listener):
                 # nothing to export, and nothing went wrong.
                 return {}
+            if exc.status == 403 and self._capabilities.stats_via_amphorae:
+                # Listing amphorae is allowed but not their stats: ask the listeners from now on.
+                self._capabilities.disable_stats_via_amphorae()
+                log.warning("stats_via_amphorae_forbidden", cloud=self.cloud, url=exc.url)
             raise
         rows = await self._parsed(endpoint, path, body, parse.amphora_stats)
         return {(amphora_id, lid): row for lid, row in rows.items()}
@@ -114,33 +158,47 @@ class Fetcher:
             self.failed(as_api_error(exc, endpoint))
             return None
 
-    async def read(self, parts: Parts, work: Work, now: Callable[[], float]) -> Detail:
-        """Every call `work` asks for, concurrently; the limiter decides how many really run."""
+    def _stats_calls(self, lb_id: str, listener_ids: list[str]) -> list[Awaitable[Any]]:
+        if self._rules.listener_stats:
+            return [self._try("listeners/{id}/stats", self.listener_stats(lid))
+                    for lid in listener_ids]
+        return [self._try("loadbalancers/{id}/stats", self.loadbalancer_stats(lb_id))]
+
+    async def read(self, parts: Parts, work: Work, now: Callable[[], float],
+                   known: Mapping[str, Stats] | None = None) -> Detail:
+        """Every call `work` asks for, concurrently; the limiter decides how many really run.
+        `known`: the listener statistics exported now, which a sum from the amphorae must not
+        undercut."""
         lb_id = parts.loadbalancer.id
         # Stamped when the reading starts: the data is at least as new as that.
         started = now()
         tree_pools = frozenset(p.id for p in parts.pools if reads_tree(p, self._rules))
         listener_ids = [x.id for x in parts.listeners]
-        listener_stats = self._rules.listener_stats
+        via = (work.stats_amphorae
+               if work.stats and self._capabilities.stats_via_amphorae else ())
+        amp_ids = tuple(dict.fromkeys(work.amphorae + via))
         tree_call = (self._try("loadbalancers/{id}/status", self.status_tree(parts))
                      if work.tree else _nothing())
         lists = [self._try("pools/{id}/members",
                            self.pool_members(parts, pool_id))
                  for pool_id in work.member_pools]
-        if not work.stats:
-            stats_calls: list[Awaitable[Any]] = []
-        elif listener_stats:
-            stats_calls = [self._try("listeners/{id}/stats",
-                                     self.listener_stats(lid))
-                           for lid in listener_ids]
-        else:
-            stats_calls = [self._try("loadbalancers/{id}/stats",
-                                     self.loadbalancer_stats(lb_id))]
-        amp_calls = [self._try("amphorae/{id}/stats", self.amphora_stats(a))
-                     for a in work.amphorae]
+        stats_calls = (self._stats_calls(lb_id, listener_ids)
+                       if work.stats and not via else [])
+        amp_calls = [self._try("amphorae/{id}/stats", self.amphora_stats(a)) for a in amp_ids]
         tree, listed, stats, amps = await asyncio.gather(
             tree_call, asyncio.gather(*lists), asyncio.gather(*stats_calls),
             asyncio.gather(*amp_calls))
+        rows_of: dict[str, Any] = dict(zip(amp_ids, amps, strict=True))
+        if via:
+            sums = (None if any(rows_of[a] is None for a in via) else
+                    listener_sums(listener_ids, parts.amphorae, {a: rows_of[a] for a in via}))
+            if sums is not None and not went_back(sums, known or {}):
+                stats = [sums[lid] for lid in listener_ids]
+            else:
+                log.debug("stats_via_amphorae_fell_back", cloud=self.cloud,
+                          loadbalancer_id=lb_id,
+                          reason="failed" if sums is None else "counter_went_back")
+                stats = await asyncio.gather(*self._stats_calls(lb_id, listener_ids))
         failed: set[str] = set()
         member_pools: set[str] = set()
         members: dict[str, Member] = {}
@@ -161,14 +219,15 @@ class Fetcher:
         if work.stats:
             if any(s is None for s in stats):
                 failed.add("stats")
-            elif listener_stats:
+            elif self._rules.listener_stats:
                 lst_stats = dict(zip(listener_ids, stats, strict=True))
                 lb_stats = sum(stats, Stats())
             else:
                 lst_stats = {}
                 lb_stats = stats[0]
         amphora_stats: dict[str, dict[tuple[str, str], Stats]] = {}
-        for amp_id, rows in zip(work.amphorae, amps, strict=True):
+        for amp_id in work.amphorae:
+            rows = rows_of[amp_id]
             if rows is None:
                 failed.add("amphorae")
             else:

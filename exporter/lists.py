@@ -54,7 +54,7 @@ FLOATING_IP_FIELDS = (
 )
 AMPHORA_FIELDS = (
     "id", "loadbalancer_id", "compute_id", "status", "role", "lb_network_ip", "vrrp_ip",
-    "ha_ip", "image_id", "compute_flavor", "cached_zone", "cert_expiration",
+    "ha_ip", "image_id", "compute_flavor", "cached_zone", "cert_expiration", "created_at",
 )
 
 

@@ -223,6 +223,7 @@ def amphora(obj: Any, loadbalancers: Mapping[str, LoadBalancer]) -> Amphora:
         compute_flavor=shared(obj, "compute_flavor"),
         cached_zone=shared(obj, "cached_zone"),
         cert_expiration=timestamp(obj.get("cert_expiration")),
+        created_at=timestamp(obj.get("created_at")),
     )
 
 

@@ -6,8 +6,11 @@ rules here decide tier 2, the per-load-balancer detail:
   members   the status tree, for pools a listener uses (one call covers the load balancer);
             the pool's member list for pools no listener uses (absent from the tree) and for
             every pool with --member-details (weight, admin state and backup are only there);
-  stats     one call per listener (the load balancer's are their sum, as Octavia computes
-            them), or one load-balancer stats call with --no-listener-stats;
+  stats     one call per amphora, whose rows are the listeners' statistics (summed the way
+            Octavia sums them), when every amphora of the load balancer dates from its creation
+            (a replaced amphora's rows can outlive its listing); else one call per listener (the
+            load balancer's are their sum), or one load-balancer stats call with
+            --no-listener-stats;
   amphorae  one stats call per amphora, with --amphora-stats.
 Cadence: a part is due once per tier-1 cycle, or, with --healthy-tree-interval and
 --stats-interval, when it is that old; a load balancer that needs attention (not ACTIVE/ONLINE,
@@ -28,6 +31,13 @@ from dataclasses import dataclass
 from exporter.snapshot import Amphora, FleetSnapshot, Listener, LoadBalancer, Member, Pool
 
 HEALTHY_MEMBER = frozenset({"ONLINE", "NO_MONITOR"})
+
+# An amphora created this long after its load balancer replaced another (failover): the rows of
+# the one it replaced stay in Octavia's listener statistics, while that amphora leaves the list
+# (DELETED amphorae are not listed), so only the listener stats calls still see them. The
+# worker creates a load balancer's own amphorae within a second of it (a spare it takes is
+# older); a failover needs the amphora booted and then a missed heartbeat (60 s by default).
+REPLACED_AFTER = 60.0
 
 # The bulk lists may hold the API for at most this share of the time (--lists-share). On a
 # one-worker Octavia with thousands of load balancers they take a large part of a 30-s interval
@@ -52,6 +62,7 @@ class Rules:
     amphora_stats: bool = False
     healthy_tree_interval: float = 0.0
     stats_interval: float = 0.0
+    stats_via_amphorae: bool = True
 
 
 def lists_period(interval: float, duration: float, share: float = LISTS_SHARE) -> float:
@@ -120,6 +131,8 @@ class Work:
     member_pools: tuple[str, ...] = ()
     stats: bool = False
     amphorae: tuple[str, ...] = ()
+    # The amphorae whose stats give the listeners' (stats_via_amphorae); empty: listener calls.
+    stats_amphorae: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -129,7 +142,8 @@ class Work:
         return Work(self.loadbalancer_id, self.tree or other.tree,
                     tuple(dict.fromkeys(self.member_pools + other.member_pools)),
                     self.stats or other.stats,
-                    tuple(dict.fromkeys(self.amphorae + other.amphorae)))
+                    tuple(dict.fromkeys(self.amphorae + other.amphorae)),
+                    self.stats_amphorae or other.stats_amphorae)
 
 
 @dataclass(slots=True)
@@ -141,6 +155,20 @@ class ReadTimes:
     amphorae: float | None = None
 
 
+def stats_amphorae(parts: Parts, rules: Rules) -> tuple[str, ...]:
+    """The amphorae whose statistics rows are all of this load balancer's listener statistics:
+    every amphora listed for it, when none replaced another; () when its listeners must be
+    asked one by one (no amphorae listed, as with other providers or without the admin role)."""
+    born = parts.loadbalancer.created_at
+    if not (rules.stats_via_amphorae and rules.listener_stats and parts.listeners
+            and parts.amphorae) or born is None:
+        return ()
+    if any(a.created_at is None or a.created_at > born + REPLACED_AFTER
+           for a in parts.amphorae):
+        return ()
+    return tuple(a.id for a in parts.amphorae)
+
+
 def applicable(parts: Parts, rules: Rules) -> Work:
     """Everything tier 2 could read for this load balancer."""
     return Work(
@@ -150,6 +178,7 @@ def applicable(parts: Parts, rules: Rules) -> Work:
         stats=bool(parts.listeners),
         amphorae=tuple(a.id for a in parts.amphorae if a.status != "PENDING_DELETE")
         if rules.amphora_stats else (),
+        stats_amphorae=stats_amphorae(parts, rules),
     )
 
 
@@ -182,11 +211,13 @@ def due(parts: Parts, read: ReadTimes | None, attention: bool, now: float,
         return interval <= 0 or when is None or now - when >= interval
 
     members_due = attention or older(read.members, rules.healthy_tree_interval)
+    stats_due = full.stats and older(read.stats, rules.stats_interval)
     return Work(parts.loadbalancer.id,
                 tree=full.tree and members_due,
                 member_pools=full.member_pools,
-                stats=full.stats and older(read.stats, rules.stats_interval),
-                amphorae=full.amphorae)
+                stats=stats_due,
+                amphorae=full.amphorae,
+                stats_amphorae=full.stats_amphorae if stats_due else ())
 
 
 def priority(attention: bool, read: ReadTimes | None, notified: bool,

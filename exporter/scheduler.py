@@ -315,7 +315,8 @@ class CloudScheduler:
             try:
                 parts = self._parts.get(lb_id)
                 if parts is not None:
-                    detail = await self.fetcher.read(parts, work, self._clock)
+                    known = self.snapshot.listener_stats if self.snapshot is not None else {}
+                    detail = await self.fetcher.read(parts, work, self._clock, known)
                     self._record(detail)
             except Exception:  # a bug must cost one load balancer's detail, not a worker
                 log.exception("detail_read_crashed", cloud=self.cloud, loadbalancer_id=lb_id)

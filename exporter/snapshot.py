@@ -129,6 +129,7 @@ class Amphora:
     compute_flavor: str = ""
     cached_zone: str = ""
     cert_expiration: float | None = None
+    created_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 # What a request costs the API, by the endpoint it reads. Lists cost a fixed part plus a part per
 # object on the page (Octavia loads and renders every object through SQLAlchemy and WSME).
-KINDS = ("status", "stats", "list", "other")
+KINDS = ("status", "stats", "amphora_stats", "list", "other")
 _LIST_TAILS = ("/loadbalancers", "/listeners", "/pools", "/members", "/healthmonitors",
                "/l7policies", "/amphorae", "/floatingips")
 
@@ -34,6 +34,8 @@ def kind_of(template: str) -> str:
     """The cost class of an endpoint template (``/v2/lbaas/loadbalancers/{id}/status`` …)."""
     if template.endswith(("/status", "/statuses")):
         return "status"
+    if template.endswith("/amphorae/{id}/stats"):
+        return "amphora_stats"
     if template.endswith("/stats"):
         return "stats"
     if template.endswith(_LIST_TAILS):
@@ -52,6 +54,9 @@ class ServiceTimes:
 
     status_ms: float = 22.0
     stats_ms: float = 30.0
+    # One query of the amphora's rows, where a listener's stats load the listener and each
+    # row's amphora through the ORM.
+    amphora_stats_ms: float = 6.5
     list_base_ms: float = 10.0
     list_item_ms: float = 0.55
     other_ms: float = 15.0
@@ -61,6 +66,8 @@ class ServiceTimes:
             ms = self.status_ms
         elif kind == "stats":
             ms = self.stats_ms
+        elif kind == "amphora_stats":
+            ms = self.amphora_stats_ms
         elif kind == "list":
             ms = self.list_base_ms + self.list_item_ms * max(0, items)
         else:

@@ -20,6 +20,11 @@ async def test_metrics_equal_the_truth_in_octavias_database(make_exporter, truth
 
     now = truth()
     assert checks.mismatches(metrics, now) == []
+    # Listener statistics came from the amphorae where every amphora dates from the load
+    # balancer's creation, from the listeners elsewhere (no amphorae): both equal the truth.
+    for endpoint in ("amphorae/{id}/stats", "listeners/{id}/stats"):
+        assert exporter.counter("octavia_api_requests_total", cloud=cloud_name,
+                                endpoint=endpoint, code="200") > 0, endpoint
     counts = {lab["resource"]: v for lab, v in metrics["octavia_snapshot_objects"]}
     assert {k: counts.get(k) for k in checks.RESOURCES} == {
         "loadbalancer": len(now.loadbalancers), "listener": len(now.listeners),

@@ -39,7 +39,7 @@ def test_kinds_by_endpoint_template() -> None:
     assert kind_of("/v2/lbaas/loadbalancers/{id}/status") == "status"
     assert kind_of("/v2/lbaas/loadbalancers/{id}/statuses") == "status"
     assert kind_of("/v2/lbaas/listeners/{id}/stats") == "stats"
-    assert kind_of("/v2/octavia/amphorae/{id}/stats") == "stats"
+    assert kind_of("/v2/octavia/amphorae/{id}/stats") == "amphora_stats"
     for listed in ("/v2/lbaas/loadbalancers", "/v2/lbaas/pools", "/v2/lbaas/healthmonitors",
                    "/v2/lbaas/pools/{pool_id}/members", "/v2/octavia/amphorae"):
         assert kind_of(listed) == "list"

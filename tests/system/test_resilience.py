@@ -72,7 +72,7 @@ async def test_failed_status_trees_keep_last_known_members(control, make_exporte
 
 async def test_failed_listener_stats_keep_counters_from_going_backwards(control,
                                                                         make_exporter) -> None:
-    exporter = make_exporter()
+    exporter = make_exporter(stats_via_amphorae=False)
     first = await exporter.cycle()
     await control.faults({"kind": "malformed", "endpoint": "listeners/*/stats"})
     second = await exporter.cycle()
@@ -123,7 +123,7 @@ async def test_retries_honour_retry_after_and_recover(control, make_exporter) ->
 
 
 async def test_hung_and_reset_connections_are_abandoned(control, make_exporter) -> None:
-    exporter = make_exporter(request_timeout=0.3, retries=0)
+    exporter = make_exporter(request_timeout=0.3, retries=0, stats_via_amphorae=False)
     await exporter.cycle()
     await control.faults({"kind": "hang", "endpoint": "listeners/*/stats"},
                          {"kind": "reset", "endpoint": "loadbalancers/*/status"})

@@ -9,9 +9,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import assemble, plan
-from exporter.fetch import Detail
+from exporter.fetch import Detail, listener_sums, went_back
 from exporter.freshness import FreshnessCollector
 from exporter.snapshot import (
+    Amphora,
     CloudHealth,
     CloudView,
     FleetSnapshot,
@@ -106,6 +107,54 @@ def test_healthy_trees_and_stats_wait_for_their_intervals() -> None:
     moved = fleet(lb("a"), members=("m1", "m3"))
     (_, work), = planned(moved, now, read_at(900.0, "a"), rules=rules)
     assert work.tree
+
+
+def with_amphorae(snap: FleetSnapshot, born: float, *created: float | None) -> FleetSnapshot:
+    (lb_obj,) = snap.loadbalancers.values()
+    amps = {f"amp{i}": Amphora(f"amp{i}", lb_obj.id, "ALLOCATED", created_at=when)
+            for i, when in enumerate(created)}
+    return dataclasses.replace(snap, loadbalancers={
+        lb_obj.id: dataclasses.replace(lb_obj, created_at=born)}, amphorae=amps)
+
+
+def test_stats_come_from_amphorae_only_when_all_date_from_the_creation() -> None:
+    born = 10_000.0
+    cases = [
+        ((born - 86400.0,), ("amp0",)),  # a spare it took
+        ((born + 5.0, born + 6.0), ("amp0", "amp1")),  # ACTIVE_STANDBY, booted for it
+        ((born + 5.0, born + plan.REPLACED_AFTER + 1), ()),  # one replaced another
+        ((born + 5.0, None), ()),  # an amphora without a creation time
+        ((), ()),  # another provider, or no amphora list
+    ]
+    for created, expected in cases:
+        (_, work), = planned(with_amphorae(fleet(lb("a")), born, *created))
+        assert work.stats and work.stats_amphorae == expected, created
+    snap = with_amphorae(fleet(lb("a")), born, born)
+    for rules in (plan.Rules(stats_via_amphorae=False), plan.Rules(listener_stats=False)):
+        (_, work), = planned(snap, rules=rules)
+        assert work.stats and work.stats_amphorae == ()
+    # Stats not due: nothing to read from the amphorae either.
+    rules = plan.Rules(stats_interval=600)
+    (_, work), = planned(snap, snap, read_at(900.0, "a"), rules=rules)
+    assert work.tree and not work.stats and work.stats_amphorae == ()
+
+
+def test_listener_sums_from_amphora_rows_are_octavias() -> None:
+    amps = [Amphora("master", "a", "ALLOCATED"), Amphora("backup", "a", "ALLOCATED"),
+            Amphora("old", "a", "DELETED")]
+    rows = {
+        "master": {("master", "l1"): Stats(10, 20, 3, 100, 1), ("master", "l9"): Stats(1, 1, 1, 1, 1)},
+        "backup": {("backup", "l1"): Stats(1, 2, 4, 5, 0)},
+        "old": {("old", "l1"): Stats(100, 200, 7, 300, 2)},
+    }
+    sums = listener_sums(["l1", "l2"], amps, rows)
+    # Active connections only from ALLOCATED amphorae; every row's other counters; a listener
+    # without rows at zero; a row of a listener the lists do not show ignored.
+    assert sums == {"l1": Stats(111, 222, 7, 405, 3), "l2": Stats()}
+    assert not went_back(sums, {"l1": Stats(111, 222, 50, 405, 3)})  # a gauge may fall
+    assert went_back(sums, {"l1": Stats(112, 222, 0, 405, 3)})
+    assert went_back(sums, {"l2": Stats(request_errors=1)})
+    assert not went_back(sums, {"gone": Stats(999, 999, 999, 999, 999)})
 
 
 def test_member_details_read_member_lists_instead_of_trees() -> None:

@@ -50,7 +50,7 @@ class Fetcher:
         self.gate = asyncio.Event()
         self.gate.set()
 
-    async def read(self, parts: plan.Parts, work: plan.Work, now) -> Detail:
+    async def read(self, parts: plan.Parts, work: plan.Work, now, known=None) -> Detail:
         started = now()
         await self.gate.wait()
         lb = parts.loadbalancer
