@@ -42,10 +42,12 @@ REPLACED_AFTER = 60.0
 # The bulk lists may hold the API for at most this share of the time (--lists-share). On a
 # one-worker Octavia with thousands of load balancers they take a large part of a 30-s interval
 # (two thirds of it at 2,000, more than all of it at 5,000), and another client's request that
-# lands on a list page waits several times its idle latency, whatever the page size (a tenth
-# keeps that under 2 x idle at the p95: docs/benchmarks.md); tier 2 would starve too. Tier 1
-# then runs less often, and says so.
-LISTS_SHARE = 0.1
+# lands on a list page waits several times its idle latency, whatever the page size; tier 2
+# would starve too. About half of the other client's requests that meet a page end up over
+# twice their idle p95, so the lists' share of the time, halved, is about their share of its
+# slow requests; a twentieth leaves room under the p95 for the detail stream
+# (docs/benchmarks.md, "Session 5"). Tier 1 then runs less often, and says so.
+LISTS_SHARE = 0.05
 
 # Priority classes, lowest first.
 ATTENTION = 0
