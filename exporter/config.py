@@ -150,9 +150,10 @@ OPTIONS: tuple[Option, ...] = (
            "stats are their sum); off: one call per load balancer and no listener traffic "
            "(default true)", "bool"),
     Option("stats_via_amphorae", "--stats-via-amphorae", "read listener stats from the "
-           "load balancer's amphorae, one call each, when every amphora dates from the load "
-           "balancer's creation (a fifth of the API time of one call per listener; the sums "
-           "are the same); off: always one call per listener (default true)", "bool"),
+           "load balancer's amphorae, one call each, when those are provably all it has had "
+           "(created with it, unchanged since the lists, no more amphorae than listeners): "
+           "Octavia's sums of the same rows for a fifth of the API time; off: always one call "
+           "per listener (default true)", "bool"),
     Option("stats_interval", "--stats-interval", "seconds between stats refreshes of a load "
            "balancer; 0 = every cycle (default 0)", "float", minimum=0.0),
     Option("healthy_tree_interval", "--healthy-tree-interval", "seconds between status-tree "

@@ -24,7 +24,7 @@ import structlog
 from exporter import failures, parse
 from exporter.capabilities import Capabilities
 from exporter.client import ApiError, OctaviaClient
-from exporter.plan import Parts, Rules, Work, reads_tree
+from exporter.plan import Parts, Rules, Work, reads_tree, stats_amphorae
 from exporter.snapshot import Amphora, Member, Stats
 from exporter.telemetry import Telemetry
 
@@ -174,7 +174,7 @@ class Fetcher:
         started = now()
         tree_pools = frozenset(p.id for p in parts.pools if reads_tree(p, self._rules))
         listener_ids = [x.id for x in parts.listeners]
-        via = (work.stats_amphorae
+        via = (stats_amphorae(parts, self._rules)
                if work.stats and self._capabilities.stats_via_amphorae else ())
         amp_ids = tuple(dict.fromkeys(work.amphorae + via))
         tree_call = (self._try("loadbalancers/{id}/status", self.status_tree(parts))

@@ -7,10 +7,9 @@ rules here decide tier 2, the per-load-balancer detail:
             the pool's member list for pools no listener uses (absent from the tree) and for
             every pool with --member-details (weight, admin state and backup are only there);
   stats     one call per amphora, whose rows are the listeners' statistics (summed the way
-            Octavia sums them), when every amphora of the load balancer dates from its creation
-            (a replaced amphora's rows can outlive its listing); else one call per listener (the
-            load balancer's are their sum), or one load-balancer stats call with
-            --no-listener-stats;
+            Octavia sums them), when the amphorae listed are provably all it has had (see
+            stats_amphorae); else one call per listener (the load balancer's are their sum), or
+            one load-balancer stats call with --no-listener-stats;
   amphorae  one stats call per amphora, with --amphora-stats.
 Cadence: a part is due once per tier-1 cycle, or, with --healthy-tree-interval and
 --stats-interval, when it is that old; a load balancer that needs attention (not ACTIVE/ONLINE,
@@ -32,12 +31,16 @@ from exporter.snapshot import Amphora, FleetSnapshot, Listener, LoadBalancer, Me
 
 HEALTHY_MEMBER = frozenset({"ONLINE", "NO_MONITOR"})
 
-# An amphora created this long after its load balancer replaced another (failover): the rows of
-# the one it replaced stay in Octavia's listener statistics, while that amphora leaves the list
-# (DELETED amphorae are not listed), so only the listener stats calls still see them. The
-# worker creates a load balancer's own amphorae within a second of it (a spare it takes is
-# older); a failover needs the amphora booted and then a missed heartbeat (60 s by default).
+# The amphorae of a load balancer's own creation are created within a second of it by the
+# worker; a failover's replacement needs the old one booted and then a missed heartbeat (60 s
+# by default), so it is later than this. A spare taken from the pool is older than the load
+# balancer, at creation or at a failover alike, so it proves nothing. The replaced amphora
+# leaves the list (DELETED amphorae are not listed) while its rows still count in the listener
+# stats call: only amphorae inside this window are known to be all the rows there are.
 REPLACED_AFTER = 60.0
+# Clock skew between the API host that wrote the load balancer and the worker that wrote its
+# amphorae.
+CREATED_SKEW = 5.0
 
 # The bulk lists may hold the API for at most this share of the time (--lists-share). On a
 # one-worker Octavia with thousands of load balancers they take a large part of a 30-s interval
@@ -98,6 +101,8 @@ class Parts:
     pools: tuple[Pool, ...] = ()
     listeners: tuple[Listener, ...] = ()
     amphorae: tuple[Amphora, ...] = ()
+    # When the lists that gave these amphorae started (wall time).
+    listed_at: float | None = None
 
 
 def index(snapshot: FleetSnapshot) -> dict[str, Parts]:
@@ -112,7 +117,7 @@ def index(snapshot: FleetSnapshot) -> dict[str, Parts]:
         if amp.loadbalancer_id:
             amphorae[amp.loadbalancer_id].append(amp)
     return {lb_id: Parts(lb, tuple(pools.get(lb_id, ())), tuple(listeners.get(lb_id, ())),
-                         tuple(amphorae.get(lb_id, ())))
+                         tuple(amphorae.get(lb_id, ())), snapshot.taken_at)
             for lb_id, lb in snapshot.loadbalancers.items()}
 
 
@@ -121,7 +126,8 @@ def index_one(snapshot: FleetSnapshot, lb_id: str) -> Parts:
     return Parts(snapshot.loadbalancers[lb_id],
                  tuple(p for p in snapshot.pools.values() if p.loadbalancer_id == lb_id),
                  tuple(x for x in snapshot.listeners.values() if x.loadbalancer_id == lb_id),
-                 tuple(a for a in snapshot.amphorae.values() if a.loadbalancer_id == lb_id))
+                 tuple(a for a in snapshot.amphorae.values() if a.loadbalancer_id == lb_id),
+                 snapshot.taken_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +139,6 @@ class Work:
     member_pools: tuple[str, ...] = ()
     stats: bool = False
     amphorae: tuple[str, ...] = ()
-    # The amphorae whose stats give the listeners' (stats_via_amphorae); empty: listener calls.
-    stats_amphorae: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -144,8 +148,7 @@ class Work:
         return Work(self.loadbalancer_id, self.tree or other.tree,
                     tuple(dict.fromkeys(self.member_pools + other.member_pools)),
                     self.stats or other.stats,
-                    tuple(dict.fromkeys(self.amphorae + other.amphorae)),
-                    self.stats_amphorae or other.stats_amphorae)
+                    tuple(dict.fromkeys(self.amphorae + other.amphorae)))
 
 
 @dataclass(slots=True)
@@ -158,14 +161,23 @@ class ReadTimes:
 
 
 def stats_amphorae(parts: Parts, rules: Rules) -> tuple[str, ...]:
-    """The amphorae whose statistics rows are all of this load balancer's listener statistics:
-    every amphora listed for it, when none replaced another; () when its listeners must be
-    asked one by one (no amphorae listed, as with other providers or without the admin role)."""
-    born = parts.loadbalancer.created_at
+    """The amphorae whose statistics rows are all of this load balancer's listener statistics,
+    decided when the reading starts, from the latest lists: every amphora listed for it, when
+    each was created with it (so none replaced another, whose rows the listener call would still
+    count) and the load balancer has not changed since those lists (a failover that ended since
+    would have moved it), and when that is not more calls than one per listener. () when the
+    listeners are asked one by one: no amphorae listed (other providers, no admin role)."""
+    lb = parts.loadbalancer
+    born = lb.created_at
     if not (rules.stats_via_amphorae and rules.listener_stats and parts.listeners
             and parts.amphorae) or born is None:
         return ()
-    if any(a.created_at is None or a.created_at > born + REPLACED_AFTER
+    if len(parts.amphorae) > len(parts.listeners) or lb.provisioning_status != "ACTIVE":
+        return ()
+    changed = lb.updated_at if lb.updated_at is not None else born
+    if parts.listed_at is None or changed > parts.listed_at:
+        return ()
+    if any(a.created_at is None or not born - CREATED_SKEW <= a.created_at <= born + REPLACED_AFTER
            for a in parts.amphorae):
         return ()
     return tuple(a.id for a in parts.amphorae)
@@ -180,7 +192,6 @@ def applicable(parts: Parts, rules: Rules) -> Work:
         stats=bool(parts.listeners),
         amphorae=tuple(a.id for a in parts.amphorae if a.status != "PENDING_DELETE")
         if rules.amphora_stats else (),
-        stats_amphorae=stats_amphorae(parts, rules),
     )
 
 
@@ -213,13 +224,11 @@ def due(parts: Parts, read: ReadTimes | None, attention: bool, now: float,
         return interval <= 0 or when is None or now - when >= interval
 
     members_due = attention or older(read.members, rules.healthy_tree_interval)
-    stats_due = full.stats and older(read.stats, rules.stats_interval)
     return Work(parts.loadbalancer.id,
                 tree=full.tree and members_due,
                 member_pools=full.member_pools,
-                stats=stats_due,
-                amphorae=full.amphorae,
-                stats_amphorae=full.stats_amphorae if stats_due else ())
+                stats=full.stats and older(read.stats, rules.stats_interval),
+                amphorae=full.amphorae)
 
 
 def priority(attention: bool, read: ReadTimes | None, notified: bool,

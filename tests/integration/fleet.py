@@ -311,9 +311,14 @@ def _settle(conn: sqlite3.Connection, lb_id: str, planned: PlannedLB) -> None:
 
 def _insert_amphora(conn: sqlite3.Connection, lb_id: str | None, status: str,
                     role: str | None, cert_expiration: datetime) -> str:
-    """A row as the worker leaves it: VRRP fields for ACTIVE_STANDBY, ports once allocated."""
+    """A row as the worker leaves it: VRRP fields for ACTIVE_STANDBY, ports once allocated;
+    a load balancer's own amphorae created with it (the exporter reads their stats only then),
+    spares days before."""
     amphora_id = str(uuid.uuid4())
     n = conn.execute("SELECT count(*) FROM amphora").fetchone()[0] + 10
+    born = conn.execute("SELECT created_at FROM load_balancer WHERE id = ?",
+                        (lb_id,)).fetchone() if lb_id else None
+    created = born[0] if born and born[0] else stamp(NOW - timedelta(days=n))
     vrrp = role in ("MASTER", "BACKUP")
     conn.execute(
         "INSERT INTO amphora (id, load_balancer_id, compute_id, lb_network_ip, vrrp_ip, ha_ip, "
@@ -325,7 +330,7 @@ def _insert_amphora(conn: sqlite3.Connection, lb_id: str | None, status: str,
          str(uuid.uuid4()) if lb_id else None, str(uuid.uuid4()) if lb_id else None,
          "eth1" if vrrp else None, 1 if vrrp else None,
          (100 if role == "MASTER" else 90) if vrrp else None, role, status,
-         stamp(cert_expiration), stamp(NOW - timedelta(days=n)),
+         stamp(cert_expiration), created,
          stamp(NOW - timedelta(hours=n)), str(uuid.UUID(int=99)), "amphora-flavor", "az-1"))
     return amphora_id
 

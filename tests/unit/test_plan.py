@@ -109,34 +109,46 @@ def test_healthy_trees_and_stats_wait_for_their_intervals() -> None:
     assert work.tree
 
 
-def with_amphorae(snap: FleetSnapshot, born: float, *created: float | None) -> FleetSnapshot:
-    (lb_obj,) = snap.loadbalancers.values()
-    amps = {f"amp{i}": Amphora(f"amp{i}", lb_obj.id, "ALLOCATED", created_at=when)
-            for i, when in enumerate(created)}
-    return dataclasses.replace(snap, loadbalancers={
-        lb_obj.id: dataclasses.replace(lb_obj, created_at=born)}, amphorae=amps)
+def amphora_parts(born: float, *created: float | None, listeners: int = 2,
+                  listed_at: float | None = 20_000.0, **lb_fields: object) -> plan.Parts:
+    lb_obj = dataclasses.replace(lb("a"), **{"created_at": born, "updated_at": None,
+                                             **lb_fields})
+    lsts = tuple(Listener(f"l{i}", "", "p", "a", "ACTIVE", "ONLINE", True)
+                 for i in range(listeners))
+    amps = tuple(Amphora(f"amp{i}", "a", "ALLOCATED", created_at=when)
+                 for i, when in enumerate(created))
+    return plan.Parts(lb_obj, (), lsts, amps, listed_at)
 
 
-def test_stats_come_from_amphorae_only_when_all_date_from_the_creation() -> None:
+def test_stats_come_from_amphorae_only_when_they_are_all_it_has_had() -> None:
     born = 10_000.0
     cases = [
-        ((born - 86400.0,), ("amp0",)),  # a spare it took
+        ((born + 1.0,), ("amp0",)),
         ((born + 5.0, born + 6.0), ("amp0", "amp1")),  # ACTIVE_STANDBY, booted for it
+        ((born - 1.0,), ("amp0",)),  # the worker's clock a second behind the API's
+        ((born - 86400.0,), ()),  # a spare: taken at creation or at a failover, who knows
         ((born + 5.0, born + plan.REPLACED_AFTER + 1), ()),  # one replaced another
         ((born + 5.0, None), ()),  # an amphora without a creation time
         ((), ()),  # another provider, or no amphora list
     ]
     for created, expected in cases:
-        (_, work), = planned(with_amphorae(fleet(lb("a")), born, *created))
-        assert work.stats and work.stats_amphorae == expected, created
-    snap = with_amphorae(fleet(lb("a")), born, born)
+        assert plan.stats_amphorae(amphora_parts(born, *created), RULES) == expected, created
+    # Not more calls than one per listener: two amphorae, one listener.
+    assert plan.stats_amphorae(amphora_parts(born, born, born, listeners=1), RULES) == ()
+    # Changed since the lists that listed its amphorae (a failover ended since?), or in the
+    # middle of a change: the listeners, until lists newer than the change.
+    assert plan.stats_amphorae(amphora_parts(born, born, updated_at=20_001.0), RULES) == ()
+    assert plan.stats_amphorae(amphora_parts(born, born, updated_at=19_999.0), RULES) == (
+        "amp0",)
+    assert plan.stats_amphorae(amphora_parts(born, born, listed_at=None), RULES) == ()
+    assert plan.stats_amphorae(amphora_parts(born, born, provisioning_status="PENDING_UPDATE"),
+                               RULES) == ()
     for rules in (plan.Rules(stats_via_amphorae=False), plan.Rules(listener_stats=False)):
-        (_, work), = planned(snap, rules=rules)
-        assert work.stats and work.stats_amphorae == ()
-    # Stats not due: nothing to read from the amphorae either.
-    rules = plan.Rules(stats_interval=600)
-    (_, work), = planned(snap, snap, read_at(900.0, "a"), rules=rules)
-    assert work.tree and not work.stats and work.stats_amphorae == ()
+        assert plan.stats_amphorae(amphora_parts(born, born), rules) == ()
+    # The lists' start time travels with every load balancer's parts.
+    snap = dataclasses.replace(fleet(lb("a")), taken_at=123.0)
+    assert plan.index(snap)["a"].listed_at == 123.0
+    assert plan.index_one(snap, "a").listed_at == 123.0
 
 
 def test_listener_sums_from_amphora_rows_are_octavias() -> None:
