@@ -35,6 +35,7 @@ from exporter.telemetry import Telemetry
 log = structlog.get_logger("exporter.cli")
 SHUTDOWN_GRACE = 10.0
 DEMO_INTERVAL = 10.0
+DEFAULT_LISTS_SHARE = config.Settings().lists_share
 
 
 def _config_error(problems: Sequence[str]) -> int:
@@ -67,6 +68,10 @@ async def demo_cloud(settings: config.Settings) -> AsyncIterator[config.Settings
                 else settings.listen_host,
                 interval=DEMO_INTERVAL if settings.interval == config.DEFAULT_INTERVAL
                 else settings.interval,
+                # The demo's API is our own simulator, with no other client to leave room for:
+                # tier 1 every interval instead of stretched to a twentieth of its time.
+                lists_share=1.0 if settings.lists_share == DEFAULT_LISTS_SHARE
+                else settings.lists_share,
             )
         finally:
             await simulator.stop()

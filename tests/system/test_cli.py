@@ -114,6 +114,9 @@ async def test_demo_serves_metrics_and_stops_cleanly_on_sigterm() -> None:
             _, err = await process.communicate()
             raise AssertionError(err.decode()[-3000:])
         assert one(metrics, "octavia_snapshot_objects", resource="loadbalancer") == 10
+        # Its own simulator has no other client to leave room for: tier 1 every 10 s, never
+        # stretched to keep within --lists-share.
+        assert one(metrics, "octavia_poll_interval_seconds", cloud="simulator") == 10.0
         process.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(process.communicate(), 15)
         assert process.returncode == 0, err.decode()
