@@ -163,11 +163,13 @@ async def make_exporter(sim: Simulator) -> AsyncIterator[Any]:
     made: list[Exporter] = []
 
     def factory(manage_gc: bool = False, **overrides: Any) -> Exporter:
-        # No rate limit: the budget has tests of its own (tests/unit/test_limiter.py,
-        # tests/system/test_tiers.py); here it would only make every test wait.
+        # No rate limit and no lists share: the budget and the share have tests of their own
+        # (tests/unit/test_limiter.py, tests/system/test_tiers.py, tests/unit/test_scheduler.py);
+        # here they would only make tests wait, or (lists of 50 ms against a twentieth of a
+        # 1-s interval) move the interval the exposition reports.
         values: dict[str, Any] = {"clouds": ("simulator",), "request_timeout": 2.0,
                                   "retries": 1, "interval": 1.0, "cycle_timeout": 20.0,
-                                  "api_max_rate": 0.0}
+                                  "api_max_rate": 0.0, "lists_share": 1.0}
         values.update(overrides)
         telemetry = Telemetry()
         service, exposition, clients = build_service(Settings(**values), telemetry,
