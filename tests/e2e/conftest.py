@@ -295,7 +295,7 @@ def _start(binaries: Binaries, work: Path, procs: Processes, webhook: Webhook,
         args = [*_console_script("octavia-exporter", "exporter")]
         for cloud in cloud_names:
             args += ["--os-cloud", cloud]
-        # The default budget (10 requests/s) is sized for a real single-worker Octavia; the
+        # The default budget (6 requests/s) is sized for a real single-worker Octavia; the
         # simulator takes more, and the stack must show a change within STARTUP_TIMEOUT.
         args += ["--interval", "2", "--web.listen-address", address, "--log-format", "json",
                  "--api-max-rate", "50", *exporter_options.get(name, [])]
