@@ -35,7 +35,6 @@ from exporter.telemetry import Telemetry
 log = structlog.get_logger("exporter.cli")
 SHUTDOWN_GRACE = 10.0
 DEMO_INTERVAL = 10.0
-DEFAULT_LISTS_SHARE = config.Settings().lists_share
 
 
 def _config_error(problems: Sequence[str]) -> int:
@@ -70,7 +69,7 @@ async def demo_cloud(settings: config.Settings) -> AsyncIterator[config.Settings
                 else settings.interval,
                 # The demo's API is our own simulator, with no other client to leave room for:
                 # tier 1 every interval instead of stretched to a twentieth of its time.
-                lists_share=1.0 if settings.lists_share == DEFAULT_LISTS_SHARE
+                lists_share=1.0 if settings.lists_share == plan.LISTS_SHARE
                 else settings.lists_share,
             )
         finally:

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from exporter import __version__
+from exporter.plan import LISTS_SHARE
 
 DEFAULT_PAGE_SIZE = 200
 DEFAULT_PORT = 9879
@@ -59,7 +60,7 @@ class Settings:
     max_staleness: float = 300.0
     # None: DEFAULT_PAGE_SIZE, and the API's maximum for the first lists (lists.ListReader).
     page_size: int | None = None
-    lists_share: float = 0.05
+    lists_share: float = LISTS_SHARE
     listener_stats: bool = True
     stats_via_amphorae: bool = True
     stats_interval: float = 0.0
