@@ -133,8 +133,7 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
             on_error=functools.partial(telemetry.poll_error, cloud.name, KEYSTONE))
         page_size = (config.DEFAULT_PAGE_SIZE if settings.page_size is None
                      else settings.page_size)
-        fetcher = Fetcher(client, telemetry, rules, page_size=page_size,
-                          capabilities=capabilities)
+        fetcher = Fetcher(client, telemetry, rules, capabilities, page_size=page_size)
         scheduler = CloudScheduler(
             ListReader(client, telemetry, capabilities, shard=settings.shard,
                        page_size=page_size,

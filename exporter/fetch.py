@@ -87,15 +87,16 @@ def went_back(new: Mapping[str, Stats], known: Mapping[str, Stats]) -> bool:
 
 class Fetcher:
     def __init__(self, client: OctaviaClient, telemetry: Telemetry, rules: Rules,
-                 page_size: int | None = None,
-                 capabilities: Capabilities | None = None) -> None:
+                 capabilities: Capabilities, page_size: int | None = None) -> None:
         self.cloud = client.cloud
         self.client = client
         self._client = client
         self._telemetry = telemetry
         self._rules = rules
         self._page_size = page_size
-        self._capabilities = capabilities if capabilities is not None else Capabilities()
+        # The cloud's one record, shared with the list reader: amphorae switched off there (a
+        # 403 on their list) switch this path off too.
+        self._capabilities = capabilities
 
     def failed(self, error: ApiError) -> None:
         failures.report(self._telemetry, self.cloud, error)
