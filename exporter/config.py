@@ -53,7 +53,7 @@ class Settings:
     request_timeout: float = 10.0
     cycle_timeout: float = 300.0
     concurrency: int = 4
-    api_max_rate: float = 6.0
+    api_max_rate: float = 5.0
     adaptive_concurrency: bool = True
     detail_target: float = 900.0
     retries: int = 3
@@ -125,13 +125,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("lists_share", "--lists-share", "the largest share of the time the bulk lists "
            "(tier 1) may hold the API: when they take longer than this share of --interval, "
            "tier 1 runs every list duration / share instead; 1 = only never overlap (default "
-           "0.05)", "float", minimum=0.01, maximum=1.0),
+           "0.04)", "float", minimum=0.01, maximum=1.0),
     Option("cycle_timeout", "--cycle-timeout", "seconds before the bulk lists of a cycle "
            "(tier 1) are abandoned (default 300)", "float", minimum=1.0),
     Option("concurrency", "--concurrency", "most API requests in flight per cloud: the ceiling "
            "of the adaptive limit, which starts at 1 (default 4)", "int", minimum=1),
     Option("api_max_rate", "--api-max-rate", "API requests per second per cloud, all tiers "
-           "(token bucket); 0 = no limit (default 6)", "float", minimum=0.0),
+           "(token bucket); 0 = no limit (default 5)", "float", minimum=0.0),
     Option("adaptive_concurrency", "--adaptive-concurrency", "adapt the requests in flight to "
            "the API's latency, 429, 503 and timeouts; --no-adaptive-concurrency fixes them at "
            "--concurrency (default true)", "bool"),

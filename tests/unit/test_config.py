@@ -14,7 +14,7 @@ def test_defaults_are_valid() -> None:
 
 
 def test_lists_share_is_a_share() -> None:
-    assert config.load([], environ={}).lists_share == 0.05
+    assert config.load([], environ={}).lists_share == 0.04
     assert config.load(["--lists-share", "1"], environ={}).lists_share == 1.0
     with pytest.raises(config.ConfigError) as caught:
         config.load(["--lists-share", "1.5"], environ={})

@@ -293,8 +293,8 @@ def test_freshness_metrics_are_the_real_ages() -> None:
 
 
 def test_lists_keep_their_share_of_the_api() -> None:
-    assert plan.lists_period(30.0, 1.5) == 30.0    # exactly the default twentieth: --interval
-    assert plan.lists_period(30.0, 15.0) == 300.0  # half: every twenty list durations
+    assert plan.lists_period(30.0, 1.2) == 30.0    # exactly the default 4 %: --interval
+    assert plan.lists_period(30.0, 15.0) == 375.0  # half: every 25 list durations
     assert plan.lists_period(30.0, 7.5, share=0.25) == 30.0
     assert plan.lists_period(120.0, 35.0, share=0.25) == 140.0
     # --lists-share 1: only "never overlap", the behaviour before the share existed
