@@ -1,5 +1,6 @@
 """Snapshots composed from parts: fresh tier-1 lists with the detail still valid carried over,
-a batch of per-load-balancer details merged in, one load balancer's subtree replaced or removed.
+the inventory read after them, a batch of per-load-balancer details merged in, one load
+balancer's subtree replaced or removed.
 
 Each function returns a new snapshot and never changes its inputs, so the published one can be
 read from any thread while the next is built. A detail is applied whole (members, counters and
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from exporter.fetch import Detail
+from exporter.inventory import Inventory
 from exporter.snapshot import (
     FleetSnapshot,
     HealthMonitor,
@@ -76,6 +78,37 @@ def carry(lists: FleetSnapshot, current: FleetSnapshot | None) -> FleetSnapshot:
         loadbalancer_stats=_no_listener_stats(lists, lb_stats), amphora_stats=amphora_stats,
         detail_read_at=read_at, l7rules=rules_of(lists.l7policies, current.l7rules))
     return _kept_all(carried, current, MAPPINGS)
+
+
+def inventory_of(snapshot: FleetSnapshot | None) -> Inventory:
+    """What `snapshot` knew of the inventory: carried into the next lists until its own
+    inventory read is in."""
+    if snapshot is None:
+        return Inventory()
+    return Inventory(
+        l7policies=snapshot.l7policies, flavors=snapshot.flavors,
+        availability_zones=snapshot.availability_zones, providers=snapshot.providers,
+        quota_limits=snapshot.quota_limits, quota_defaults=snapshot.quota_defaults,
+        project_names=snapshot.project_names)
+
+
+def with_inventory(snapshot: FleetSnapshot, inventory: Inventory) -> FleetSnapshot:
+    """`snapshot` with `inventory` in place of the one it had: policies of listeners it does
+    not have are dropped with their rules, and project names are kept for the projects
+    something is exported for (an admin's Keystone knows every project in the cloud, most of
+    which own nothing here). Unchanged parts stay the same objects."""
+    before = snapshot.l7policies
+    policies = {k: same(before, k, p) for k, p in inventory.l7policies.items()
+                if p.listener_id in snapshot.listeners}
+    wanted = ({lb.project_id for lb in snapshot.loadbalancers.values()}
+              | set(inventory.quota_limits))
+    names = {p: n for p, n in inventory.project_names.items() if p in wanted}
+    replaced = dataclasses.replace(
+        snapshot, l7policies=policies, l7rules=rules_of(policies, snapshot.l7rules),
+        flavors=inventory.flavors, availability_zones=inventory.availability_zones,
+        providers=inventory.providers, quota_limits=inventory.quota_limits,
+        quota_defaults=inventory.quota_defaults, project_names=names)
+    return _kept_all(replaced, snapshot, MAPPINGS)
 
 
 def rules_of(policies: Mapping[str, L7Policy], rules: Mapping[str, L7Rule]) -> dict[str, L7Rule]:

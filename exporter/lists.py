@@ -1,9 +1,11 @@
 """Tier 1: the bulk lists, a handful of paginated calls, into a snapshot without detail.
 
-Load balancers, listeners, pools, health monitors, amphorae (admins), Neutron floating IPs, and
-the inventory (L7 policies, quotas, flavors, zones, providers: inventory.py), with fields= so
-pages stay small, all at once. Every object's provisioning and operating status
-is in these lists, so once they are in, the fleet's state is current. A failed load-balancer,
+Load balancers, listeners, pools, health monitors, amphorae (admins) and Neutron floating IPs,
+with fields= so pages stay small, all at once. Every object's provisioning and operating status
+is in these lists, so once they are in, the fleet's state is current and is published. The
+inventory (L7 policies, quotas, flavors, zones, providers: inventory.py) is read after them
+(`inventory`): on a rate-limited API its half-dozen small calls would each wait for a token
+between the pages, and tier 1 would wait for all of them. A failed load-balancer,
 listener, pool or health-monitor list fails the tier (no consistent snapshot can be built); the
 amphora and floating IP lists cannot, and are switched off for good on 403 (see capabilities).
 """
@@ -18,7 +20,7 @@ from typing import Any, TypeVar
 import structlog
 
 from exporter import failures, parse
-from exporter.assemble import same
+from exporter.assemble import inventory_of, same, with_inventory
 from exporter.capabilities import Capabilities
 from exporter.client import ApiError, OctaviaClient
 from exporter.inventory import Inventory, InventoryReader
@@ -160,8 +162,6 @@ class ListReader:
         caps = self.capabilities
         self.unanswered = {}
         size = self._page_size if previous is not None else self._first_page_size
-        # Beside the lists; it never raises (a failed part keeps what the last cycle knew).
-        inventory_read = asyncio.create_task(self._inventory.read(previous))
         try:
             _, _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
                 self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers",
@@ -184,10 +184,8 @@ class ListReader:
                                "floatingips", FLOATING_IP_FIELDS, size, service="network"),
             )
         except ApiError as exc:
-            inventory_read.cancel()
             self._failed(exc)
             raise ListsFailed(exc) from exc
-        inventory = await inventory_read
         loadbalancers = {k: v for k, v in raw_lbs.items() if in_shard(k, self._shard)}
         listeners = {k: v for k, v in raw_listeners.items() if v.loadbalancer_id in loadbalancers}
         pools = {k: v for k, v in raw_pools.items() if v.loadbalancer_id in loadbalancers}
@@ -202,23 +200,17 @@ class ListReader:
         floating_ips = self._floating_ips(floating_raw, loadbalancers, previous,
                                           await self._url_of(floating_raw, "floatingips",
                                                              "v2.0/floatingips", "network"))
-        before_l7 = previous.l7policies if previous else empty
-        l7policies = {k: same(before_l7, k, p) for k, p in inventory.l7policies.items()
-                      if p.listener_id in listeners}
-        return FleetSnapshot(
+        lists = FleetSnapshot(
             cloud=self.cloud, taken_at=started, loadbalancers=loadbalancers,
             listeners=listeners, pools=pools, healthmonitors=healthmonitors, amphorae=amphorae,
-            floating_ips=floating_ips, l7policies=l7policies, flavors=inventory.flavors,
-            availability_zones=inventory.availability_zones, providers=inventory.providers,
-            quota_limits=inventory.quota_limits, quota_defaults=inventory.quota_defaults,
-            project_names=self._named(inventory, loadbalancers))
+            floating_ips=floating_ips)
+        # Until this cycle's inventory is in, the last one's stands.
+        return with_inventory(lists, inventory_of(previous))
 
-    @staticmethod
-    def _named(inventory: Inventory, loadbalancers: Mapping[str, Any]) -> dict[str, str]:
-        """Names of the projects something is exported for (load balancers, quota rows): an
-        admin's Keystone knows every project in the cloud, most of which own nothing here."""
-        wanted = {lb.project_id for lb in loadbalancers.values()} | set(inventory.quota_limits)
-        return {p: n for p, n in inventory.project_names.items() if p in wanted}
+    async def inventory(self, snapshot: FleetSnapshot) -> Inventory:
+        """The inventory, read after the lists of `snapshot` (whose projects it completes the
+        quotas of). Never raises: a failed part keeps what `snapshot` had."""
+        return await self._inventory.read(snapshot)
 
     async def _url_of(self, raw: list[Any] | ApiError | None, endpoint: str, path: str,
                       service: str = "load-balancer") -> str:

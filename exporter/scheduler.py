@@ -124,6 +124,8 @@ class CloudScheduler:
         self._rule_reader = rule_reader
         self._rules_task: asyncio.Task[None] | None = None
         self._rules_update: dict[str, L7Rule] | None = None
+        # The snapshot changed since the last publish without a batch (the inventory).
+        self._changed = False
 
     # -- what others read ---------------------------------------------------------------
 
@@ -194,7 +196,31 @@ class CloudScheduler:
                  next_in_seconds=round(self.health.interval, 3),
                  **(self.snapshot.counts() if self.snapshot else {}))
         self._last_publish = await self._publish()
+        if ok:
+            await self._read_inventory()
         return ok
+
+    async def _read_inventory(self) -> None:
+        """The inventory, after tier 1 is published; its requests still go before tier 2's.
+        The next batched publish carries it (at once if the stream is idle)."""
+        assert self.snapshot is not None
+        try:
+            inventory = await asyncio.wait_for(self.lists.inventory(self.snapshot),
+                                               timeout=self._cycle_timeout)
+        except TimeoutError:
+            detail = f"inventory over {self._cycle_timeout:g} s; the last one stands"
+            self._telemetry.poll_error(self.cloud, "inventory", "timeout", "", detail)
+            log.error("inventory_timeout", cloud=self.cloud, endpoint="inventory",
+                      reason="timeout", detail=detail, timeout_seconds=self._cycle_timeout)
+            return
+        before = self.snapshot
+        self.snapshot = assemble.with_inventory(before, inventory)
+        self._observer.observe(before, self.snapshot, unknown=False)
+        self._start_rules(before.l7policies, self.snapshot)
+        self._changed = True
+        self._batch_waiting.set()
+        if self._idle.is_set():
+            self._flush_now.set()
 
     def _install(self, lists: FleetSnapshot, now: float) -> None:
         """Swap in the new lists with the detail still valid, then plan tier 2."""
@@ -222,7 +248,6 @@ class CloudScheduler:
                 continue  # being read right now, after these lists: that is this cycle's read
             self._enqueue(key, work)
         self._pass_left &= parts.keys()
-        self._start_rules(before.l7policies if before else {}, new)
         if self._pass_started is None and self._queued:
             self._pass_started = self._monotonic()
             self._pass_left = set(self._queued)
@@ -375,8 +400,10 @@ class CloudScheduler:
         """Merge the waiting details into the published snapshot and publish it. Returns once
         any flush already under way has been published too."""
         async with self._flush_lock:
-            if (not self._batch and self._rules_update is None) or self.snapshot is None:
+            if self.snapshot is None or not (
+                    self._batch or self._rules_update is not None or self._changed):
                 return
+            self._changed = False
             started = self._monotonic()
             before = self.snapshot
             self.snapshot = self._merge_batch(before)

@@ -17,9 +17,10 @@ from exporter.client import ApiError
 from exporter.families import health_families
 from exporter.fetch import Detail
 from exporter.freshness import FreshnessCollector
+from exporter.inventory import Inventory
 from exporter.lists import ListsFailed
 from exporter.scheduler import CloudScheduler
-from exporter.snapshot import FleetSnapshot, Listener, LoadBalancer, Member, Pool
+from exporter.snapshot import Flavor, FleetSnapshot, Listener, LoadBalancer, Member, Pool
 from exporter.telemetry import Telemetry
 
 
@@ -37,9 +38,16 @@ class Lists:
 
     def __init__(self, statuses: dict[str, str]) -> None:
         self.statuses = statuses
+        self.flavors: dict[str, Flavor] = {}
+        self.inventory_gate = asyncio.Event()
+        self.inventory_gate.set()
 
     async def read(self, previous: FleetSnapshot | None) -> FleetSnapshot:
         return fleet(self.statuses)
+
+    async def inventory(self, snapshot: FleetSnapshot) -> Inventory:
+        await self.inventory_gate.wait()
+        return Inventory(flavors=dict(self.flavors))
 
 
 class Fetcher:
@@ -94,6 +102,29 @@ async def test_lists_are_published_while_every_detail_read_is_held() -> None:
         assert not state.snapshot.members and fetcher.order == []
         assert state.health.up and state.backlog >= 1
     finally:
+        await state.stop()
+
+
+async def test_lists_are_published_before_the_inventory_is_read() -> None:
+    """On a rate-limited API the inventory's small calls would each wait for a token; tier 1
+    does not wait for them, and the next publish carries what they found."""
+    lists = Lists({"a": "ONLINE"})
+    lists.flavors = {"f": Flavor("f", "small", True)}
+    lists.inventory_gate.clear()
+    state, published = scheduler(lists, Fetcher(), Clock())
+    task = asyncio.create_task(state.run_cycle())
+    try:
+        while not published:
+            await asyncio.sleep(0)
+        assert state.snapshot is not None and not state.snapshot.flavors
+        assert state.snapshot.loadbalancers["a"].operating_status == "ONLINE"
+        assert not task.done()  # the cycle is still reading the inventory
+        lists.inventory_gate.set()
+        assert await task is True
+        assert set(state.snapshot.flavors) == {"f"}
+        assert len(published) == 2  # tier 1, then the inventory with the detail
+    finally:
+        task.cancel()
         await state.stop()
 
 
