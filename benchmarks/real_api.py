@@ -666,7 +666,7 @@ def phase_curve(ctx: Context) -> None:
     """Latency vs concurrency: the real API, then the simulator calibrated from it."""
     lb_ids, listener_ids = ctx.real.lb_ids, ctx.real.listener_ids
     log(f"{ctx.lbs}: one request at a time on the real API")
-    single = single_requests(ctx.api, lb_ids, listener_ids)
+    single = single_requests(ctx.api, lb_ids, listener_ids, ctx.real.amphora_ids)
     log(f"{ctx.lbs}: latency vs concurrency, real API")
     real_curve = curve(ctx.api, lb_ids, listener_ids, ctx.args.curve_seconds)
     calibration = calibrate(single, real_curve)
@@ -677,15 +677,20 @@ def phase_curve(ctx: Context) -> None:
                simulator=sim_curve)
 
 
-def single_requests(api: Api, lb_ids: list[str], listener_ids: list[str]) -> dict[str, Any]:
-    """Latency one request at a time: status trees, listener stats, the bulk lists."""
+def single_requests(api: Api, lb_ids: list[str], listener_ids: list[str],
+                    amphora_ids: list[str]) -> dict[str, Any]:
+    """Latency one request at a time: status trees, listener stats, amphora stats (the
+    exporter's default source of listener counters), the bulk lists."""
     rng = random.Random(2)
     trees = [api.get(f"/v2/lbaas/loadbalancers/{rng.choice(lb_ids)}/status")[0]
              for _ in range(60)]
     stats = [api.get(f"/v2/lbaas/listeners/{rng.choice(listener_ids)}/stats")[0]
              for _ in range(60)]
+    amphorae = [api.get(f"/v2/octavia/amphorae/{rng.choice(amphora_ids)}/stats")[0]
+                 for _ in range(60)]
     lists = time_lists(api)["ours"]
-    return {"status": ms(trees), "stats": ms(stats), "lists": lists,
+    return {"status": ms(trees), "stats": ms(stats), "amphora_stats": ms(amphorae),
+            "lists": lists,
             "status_spread": round((quantile(trees, 0.9) - quantile(trees, 0.1))
                                    / statistics.median(trees), 3)}
 
@@ -699,6 +704,7 @@ def calibrate(single: dict[str, Any], real_curve: list[dict[str, Any]]) -> dict[
     trip, keystonemiddleware, I/O without the interpreter lock): the simulator's `latency_ms`.
     Status trees and stats split S in the ratio of their one-at-a-time medians. Lists: the same
     outside part per page, the rest of their one-at-a-time time spread over their objects.
+    Amphora stats: their one-at-a-time median, scaled as the others are.
     """
     one = next(p for p in real_curve if p["concurrency"] == 1)
     mix_l = one["load"]["mean_ms"]
@@ -714,7 +720,9 @@ def calibrate(single: dict[str, Any], real_curve: list[dict[str, Any]]) -> dict[
     base = 5.0
     item = max(0.0, (list_ms - pages * (outside + base)) / max(1, items))
     return {"workers": 1, "status_ms": round(status_l * unit, 2),
-            "stats_ms": round(stats_l * unit, 2), "list_base_ms": base,
+            "stats_ms": round(stats_l * unit, 2),
+            "amphora_stats_ms": round(single["amphora_stats"]["p50_ms"] * unit, 2),
+            "list_base_ms": base,
             "list_item_ms": round(item, 4), "latency_ms": outside,
             "jitter": round(min(0.5, single["status_spread"] / 1.6), 2),
             "saturated_rps": saturated, "one_caller_mean_ms": mix_l}
@@ -796,7 +804,8 @@ class SimulatorProcess:
         for key in ("error_share", "degraded_share", "pending_share", "no_listener_share",
                     "unattached_pool_share", "l7policy_share", "admin_down_share"):
             argv += [f"--{key.replace('_', '-')}", "0"]
-        for key in ("status_ms", "stats_ms", "list_base_ms", "list_item_ms"):
+        for key in ("status_ms", "stats_ms", "amphora_stats_ms", "list_base_ms",
+                    "list_item_ms"):
             argv += ["--service-ms", f"{key}={self.capacity[key]}"]
         self.log = open(self.workdir / "simulator.log", "wb")
         self.popen = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,

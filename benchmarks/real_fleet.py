@@ -83,6 +83,7 @@ class RealCloud:
     lb_ids: list[str] = field(default_factory=list)
     listener_ids: list[str] = field(default_factory=list)
     pool_ids: list[str] = field(default_factory=list)
+    amphora_ids: list[str] = field(default_factory=list)
 
     @property
     def octavia_url(self) -> str:
@@ -331,6 +332,7 @@ def build(real: RealCloud, lbs: int) -> dict[str, float]:
         real.lb_ids = [r[0] for r in conn.execute("SELECT id FROM load_balancer")]
         real.listener_ids = [r[0] for r in conn.execute("SELECT id FROM listener")]
         real.pool_ids = [r[0] for r in conn.execute("SELECT id FROM pool")]
+        real.amphora_ids = [r[0] for r in conn.execute("SELECT id FROM amphora")]
     return timings
 
 
