@@ -229,6 +229,12 @@ class Limiter:
 
     async def acquire(self) -> Ticket:
         level = TIER.get()
+        if (self._head() is None and self.in_flight < self._limit.limit
+                and self._paused_until <= self._clock() and self._bucket.take() == 0.0):
+            # Nobody waiting and room now: admitted without a future and a dispatch round,
+            # as most requests are when the rate is the only bound.
+            self.in_flight += 1
+            return Ticket(level, self._limit.generation, self.in_flight == 1)
         future: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
         self._waiting[level].append(future)
         self._dispatch()

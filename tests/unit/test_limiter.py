@@ -181,6 +181,27 @@ async def test_tier_one_is_admitted_before_waiting_tier_two() -> None:
     assert limiter.in_flight == 0
 
 
+async def test_a_newcomer_never_overtakes_a_waiter() -> None:
+    """Admission without queueing happens only when nobody waits: a token that comes back goes
+    to the request that waited for it."""
+    clock = Clock()
+    limiter = Limiter(rate=1.0, ceiling=4, adaptive=False, clock=clock)
+    first = await limiter.acquire()  # the bucket's one token, at once
+    assert limiter.in_flight == 1 and limiter.waiting == 0
+    waiter = asyncio.create_task(limiter.acquire())
+    await settle()
+    assert limiter.waiting == 1 and not waiter.done()
+    clock.now += 1.0  # one token is back
+    newcomer = asyncio.create_task(limiter.acquire())
+    await settle()
+    assert waiter.done() and not newcomer.done()
+    newcomer.cancel()
+    await settle()
+    limiter.release(first, OK, 0.01)
+    limiter.release(waiter.result(), OK, 0.01)
+    assert limiter.in_flight == 0 and limiter.waiting == 0
+
+
 async def test_cancelled_waiters_give_their_place_back() -> None:
     limiter = Limiter(rate=0.0, ceiling=1, adaptive=False)
     held = await limiter.acquire()
