@@ -68,7 +68,7 @@ async def demo_cloud(settings: config.Settings) -> AsyncIterator[config.Settings
                 interval=DEMO_INTERVAL if settings.interval == config.DEFAULT_INTERVAL
                 else settings.interval,
                 # The demo's API is our own simulator, with no other client to leave room for:
-                # tier 1 every interval instead of stretched to a twentieth of its time.
+                # tier 1 every interval instead of stretched to keep to --lists-share.
                 lists_share=1.0 if settings.lists_share == plan.LISTS_SHARE
                 else settings.lists_share,
             )
