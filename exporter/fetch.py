@@ -248,14 +248,16 @@ async def together(calls: list[Awaitable[T]]) -> list[T]:
     """Every call's result, in order, run concurrently: the first in the caller's own task and
     only the others in tasks of their own. A load balancer's read is one to three calls, and
     nested gathers over them cost more asyncio bookkeeping than the calls' own parsing at
-    10,000 load balancers (docs/benchmarks.md, "Session 6")."""
+    10,000 load balancers (docs/benchmarks.md, "Session 6"). If any call raises (a bug: API
+    failures are results), the others are cancelled and awaited before it propagates."""
     if not calls:
         return []
     rest = [asyncio.ensure_future(call) for call in calls[1:]]
     try:
         first = await calls[0]
+        return [first, *await asyncio.gather(*rest)] if rest else [first]
     except BaseException:
         for task in rest:
             task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
         raise
-    return [first, *await asyncio.gather(*rest)] if rest else [first]

@@ -1,11 +1,12 @@
 """The bulk reads of issue 14, side by side: L7 policies, quotas, flavors, zones, providers,
 and the project names Keystone lets us read (projects.py, cached across cycles).
 
-`InventoryReader.read` is called once per tier-1 cycle beside the other bulk lists and never
-raises: a failed list keeps what the last good cycle knew (counted through `on_error`), and a
-list the credentials may not read (403, or 404 where an older Octavia lacks the endpoint) is
-switched off with one warning in the cloud's capability record, as amphorae are. The
-per-policy rule lists live in `l7` and are read after tier 1, at tier-2 priority.
+`InventoryReader.read` is called once per tier-1 cycle, after the bulk lists are published
+(`ListReader.inventory`, from the scheduler), and never raises: a failed list keeps what the
+last good cycle knew (counted through `on_error`), and a list the credentials may not read
+(403, or 404 where an older Octavia lacks the endpoint) is switched off with one warning in
+the cloud's capability record, as amphorae are. The per-policy rule lists live in `l7` and
+are read once the policies are in, at tier-2 priority.
 """
 
 from __future__ import annotations

@@ -22,11 +22,12 @@ class Observer:
                 telemetry.floating_ip_changes.labels(cloud, change)
 
     def observe(self, old: FleetSnapshot | None, new: FleetSnapshot,
-                unknown: bool = True) -> None:
+                unknown: bool = True, first_seen: frozenset[str] = frozenset()) -> None:
         """Count and log what changed from `old` to `new`; `unknown`: also count status values
         outside Octavia's documented set (once per tier-1 cycle, not per merge). Members of a
         load balancer whose detail is read for the first time are not news: they existed
-        before we looked, as on the first cycle."""
+        before we looked, as on the first cycle; nor are the objects of the resources in
+        `first_seen` (read for the first time since start)."""
         cloud = new.cloud
         if unknown:
             for (resource, field), count in unknown_statuses(new).items():
@@ -47,7 +48,8 @@ class Observer:
                          name=event.name, project_id=event.project_id, field=event.field,
                          old=event.old, new=event.new)
             elif isinstance(event, Presence):
-                if event.appeared and (event.loadbalancer_id in first_read or (
+                if event.appeared and (event.loadbalancer_id in first_read
+                                       or event.resource in first_seen or (
                         first_rules and event.resource == "l7rule")):
                     continue
                 log.info("object_appeared" if event.appeared else "object_vanished",

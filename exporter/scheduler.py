@@ -15,8 +15,10 @@ cost (the merge and diff on this loop, the render in its thread), so periodic pu
 most a twentieth of the time while a pass runs (a render re-formats only the families whose
 mappings changed: render.RenderCache).
 
-L7 rules (one list per policy, l7.py) are tier-2 reads too: after each tier 1, one task reads
-the rules of the policies that are due, at tier-2 priority, and the next publish carries them.
+After each tier 1 is published the inventory (inventory.py) is read, still at tier-1 priority,
+and the next publish carries it. L7 rules (one list per policy, l7.py) are tier-2 reads: once
+the inventory's policies are in, one task reads the rules of those that are due, at tier-2
+priority, and the next publish carries them.
 
 A "pass" starts when tier 2 has work and none is under way, and completes when every load
 balancer planned at its start has been read: octavia_detail_pass_duration_seconds.
@@ -126,6 +128,7 @@ class CloudScheduler:
         self._rules_update: dict[str, L7Rule] | None = None
         # The snapshot changed since the last publish without a batch (the inventory).
         self._changed = False
+        self._inventory_read = False
 
     # -- what others read ---------------------------------------------------------------
 
@@ -197,29 +200,34 @@ class CloudScheduler:
                  **(self.snapshot.counts() if self.snapshot else {}))
         self._last_publish = await self._publish()
         if ok:
-            await self._read_inventory()
+            await self._read_inventory(started)
         return ok
 
-    async def _read_inventory(self) -> None:
-        """The inventory, after tier 1 is published; its requests still go before tier 2's.
-        The next batched publish carries it (at once if the stream is idle)."""
+    async def _read_inventory(self, started: float) -> None:
+        """The inventory, after tier 1 is published; its requests still go before tier 2's,
+        within what is left of the cycle's timeout. The next batched publish carries it: at
+        once if the stream is idle or this is the first (nothing of it is on /metrics yet)."""
         assert self.snapshot is not None
+        left = max(1.0, self._cycle_timeout - (self._monotonic() - started))
         try:
-            inventory = await asyncio.wait_for(self.lists.inventory(self.snapshot),
-                                               timeout=self._cycle_timeout)
+            inventory = await asyncio.wait_for(self.lists.inventory(self.snapshot), timeout=left)
         except TimeoutError:
-            detail = f"inventory over {self._cycle_timeout:g} s; the last one stands"
+            detail = f"inventory over what --cycle-timeout left ({left:g} s); the last one stands"
             self._telemetry.poll_error(self.cloud, "inventory", "timeout", "", detail)
             log.error("inventory_timeout", cloud=self.cloud, endpoint="inventory",
-                      reason="timeout", detail=detail, timeout_seconds=self._cycle_timeout)
+                      reason="timeout", detail=detail, timeout_seconds=round(left, 3))
             return
+        first = not self._inventory_read
+        self._inventory_read = True
         before = self.snapshot
         self.snapshot = assemble.with_inventory(before, inventory)
-        self._observer.observe(before, self.snapshot, unknown=False)
+        # On the first read the policies existed before we looked, as the fleet did.
+        self._observer.observe(before, self.snapshot, unknown=False,
+                               first_seen=frozenset({"l7policy"}) if first else frozenset())
         self._start_rules(before.l7policies, self.snapshot)
         self._changed = True
         self._batch_waiting.set()
-        if self._idle.is_set():
+        if first or self._idle.is_set():
             self._flush_now.set()
 
     def _install(self, lists: FleetSnapshot, now: float) -> None:
@@ -442,6 +450,7 @@ class CloudScheduler:
             # refreshed together do not undo each other.
             for event in batch.values():
                 await self._refresh_one(event)
+            self._changed = False  # this publish carries the inventory too
             await self._publish()
             now = time.time()
             for event in batch.values():

@@ -262,7 +262,7 @@ async def test_no_secret_ever_reaches_logs_pages_or_metrics(sim, control, make_e
 
 async def test_cycles_never_overlap_and_are_paced(sim, control, make_exporter) -> None:
     # --lists-share 1: lists slower than the interval run back to back (the default would
-    # space them twenty list durations apart, which tests/unit/test_scheduler.py covers).
+    # space them 25 list durations apart, which tests/unit/test_scheduler.py covers).
     exporter = make_exporter(interval=0.2, lists_share=1.0)
     await control.faults({"kind": "latency", "endpoint": "loadbalancers", "latency_ms": 300})
     in_flight = 0

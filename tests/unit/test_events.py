@@ -25,7 +25,7 @@ def test_unknown_statuses_are_counted() -> None:
     assert unknown_statuses(snapshot()) == {("member", "operating_status"): 1}
 
 
-def _appeared(old, new) -> list[tuple[str, str]]:
+def _appeared(old, new, first_seen: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """(resource, id) of every object_appeared line the observer logs for old -> new."""
     import structlog.testing
 
@@ -35,7 +35,7 @@ def _appeared(old, new) -> list[tuple[str, str]]:
 
     observer = Observer(Telemetry(), new.cloud, Capabilities())
     with structlog.testing.capture_logs() as logs:
-        observer.observe(old, new, unknown=False)
+        observer.observe(old, new, unknown=False, first_seen=first_seen)
     return [(e["resource"], e["id"]) for e in logs if e["event"] == "object_appeared"]
 
 
@@ -55,3 +55,17 @@ def test_first_reads_of_detail_and_rules_are_not_news() -> None:
         rule, id="r2")}, members={**detailed.members, "m9": dataclasses.replace(
             detailed.members["m1"], id="m9")})
     assert sorted(_appeared(detailed, later)) == [("l7rule", "r2"), ("member", "m9")]
+
+
+def test_the_first_inventory_s_policies_are_not_news() -> None:
+    from exporter.snapshot import L7Policy
+
+    lists = snapshot()
+    policy = L7Policy(id="p1", name="", project_id="p", listener_id="l1", action="REJECT",
+                      position=1, provisioning_status="ACTIVE", operating_status="ONLINE",
+                      admin_state_up=True)
+    inventoried = dataclasses.replace(lists, l7policies={"p1": policy})
+    # Tier 1 is published before the inventory: its first policies existed before we looked.
+    assert _appeared(lists, inventoried, frozenset({"l7policy"})) == []
+    # After that, a policy created is news.
+    assert _appeared(lists, inventoried) == [("l7policy", "p1")]

@@ -51,3 +51,28 @@ async def test_a_call_that_raises_cancels_the_others() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
     assert cancelled == [True]
+
+
+async def test_a_later_call_that_raises_cancels_and_awaits_the_others() -> None:
+    never = asyncio.Event()
+    cancelled: list[str] = []
+
+    async def answers() -> int:
+        await asyncio.sleep(0)
+        return 1
+
+    async def waits() -> int:
+        try:
+            await never.wait()
+        except asyncio.CancelledError:
+            cancelled.append("third")
+            raise
+        return 1
+
+    async def fails() -> int:
+        await asyncio.sleep(0)
+        raise RuntimeError("bug")
+
+    with pytest.raises(RuntimeError):
+        await together([answers(), fails(), waits()])
+    assert cancelled == ["third"]  # not left running unowned

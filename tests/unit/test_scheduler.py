@@ -11,7 +11,7 @@ import structlog.testing
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import plan
+from exporter import assemble, plan
 from exporter.capabilities import Capabilities
 from exporter.client import ApiError
 from exporter.families import health_families
@@ -43,7 +43,8 @@ class Lists:
         self.inventory_gate.set()
 
     async def read(self, previous: FleetSnapshot | None) -> FleetSnapshot:
-        return fleet(self.statuses)
+        # As lists.ListReader: the last inventory stands until the next is read.
+        return assemble.with_inventory(fleet(self.statuses), assemble.inventory_of(previous))
 
     async def inventory(self, snapshot: FleetSnapshot) -> Inventory:
         await self.inventory_gate.wait()
@@ -77,15 +78,18 @@ class Clock:
         return self.now
 
 
-def scheduler(lists: Lists, fetcher: Fetcher, clock: Clock) -> tuple[CloudScheduler, list[int]]:
+def scheduler(lists: Lists, fetcher: Fetcher, clock: Clock, telemetry: Telemetry | None = None,
+              cycle_timeout: float = 10.0) -> tuple[CloudScheduler, list[int]]:
     published: list[int] = []
 
     async def publish() -> float:
         published.append(1)
         return 0.0
 
-    return CloudScheduler(lists, fetcher, plan.Rules(), Capabilities(), Telemetry(),  # type: ignore[arg-type]
-                          publish, interval=30.0, cycle_timeout=10.0, max_staleness=300.0,
+    return CloudScheduler(lists, fetcher, plan.Rules(), Capabilities(),  # type: ignore[arg-type]
+                          telemetry or Telemetry(),
+                          publish, interval=30.0, cycle_timeout=cycle_timeout,
+                          max_staleness=300.0,
                           workers=1, clock=clock), published
 
 
@@ -113,9 +117,13 @@ async def test_lists_are_published_before_the_inventory_is_read() -> None:
     lists.inventory_gate.clear()
     state, published = scheduler(lists, Fetcher(), Clock())
     task = asyncio.create_task(state.run_cycle())
-    try:
+
+    async def tier1_published() -> None:
         while not published:
             await asyncio.sleep(0)
+
+    try:
+        await asyncio.wait_for(tier1_published(), 10)
         assert state.snapshot is not None and not state.snapshot.flavors
         assert state.snapshot.loadbalancers["a"].operating_status == "ONLINE"
         assert not task.done()  # the cycle is still reading the inventory
@@ -125,6 +133,23 @@ async def test_lists_are_published_before_the_inventory_is_read() -> None:
         assert len(published) == 2  # tier 1, then the inventory with the detail
     finally:
         task.cancel()
+        await state.stop()
+
+
+async def test_an_inventory_that_never_answers_keeps_the_last_one() -> None:
+    lists = Lists({"a": "ONLINE"})
+    lists.flavors = {"f": Flavor("f", "small", True)}
+    telemetry = Telemetry()
+    # What is left of the cycle timeout for the inventory: at least a second.
+    state, _ = scheduler(lists, Fetcher(), Clock(), telemetry, cycle_timeout=1.0)
+    try:
+        assert await state.run_cycle() is True
+        lists.inventory_gate.clear()  # the next inventory hangs
+        assert await state.run_cycle() is True
+        assert state.snapshot is not None and set(state.snapshot.flavors) == {"f"}
+        assert telemetry.registry.get_sample_value("octavia_poll_errors_total", {
+            "cloud": "c", "endpoint": "inventory", "reason": "timeout"}) == 1
+    finally:
         await state.stop()
 
 
