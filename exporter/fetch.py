@@ -187,12 +187,11 @@ class Fetcher:
                        if work.stats and not via else [])
         calls += stats_calls
         calls += [self._try("amphorae/{id}/stats", self.amphora_stats(a)) for a in amp_ids]
-        results = await together(calls)
-        tree = results.pop(0) if work.tree else None
-        cut = len(work.member_pools)
-        listed, results = results[:cut], results[cut:]
-        cut = len(stats_calls)
-        stats, amps = results[:cut], results[cut:]
+        results = iter(await together(calls))  # in the order the calls were added
+        tree = next(results) if work.tree else None
+        listed = [next(results) for _ in work.member_pools]
+        stats = [next(results) for _ in stats_calls]
+        amps = list(results)
         rows_of: dict[str, Any] = dict(zip(amp_ids, amps, strict=True))
         if via:
             sums = (None if any(rows_of[a] is None for a in via) else

@@ -233,8 +233,7 @@ class Limiter:
                 and self._paused_until <= self._clock() and self._bucket.take() == 0.0):
             # Nobody waiting and room now: admitted without a future and a dispatch round,
             # as most requests are when the rate is the only bound.
-            self.in_flight += 1
-            return Ticket(level, self._limit.generation, self.in_flight == 1)
+            return self._admit(level)
         future: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
         self._waiting[level].append(future)
         self._dispatch()
@@ -292,8 +291,12 @@ class Limiter:
                 return
             level = 0 if self._waiting[0] and self._waiting[0][0] is future else 1
             self._waiting[level].popleft()
-            self.in_flight += 1
-            future.set_result(Ticket(level, self._limit.generation, self.in_flight == 1))
+            future.set_result(self._admit(level))
+
+    def _admit(self, level: int) -> Ticket:
+        """A slot for a request of `level` (its token already taken)."""
+        self.in_flight += 1
+        return Ticket(level, self._limit.generation, self.in_flight == 1)
 
     def _wake_in(self, seconds: float) -> None:
         if self._timer is not None:
