@@ -14,8 +14,7 @@ fails, the listeners are asked instead.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -151,7 +150,7 @@ class Fetcher:
         rows = await self._parsed(endpoint, path, body, parse.amphora_stats)
         return {(amphora_id, lid): row for lid, row in rows.items()}
 
-    async def _try(self, endpoint: str, call: Awaitable[Any]) -> Any:
+    async def _try(self, endpoint: str, call: Coroutine[Any, Any, Any]) -> Any:
         """The call's result, or None after counting and logging its failure."""
         try:
             return await call
@@ -159,7 +158,7 @@ class Fetcher:
             self.failed(as_api_error(exc, endpoint))
             return None
 
-    def _stats_calls(self, lb_id: str, listener_ids: list[str]) -> list[Awaitable[Any]]:
+    def _stats_calls(self, lb_id: str, listener_ids: list[str]) -> list[Coroutine[Any, Any, Any]]:
         if self._rules.listener_stats:
             return [self._try("listeners/{id}/stats", self.listener_stats(lid))
                     for lid in listener_ids]
@@ -167,9 +166,8 @@ class Fetcher:
 
     async def read(self, parts: Parts, work: Work, now: Callable[[], float],
                    known: Mapping[str, Stats] | None = None) -> Detail:
-        """Every call `work` asks for, concurrently; the limiter decides how many really run.
-        `known`: the listener statistics exported now, which a sum from the amphorae must not
-        undercut."""
+        """Every call `work` asks for, one after the other (in_turn). `known`: the listener
+        statistics exported now, which a sum from the amphorae must not undercut."""
         lb_id = parts.loadbalancer.id
         # Stamped when the reading starts: the data is at least as new as that.
         started = now()
@@ -178,7 +176,7 @@ class Fetcher:
         via = (stats_amphorae(parts, self._rules)
                if work.stats and self._capabilities.stats_via_amphorae else ())
         amp_ids = tuple(dict.fromkeys(work.amphorae + via))
-        calls: list[Awaitable[Any]] = []
+        calls: list[Coroutine[Any, Any, Any]] = []
         if work.tree:
             calls.append(self._try("loadbalancers/{id}/status", self.status_tree(parts)))
         calls += [self._try("pools/{id}/members", self.pool_members(parts, pool_id))
@@ -187,7 +185,7 @@ class Fetcher:
                        if work.stats and not via else [])
         calls += stats_calls
         calls += [self._try("amphorae/{id}/stats", self.amphora_stats(a)) for a in amp_ids]
-        results = iter(await together(calls))  # in the order the calls were added
+        results = iter(await in_turn(calls))
         tree = next(results) if work.tree else None
         listed = [next(results) for _ in work.member_pools]
         stats = [next(results) for _ in stats_calls]
@@ -202,7 +200,7 @@ class Fetcher:
                 log.debug("stats_via_amphorae_fell_back", cloud=self.cloud,
                           loadbalancer_id=lb_id,
                           reason="failed" if sums is None else "counter_went_back")
-                stats = await together(self._stats_calls(lb_id, listener_ids))
+                stats = await in_turn(self._stats_calls(lb_id, listener_ids))
         failed: set[str] = set()
         member_pools: set[str] = set()
         members: dict[str, Member] = {}
@@ -243,20 +241,18 @@ class Fetcher:
                       amphora_stats, frozenset(asked - failed))
 
 
-async def together(calls: list[Awaitable[T]]) -> list[T]:
-    """Every call's result, in order, run concurrently: the first in the caller's own task and
-    only the others in tasks of their own. A load balancer's read is one to three calls, and
-    nested gathers over them were a visible share of the loop's asyncio bookkeeping in a profile
-    at 10,000 load balancers (docs/benchmarks.md, "Session 6"). If any call raises (a bug: API
-    failures are results), the others are cancelled and awaited before it propagates."""
-    if not calls:
-        return []
-    rest = [asyncio.ensure_future(call) for call in calls[1:]]
+async def in_turn(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Every call's result, each awaited in the caller's task when the one before it is done.
+    A load balancer's calls need not overlap: there are as many tier-2 workers as --concurrency
+    allows requests in flight, so the workers alone keep the limiter's ceiling busy, and calls
+    made side by side only queued at the limiter, each in a task of its own (the asyncio work
+    that a profile at 10,000 load balancers found: docs/benchmarks.md, "Session 7"). Calls never
+    started (one before them raised, or the read was cancelled) are closed, not left unawaited."""
+    results: list[T] = []
     try:
-        first = await calls[0]
-        return [first, *await asyncio.gather(*rest)] if rest else [first]
-    except BaseException:
-        for task in rest:
-            task.cancel()
-        await asyncio.gather(*rest, return_exceptions=True)
-        raise
+        for call in calls:
+            results.append(await call)
+    finally:
+        for call in calls[len(results):]:
+            call.close()
+    return results

@@ -153,7 +153,9 @@ class AdaptiveLimit:
         "latency" when the limit shrank."""
         if not self.adaptive:
             return None
-        tracker = self._baselines.setdefault(endpoint, _Baseline())
+        tracker = self._baselines.get(endpoint)
+        if tracker is None:
+            tracker = self._baselines[endpoint] = _Baseline()
         if alone:
             tracker.add(latency)
         elif not tracker.known:

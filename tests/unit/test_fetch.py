@@ -1,16 +1,17 @@
-"""fetch.together: a load balancer's calls run concurrently and come back in order, and a bug
-in the call awaited first does not leave the others running unowned."""
+"""fetch.in_turn: a load balancer's calls run one after the other in the caller's task and come
+back in order; a call that raises, or a cancelled read, leaves no call started or unawaited."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import pytest
 
-from exporter.fetch import together
+from exporter.fetch import in_turn
 
 
-async def test_results_come_back_in_the_order_of_the_calls() -> None:
+async def test_each_call_starts_when_the_one_before_it_is_done() -> None:
     gates = [asyncio.Event() for _ in range(3)]
     started: list[int] = []
 
@@ -19,60 +20,63 @@ async def test_results_come_back_in_the_order_of_the_calls() -> None:
         await gates[n].wait()
         return n * 10
 
-    read = asyncio.create_task(together([call(0), call(1), call(2)]))
+    read = asyncio.create_task(in_turn([call(0), call(1), call(2)]))
     for _ in range(5):
         await asyncio.sleep(0)
-    assert sorted(started) == [0, 1, 2]  # all in flight at once
-    for gate in reversed(gates):  # answered last to first
-        gate.set()
+    assert started == [0]
+    gates[2].set()  # a later call's answer cannot overtake: it has not been asked
+    gates[1].set()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert started == [0]
+    gates[0].set()
     assert await read == [0, 10, 20]
-    assert await together([]) == []
-    assert await together([call(2)]) == [20]
+    assert started == [0, 1, 2]
+    assert await in_turn([]) == []
 
 
-async def test_a_call_that_raises_cancels_the_others() -> None:
-    never = asyncio.Event()
-    cancelled: list[bool] = []
-
-    async def fails() -> int:
-        await asyncio.sleep(0)
-        raise RuntimeError("bug")
-
-    async def waits() -> int:
-        try:
-            await never.wait()
-        except asyncio.CancelledError:
-            cancelled.append(True)
-            raise
-        return 1
-
-    with pytest.raises(RuntimeError):
-        await together([fails(), waits()])
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert cancelled == [True]
-
-
-async def test_a_later_call_that_raises_cancels_and_awaits_the_others() -> None:
-    never = asyncio.Event()
-    cancelled: list[str] = []
+async def test_a_call_that_raises_closes_the_calls_after_it() -> None:
+    ran: list[str] = []
 
     async def answers() -> int:
-        await asyncio.sleep(0)
-        return 1
-
-    async def waits() -> int:
-        try:
-            await never.wait()
-        except asyncio.CancelledError:
-            cancelled.append("third")
-            raise
+        ran.append("first")
         return 1
 
     async def fails() -> int:
-        await asyncio.sleep(0)
+        ran.append("second")
         raise RuntimeError("bug")
 
+    async def never() -> int:
+        ran.append("third")
+        return 3
+
+    third = never()
     with pytest.raises(RuntimeError):
-        await together([answers(), fails(), waits()])
-    assert cancelled == ["third"]  # not left running unowned
+        await in_turn([answers(), fails(), third])
+    assert ran == ["first", "second"]
+    # Closed, so never reported as "never awaited" when collected.
+    assert inspect.getcoroutinestate(third) == inspect.CORO_CLOSED
+
+
+async def test_a_cancelled_read_closes_the_calls_not_yet_made() -> None:
+    never = asyncio.Event()
+    ran: list[str] = []
+
+    async def waits() -> int:
+        ran.append("first")
+        await never.wait()
+        return 1
+
+    async def later() -> int:
+        ran.append("second")
+        return 2
+
+    second = later()
+    read = asyncio.create_task(in_turn([waits(), second]))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    read.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await read
+    assert ran == ["first"]
+    assert inspect.getcoroutinestate(second) == inspect.CORO_CLOSED
