@@ -1,0 +1,197 @@
+"""Two exporters' CPU per unit of work, measured side by side against one simulator.
+
+On a shared machine the CPU seconds of one and the same piece of work drift by a third from one
+minute to the next (docs/benchmarks.md, "Session 7"), so two exporters measured one after the
+other compare the machine's moods as much as the code. Here both run at once, against one
+simulated fleet, and each is measured over its own unit of work: the baseline's cycle (the
+code before issue 11: lists and all detail, then a render) and the candidate's window from one
+detail pass to the next (tier 1, the pass, every publish in between). Each candidate window is
+set against the baseline cycles that ran wholly inside it, so the two figures of a pair come from
+the same minutes. The first unit of each is a warm-up and is not counted.
+
+    mkdir -p /tmp/old && git archive c77cc32 exporter | tar -x -C /tmp/old
+    .venv/bin/python -m benchmarks.side_by_side --baseline-src /tmp/old --seconds 1200
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from benchmarks.run import (
+    Process,
+    _ok,
+    cpu_seconds,
+    free_port,
+    log_format_flag,
+    wait_for,
+)
+
+
+@dataclass
+class Exporter:
+    name: str
+    src: str | None
+    event: str
+    args: list[str]
+
+
+@dataclass
+class Pair:
+    """One candidate window and the baseline cycles inside it."""
+
+    candidate_seconds: float
+    candidate_cpu: float
+    baseline_cycles: int
+    baseline_cpu_mean: float
+    ratio: float
+
+
+def unit_ends(log: Path, event: str) -> list[float]:
+    """When each unit of work ended (wall time), from the exporter's JSON log."""
+    ends = []
+    marker = f'"{event}"'
+    for line in log.read_text(errors="replace").splitlines():
+        if marker in line:
+            stamp = json.loads(line)["timestamp"].replace("Z", "+00:00")
+            ends.append(datetime.fromisoformat(stamp).timestamp())
+    return ends
+
+
+class CpuTrace:
+    """(wall time, CPU seconds) of some processes, four times a second, in a thread."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.samples: dict[str, list[tuple[float, float]]] = {name: [] for name in pids}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = time.time()
+            for name, pid in self.pids.items():
+                self.samples[name].append((now, cpu_seconds(pid)))
+            self._stop.wait(0.25)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def between(self, name: str, start: float, end: float) -> float:
+        """CPU seconds `name` used from `start` to `end` (the samples nearest those times)."""
+        samples = self.samples[name]
+
+        def at(when: float) -> float:
+            return min(samples, key=lambda s: abs(s[0] - when))[1]
+
+        return at(end) - at(start)
+
+
+def pairs(trace: CpuTrace, baseline: list[float], candidate: list[float]) -> list[Pair]:
+    out = []
+    # Each list starts with the end of the warm-up unit, so every window below is a whole unit.
+    for start, end in itertools.pairwise(candidate):
+        inside = [(a, b) for a, b in itertools.pairwise(baseline)
+                  if a >= start and b <= end]
+        if not inside:
+            continue
+        base = statistics.fmean(trace.between("baseline", a, b) for a, b in inside)
+        cpu = trace.between("candidate", start, end)
+        out.append(Pair(round(end - start, 1), round(cpu, 2), len(inside), round(base, 2),
+                        round(cpu / base, 3)))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lbs", type=int, default=10000)
+    parser.add_argument("--seconds", type=float, default=1200.0,
+                        help="how long both run (the candidate's window is 2 to 4 minutes)")
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--baseline-src", required=True,
+                        help="source tree of the exporter to compare with (before issue 11)")
+    parser.add_argument("--baseline-args", default="--interval 1")
+    parser.add_argument("--baseline-event", default="poll_cycle_done")
+    parser.add_argument("--candidate-src", help="source tree of the candidate (default: this "
+                        "checkout)")
+    parser.add_argument("--candidate-args", default="--api-max-rate 0 --interval 30")
+    parser.add_argument("--candidate-event", default="detail_pass_done")
+    parser.add_argument("--json", help="also write the pairs as JSON to this file")
+    args = parser.parse_args()
+    exporters = [
+        Exporter("baseline", args.baseline_src, args.baseline_event, args.baseline_args.split()),
+        Exporter("candidate", args.candidate_src, args.candidate_event,
+                 args.candidate_args.split()),
+    ]
+    with tempfile.TemporaryDirectory(prefix="octavia-side-by-side-") as tmp:
+        workdir = Path(tmp)
+        sim_port = free_port()
+        clouds = workdir / "clouds.yaml"
+        sim = Process("simulator", [
+            sys.executable, "-m", "exporter.simulator", "--lbs", str(args.lbs), "--seed", "1",
+            "--port", str(sim_port), "--latency-ms", str(args.latency_ms),
+            "--write-clouds-yaml", str(clouds)], workdir)
+        procs: dict[str, Process] = {}
+        try:
+            wait_for(lambda: clouds.exists() and sim.popen.poll() is None, "simulator", 120)
+            wait_for(lambda: _ok(f"http://127.0.0.1:{sim_port}/_sim/config"),
+                     "simulator HTTP", 60)
+            for exp in exporters:
+                procs[exp.name] = Process(exp.name, [
+                    sys.executable, "-m", "exporter", "--os-cloud", "simulator",
+                    "--concurrency", str(args.concurrency),
+                    log_format_flag(sys.executable, exp.src), "json",
+                    "--request-timeout", "30", "--cycle-timeout", "600",
+                    "--web.listen-address", f"127.0.0.1:{free_port()}", *exp.args], workdir,
+                    env={"OS_CLIENT_CONFIG_FILE": str(clouds),
+                         **({"PYTHONPATH": exp.src} if exp.src else {})},
+                    cwd=exp.src or str(Path(__file__).resolve().parent.parent))
+            trace = CpuTrace({name: p.popen.pid for name, p in procs.items()})
+            trace.start()
+            deadline = time.monotonic() + args.seconds
+            while time.monotonic() < deadline:
+                for name, proc in procs.items():
+                    if proc.popen.poll() is not None:
+                        raise SystemExit(f"the {name} exporter exited: {proc.log_path}")
+                time.sleep(1)
+            trace.stop()
+        finally:
+            for proc in procs.values():
+                proc.stop()
+            sim.stop()
+        ends = {exp.name: unit_ends(procs[exp.name].log_path, exp.event) for exp in exporters}
+        found = pairs(trace, ends["baseline"], ends["candidate"])
+    for pair in found:
+        print(json.dumps(asdict(pair)))
+    if not found:
+        print("no candidate window held a whole baseline cycle: run longer", file=sys.stderr)
+        return 1
+    ratios = [p.ratio for p in found]
+    print(f"{len(found)} windows; candidate CPU / baseline CPU per unit: median "
+          f"{statistics.median(ratios):.3f}, range {min(ratios):.3f}-{max(ratios):.3f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "lbs": args.lbs, "baseline_src": args.baseline_src,
+            "candidate_src": args.candidate_src or "this checkout",
+            "candidate_args": args.candidate_args, "baseline_args": args.baseline_args,
+            "pairs": [asdict(p) for p in found]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
