@@ -14,8 +14,9 @@ fails, the listeners are asked instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, TypeVar
 
 import structlog
@@ -30,6 +31,8 @@ from exporter.telemetry import Telemetry
 log = structlog.get_logger("exporter.fetch")
 
 T = TypeVar("T")
+# One call of a load balancer's read, made when its turn comes.
+Call = Callable[[], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,19 +153,19 @@ class Fetcher:
         rows = await self._parsed(endpoint, path, body, parse.amphora_stats)
         return {(amphora_id, lid): row for lid, row in rows.items()}
 
-    async def _try(self, endpoint: str, call: Coroutine[Any, Any, Any]) -> Any:
-        """The call's result, or None after counting and logging its failure."""
+    async def _try(self, endpoint: str, call: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """`call(*args)`'s result, or None after counting and logging its failure."""
         try:
-            return await call
+            return await call(*args)
         except (ApiError, parse.ParseError) as exc:
             self.failed(as_api_error(exc, endpoint))
             return None
 
-    def _stats_calls(self, lb_id: str, listener_ids: list[str]) -> list[Coroutine[Any, Any, Any]]:
+    def _stats_calls(self, lb_id: str, listener_ids: list[str]) -> list[Call]:
         if self._rules.listener_stats:
-            return [self._try("listeners/{id}/stats", self.listener_stats(lid))
+            return [partial(self._try, "listeners/{id}/stats", self.listener_stats, lid)
                     for lid in listener_ids]
-        return [self._try("loadbalancers/{id}/stats", self.loadbalancer_stats(lb_id))]
+        return [partial(self._try, "loadbalancers/{id}/stats", self.loadbalancer_stats, lb_id)]
 
     async def read(self, parts: Parts, work: Work, now: Callable[[], float],
                    known: Mapping[str, Stats] | None = None) -> Detail:
@@ -176,15 +179,16 @@ class Fetcher:
         via = (stats_amphorae(parts, self._rules)
                if work.stats and self._capabilities.stats_via_amphorae else ())
         amp_ids = tuple(dict.fromkeys(work.amphorae + via))
-        calls: list[Coroutine[Any, Any, Any]] = []
+        calls: list[Call] = []
         if work.tree:
-            calls.append(self._try("loadbalancers/{id}/status", self.status_tree(parts)))
-        calls += [self._try("pools/{id}/members", self.pool_members(parts, pool_id))
+            calls.append(partial(self._try, "loadbalancers/{id}/status", self.status_tree, parts))
+        calls += [partial(self._try, "pools/{id}/members", self.pool_members, parts, pool_id)
                   for pool_id in work.member_pools]
         stats_calls = (self._stats_calls(lb_id, listener_ids)
                        if work.stats and not via else [])
         calls += stats_calls
-        calls += [self._try("amphorae/{id}/stats", self.amphora_stats(a)) for a in amp_ids]
+        calls += [partial(self._try, "amphorae/{id}/stats", self.amphora_stats, a)
+                  for a in amp_ids]
         results = iter(await in_turn(calls))
         tree = next(results) if work.tree else None
         listed = [next(results) for _ in work.member_pools]
@@ -241,18 +245,12 @@ class Fetcher:
                       amphora_stats, frozenset(asked - failed))
 
 
-async def in_turn(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
-    """Every call's result, each awaited in the caller's task when the one before it is done.
+async def in_turn(calls: Iterable[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Every call's result, each made in the caller's task when the one before it is done.
     A load balancer's calls need not overlap: there are as many tier-2 workers as --concurrency
     allows requests in flight, so the workers alone keep the limiter's ceiling busy, and calls
     made side by side only queued at the limiter, each in a task of its own (the asyncio work
-    that a profile at 10,000 load balancers found: docs/benchmarks.md, "Session 7"). Calls never
-    started (one before them raised, or the read was cancelled) are closed, not left unawaited."""
-    results: list[T] = []
-    try:
-        for call in calls:
-            results.append(await call)
-    finally:
-        for call in calls[len(results):]:
-            call.close()
-    return results
+    that a profile at 10,000 load balancers found: docs/benchmarks.md, "Session 7"). The calls
+    are made, not just awaited, here: one that raises, or a cancelled read, leaves none of the
+    later ones created and never awaited."""
+    return [await call() for call in calls]
