@@ -25,7 +25,15 @@ import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.run import Process, _ok, cycles_done, free_port, http, peak_rss_mb, wait_for
+from benchmarks.run import (
+    Process,
+    cycles_done,
+    free_port,
+    http,
+    peak_rss_mb,
+    start_simulator,
+    wait_for,
+)
 
 
 def rss_mb(pid: int) -> float:
@@ -57,17 +65,11 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="octavia-plain-") as tmp:
         workdir = Path(tmp)
-        sim_port, exp_port = free_port(), free_port()
-        clouds = workdir / "clouds.yaml"
-        sim = Process("simulator", [
-            sys.executable, "-m", "exporter.simulator", "--lbs", str(args.lbs), "--seed", "1",
-            "--port", str(sim_port), "--latency-ms", str(args.latency_ms),
-            "--write-clouds-yaml", str(clouds)], workdir)
+        exp_port = free_port()
+        sim, _, clouds = start_simulator("simulator", args.lbs, args.latency_ms, workdir,
+                                         start_timeout=300, http_timeout=120)
         exporter: Process | None = None
         try:
-            base = f"http://127.0.0.1:{sim_port}"
-            wait_for(lambda: clouds.exists() and sim.popen.poll() is None, "simulator", 300)
-            wait_for(lambda: _ok(base + "/_sim/config"), "simulator HTTP", 120)
             env = {"OS_CLIENT_CONFIG_FILE": str(clouds), "OCTAVIA_EXPORTER_LOG_FORMAT": "json"}
             # `python -m` would put the current directory ahead of PYTHONPATH, so the other
             # checkout goes first on sys.path explicitly.

@@ -164,17 +164,10 @@ def issue14_minimum(fleet: dict[str, Any], pages: Any) -> int:
 
 
 def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
-    sim_port, exp_port = free_port(), free_port()
-    clouds = workdir / f"clouds-{lbs}.yaml"
-    sim = Process(f"simulator-{lbs}", [
-        sys.executable, "-m", "exporter.simulator", "--lbs", str(lbs), "--seed", "1",
-        "--port", str(sim_port), "--latency-ms", str(args.latency_ms),
-        "--write-clouds-yaml", str(clouds)], workdir)
+    exp_port = free_port()
+    sim, base, clouds = start_simulator(f"simulator-{lbs}", lbs, args.latency_ms, workdir)
     exporter: Process | None = None
     try:
-        base = f"http://127.0.0.1:{sim_port}"
-        wait_for(lambda: clouds.exists() and sim.popen.poll() is None, "simulator", 120)
-        wait_for(lambda: _ok(base + "/_sim/config"), "simulator HTTP", 60)
         fleet = json.loads(http(base + "/_sim/fleet?kinds=loadbalancers,listeners,pools,"
                                        "healthmonitors,amphorae,members")[0])
         page_cap = int(json.loads(http(base + "/_sim/config")[0])["page_cap"])
@@ -242,12 +235,34 @@ def run_size(lbs: int, args: argparse.Namespace, workdir: Path) -> Result:
         sim.stop()
 
 
-def _ok(url: str) -> bool:
+def answers(url: str) -> bool:
     try:
         http(url, timeout=2)
         return True
     except OSError:
         return False
+
+
+def start_simulator(name: str, lbs: int, latency_ms: float, workdir: Path,
+                    start_timeout: float = 120, http_timeout: float = 60,
+                    ) -> tuple[Process, str, Path]:
+    """The simulator (seed 1) with `lbs` load balancers on a free port of 127.0.0.1, once it
+    answers: the process, its base URL and the clouds.yaml it wrote. Stopped if it never does."""
+    port = free_port()
+    clouds = workdir / f"clouds-{name}.yaml"
+    sim = Process(name, [
+        sys.executable, "-m", "exporter.simulator", "--lbs", str(lbs), "--seed", "1",
+        "--port", str(port), "--latency-ms", str(latency_ms),
+        "--write-clouds-yaml", str(clouds)], workdir)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: clouds.exists() and sim.popen.poll() is None, "simulator",
+                 start_timeout)
+        wait_for(lambda: answers(base + "/_sim/config"), "simulator HTTP", http_timeout)
+    except BaseException:
+        sim.stop()
+        raise
+    return sim, base, clouds
 
 
 def table(results: list[Result], args: argparse.Namespace) -> str:

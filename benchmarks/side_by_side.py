@@ -27,14 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks.run import (
-    Process,
-    _ok,
-    cpu_seconds,
-    free_port,
-    log_format_flag,
-    wait_for,
-)
+from benchmarks.run import Process, cpu_seconds, free_port, log_format_flag, start_simulator
 
 
 @dataclass
@@ -140,17 +133,9 @@ def main() -> int:
     ]
     with tempfile.TemporaryDirectory(prefix="octavia-side-by-side-") as tmp:
         workdir = Path(tmp)
-        sim_port = free_port()
-        clouds = workdir / "clouds.yaml"
-        sim = Process("simulator", [
-            sys.executable, "-m", "exporter.simulator", "--lbs", str(args.lbs), "--seed", "1",
-            "--port", str(sim_port), "--latency-ms", str(args.latency_ms),
-            "--write-clouds-yaml", str(clouds)], workdir)
+        sim, _, clouds = start_simulator("simulator", args.lbs, args.latency_ms, workdir)
         procs: dict[str, Process] = {}
         try:
-            wait_for(lambda: clouds.exists() and sim.popen.poll() is None, "simulator", 120)
-            wait_for(lambda: _ok(f"http://127.0.0.1:{sim_port}/_sim/config"),
-                     "simulator HTTP", 60)
             for exp in exporters:
                 procs[exp.name] = Process(exp.name, [
                     sys.executable, "-m", "exporter", "--os-cloud", "simulator",
