@@ -60,7 +60,6 @@ def as_api_error(exc: Exception, endpoint: str) -> ApiError:
 # Octavia's active connections count only on an ALLOCATED amphora (a standby's or a failed one's
 # would be wrong); the other counters are summed over every row (octavia/common/stats.py).
 ALLOCATED = "ALLOCATED"
-MONOTONIC = ("bytes_in", "bytes_out", "total_connections", "request_errors")
 
 
 def listener_sums(listener_ids: Iterable[str], amphorae: Iterable[Amphora],
@@ -82,7 +81,11 @@ def went_back(new: Mapping[str, Stats], known: Mapping[str, Stats]) -> bool:
     show (purged with their amphora) that the listener call still sums."""
     for listener_id, stats in new.items():
         old = known.get(listener_id)
-        if old is not None and any(getattr(stats, f) < getattr(old, f) for f in MONOTONIC):
+        # Every counter but active_connections (a gauge), spelled out rather than looked up by
+        # name: this runs for every load balancer of every pass.
+        if old is not None and (stats.bytes_in < old.bytes_in or stats.bytes_out < old.bytes_out
+                                or stats.total_connections < old.total_connections
+                                or stats.request_errors < old.request_errors):
             return True
     return False
 
@@ -111,12 +114,14 @@ class Fetcher:
             raise ApiError(endpoint, "malformed", str(exc),
                            url=await self._client.url(endpoint, path)) from exc
 
-    async def status_tree(self, parts: Parts) -> dict[str, Member]:
+    async def status_tree(self, parts: Parts,
+                          pools: frozenset[str] | None = None) -> dict[str, Member]:
+        """The members the status tree shows (of `pools` only, when given)."""
         lb = parts.loadbalancer
         endpoint, path = "loadbalancers/{id}/status", f"v2/lbaas/loadbalancers/{lb.id}/status"
         body = await self._client.get(endpoint, path)
         return await self._parsed(endpoint, path, body,
-                                  lambda raw: parse.status_tree_members(raw, lb))
+                                  lambda raw: parse.status_tree_members(raw, lb, pools))
 
     async def pool_members(self, parts: Parts, pool_id: str) -> dict[str, Member]:
         pool = next(p for p in parts.pools if p.id == pool_id)
@@ -181,7 +186,8 @@ class Fetcher:
         amp_ids = tuple(dict.fromkeys(work.amphorae + via))
         calls: list[Call] = []
         if work.tree:
-            calls.append(partial(self._try, "loadbalancers/{id}/status", self.status_tree, parts))
+            calls.append(partial(self._try, "loadbalancers/{id}/status", self.status_tree, parts,
+                                 tree_pools))
         calls += [partial(self._try, "pools/{id}/members", self.pool_members, parts, pool_id)
                   for pool_id in work.member_pools]
         stats_calls = (self._stats_calls(lb_id, listener_ids)
@@ -213,7 +219,7 @@ class Fetcher:
                 failed.add("members")
             else:
                 member_pools |= tree_pools
-                members.update((k, m) for k, m in tree.items() if m.pool_id in tree_pools)
+                members.update(tree)
         for pool_id, found in zip(work.member_pools, listed, strict=True):
             if found is None:
                 failed.add("members")

@@ -10,9 +10,9 @@ the one object it could not read, so one bad object never costs the rest of the 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from exporter import states
 from exporter.snapshot import (
@@ -31,8 +31,17 @@ class ParseError(ValueError):
     """One object of an API response could not be understood."""
 
 
+# The JSON decoder gives plain dicts; `x.__class__ is dict` is checked before isinstance(x,
+# Mapping), whose ABC check is several times slower, on the paths taken once per object of a
+# 10,000-load-balancer fleet (docs/benchmarks.md, "Session 8").
+def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    return value.__class__ is dict or isinstance(value, Mapping)
+
+
 def text(obj: Mapping[str, Any], key: str) -> str:
     value = obj.get(key)
+    if value.__class__ is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, str):
@@ -42,11 +51,24 @@ def text(obj: Mapping[str, Any], key: str) -> str:
     return ""
 
 
+# Statuses as sent, normalised: a handful of distinct values shared by hundreds of thousands of
+# objects. Bounded, so an API that sends a new string in every object cannot grow it.
+_STATUSES: dict[str, str] = {}
+STATUS_CACHE_SIZE = 256
+
+
 def status(obj: Mapping[str, Any], key: str) -> str:
-    # Interned: a handful of distinct values shared by hundreds of thousands of objects, where
-    # the JSON decoder would allocate a fresh string for each.
+    raw = obj.get(key)
+    if raw.__class__ is str:
+        known = _STATUSES.get(raw)
+        if known is not None:
+            return known
+    # Interned, where the JSON decoder would allocate a fresh string for each object.
     value = text(obj, key).strip()
-    return sys.intern(value.upper()) if value else states.MISSING
+    normalised = sys.intern(value.upper()) if value else states.MISSING
+    if raw.__class__ is str and len(_STATUSES) < STATUS_CACHE_SIZE:
+        _STATUSES[raw] = normalised
+    return normalised
 
 
 def shared(obj: Mapping[str, Any], key: str) -> str:
@@ -55,7 +77,7 @@ def shared(obj: Mapping[str, Any], key: str) -> str:
 
 
 def object_id(obj: Any) -> str:
-    if not isinstance(obj, Mapping):
+    if not is_mapping(obj):
         raise ParseError(f"expected an object, got {type(obj).__name__}")
     value = obj.get("id")
     if not isinstance(value, str) or not value:
@@ -64,6 +86,8 @@ def object_id(obj: Any) -> str:
 
 
 def integer(value: Any, default: int | None = None) -> int | None:
+    if value.__class__ is int:
+        return value
     if isinstance(value, bool):
         return default
     if isinstance(value, int):
@@ -79,6 +103,8 @@ def integer(value: Any, default: int | None = None) -> int | None:
 
 
 def counter(value: Any) -> int:
+    if value.__class__ is int:
+        return value if value >= 0 else 0
     number = integer(value, 0)
     return number if number is not None and number >= 0 else 0
 
@@ -115,7 +141,7 @@ def ids(value: Any) -> tuple[str, ...]:
     for item in value:
         if isinstance(item, str) and item:
             found.append(item)
-        elif isinstance(item, Mapping) and isinstance(item.get("id"), str) and item["id"]:
+        elif is_mapping(item) and isinstance(item.get("id"), str) and item["id"]:
             found.append(item["id"])
     return tuple(found)
 
@@ -228,7 +254,7 @@ def amphora(obj: Any, loadbalancers: Mapping[str, LoadBalancer]) -> Amphora:
 
 
 def stats(body: Any, key: str = "stats") -> Stats:
-    if not isinstance(body, Mapping) or not isinstance(body.get(key), Mapping):
+    if not is_mapping(body) or not is_mapping(body.get(key)):
         raise ParseError(f"response has no '{key}' object")
     return stats_object(body[key])
 
@@ -248,11 +274,11 @@ def stats_object(raw: Mapping[str, Any]) -> Stats:
 
 def amphora_stats(body: Any) -> dict[str, Stats]:
     """`{"amphora_stats": [{listener_id, ...}]}` keyed by listener id."""
-    if not isinstance(body, Mapping) or not isinstance(body.get("amphora_stats"), list):
+    if not is_mapping(body) or not isinstance(body.get("amphora_stats"), list):
         raise ParseError("response has no 'amphora_stats' list")
     rows: dict[str, Stats] = {}
     for raw in body["amphora_stats"]:
-        if not isinstance(raw, Mapping):
+        if not is_mapping(raw):
             continue
         listener_id = text(raw, "listener_id")
         if listener_id:
@@ -263,28 +289,32 @@ def amphora_stats(body: Any) -> dict[str, Stats]:
 def _tree_pools(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     """Pools of a status tree, wherever this Octavia version put them."""
     for lst in node.get("listeners") or ():
-        if isinstance(lst, Mapping):
+        if is_mapping(lst):
             for p in lst.get("pools") or ():
-                if isinstance(p, Mapping):
+                if is_mapping(p):
                     yield p
     # The published api-ref example lists pools at the load-balancer level too.
     for p in node.get("pools") or ():
-        if isinstance(p, Mapping):
+        if is_mapping(p):
             yield p
 
 
-def status_tree_members(body: Any, lb: LoadBalancer) -> dict[str, Member]:
-    """Members of one load balancer, from `GET /loadbalancers/{id}/status`."""
-    if not isinstance(body, Mapping):
+def status_tree_members(body: Any, lb: LoadBalancer,
+                        pools: Container[str] | None = None) -> dict[str, Member]:
+    """Members of one load balancer, from `GET /loadbalancers/{id}/status`; with `pools`, only
+    those of these pools."""
+    if not is_mapping(body):
         raise ParseError("status tree is not an object")
     statuses = body.get("statuses")
-    node = statuses.get("loadbalancer") if isinstance(statuses, Mapping) else None
-    if not isinstance(node, Mapping):
+    node = statuses.get("loadbalancer") if is_mapping(statuses) else None
+    if not is_mapping(node):
         raise ParseError("status tree has no 'statuses.loadbalancer'")
     members: dict[str, Member] = {}
     for p in _tree_pools(node):
         pool_id = p.get("id")
         if not isinstance(pool_id, str) or not pool_id:
+            continue
+        if pools is not None and pool_id not in pools:
             continue
         for raw in p.get("members") or ():
             try:

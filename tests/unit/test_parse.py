@@ -1,3 +1,5 @@
+from collections.abc import Iterator, Mapping
+
 from exporter import parse
 from exporter.snapshot import LoadBalancer
 
@@ -76,3 +78,50 @@ def test_status_tree_garbage() -> None:
         raise AssertionError(body)
     odd = {"statuses": {"loadbalancer": {"listeners": [None, {"pools": [{"members": [None]}]}]}}}
     assert parse.status_tree_members(odd, LB) == {}
+
+
+def test_status_normalised_the_same_from_the_cache_and_the_cache_bounded() -> None:
+    for raw, want in ((" online ", "ONLINE"), ("Error", "ERROR"), ("", "UNKNOWN"),
+                      ("   ", "UNKNOWN"), (None, "UNKNOWN"), (5, "5")):
+        first = parse.status({"s": raw}, "s")
+        assert first == parse.status({"s": raw}, "s") == want  # the second from the cache
+    # An API that sends a new status in every object: answers stay right, the cache stays small.
+    for i in range(parse.STATUS_CACHE_SIZE * 3):
+        assert parse.status({"s": f"weird-{i}"}, "s") == f"WEIRD-{i}"
+    assert len(parse._STATUSES) <= parse.STATUS_CACHE_SIZE
+
+
+class NotADict(Mapping[str, object]):
+    """A Mapping that is not a dict: parsed like one, by the slower check."""
+
+    def __init__(self, data: dict[str, object]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> object:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def test_mappings_that_are_not_dicts_are_read_too() -> None:
+    lb = parse.loadbalancer(NotADict({"id": "lb1", "provisioning_status": "active",
+                                      "listeners": [NotADict({"id": "l1"})]}))
+    assert (lb.id, lb.provisioning_status, lb.listener_ids) == ("lb1", "ACTIVE", ("l1",))
+    assert parse.stats(NotADict({"stats": NotADict({
+        "bytes_in": 1, "bytes_out": 2, "active_connections": 3, "total_connections": 4})})
+    ).total_connections == 4
+
+
+def test_status_tree_members_of_the_pools_asked_for() -> None:
+    def member(mid: str) -> dict[str, object]:
+        return {"id": mid, "operating_status": "ONLINE", "provisioning_status": "ACTIVE"}
+    tree = {"statuses": {"loadbalancer": {"id": "lb", "listeners": [
+        {"id": "l1", "pools": [{"id": "p1", "members": [member("m1")]},
+                               {"id": "p2", "members": [member("m2")]}]}]}}}
+    assert set(parse.status_tree_members(tree, LB)) == {"m1", "m2"}
+    assert set(parse.status_tree_members(tree, LB, frozenset({"p2"}))) == {"m2"}
+    assert parse.status_tree_members(tree, LB, frozenset()) == {}
