@@ -231,7 +231,7 @@ class Limiter:
 
     async def acquire(self) -> Ticket:
         level = TIER.get()
-        if (self._head() is None and self.in_flight < self._limit.limit
+        if (self.in_flight < self._limit.limit and not (self._waiting[0] or self._waiting[1])
                 and self._paused_until <= self._clock() and self._bucket.take() == 0.0):
             # Nobody waiting and room now: admitted without a future and a dispatch round,
             # as most requests are when the rate is the only bound.
@@ -277,6 +277,8 @@ class Limiter:
         return None
 
     def _dispatch(self) -> None:
+        if not (self._waiting[0] or self._waiting[1]):
+            return  # the common case: nobody waits
         while (future := self._head()) is not None:
             wait = self._paused_until - self._clock()
             if wait > 0:

@@ -215,10 +215,12 @@ def needs_attention(parts: Parts, before: Parts | None,
 
 
 def due(parts: Parts, read: ReadTimes | None, attention: bool, now: float,
-        rules: Rules) -> Work:
+        rules: Rules, full: Work | None = None) -> Work:
     """The parts to read now: each once per tier-1 cycle (this is called once per cycle),
-    or only when older than its interval when one is set."""
-    full = applicable(parts, rules)
+    or only when older than its interval when one is set. `full`: applicable(parts, rules),
+    when the caller has it already."""
+    if full is None:
+        full = applicable(parts, rules)
     if read is None:
         return full
 
@@ -248,14 +250,17 @@ def priority(attention: bool, read: ReadTimes | None, notified: bool,
 def plan(parts: Mapping[str, Parts], before: Mapping[str, Parts],
          members_of: Mapping[str, list[Member]], read: Mapping[str, ReadTimes],
          detail_at: Mapping[str, float], notified: Iterable[str], now: float,
-         rules: Rules) -> list[tuple[tuple[int, float], Work]]:
-    """What tier 2 should read after these lists, highest priority first."""
+         rules: Rules, wanted: Mapping[str, Work] | None = None,
+         ) -> list[tuple[tuple[int, float], Work]]:
+    """What tier 2 should read after these lists, highest priority first. `wanted`: each load
+    balancer's applicable() work, when the caller has it already."""
     named = set(notified)
     out: list[tuple[tuple[int, float], Work]] = []
     for lb_id, lb_parts in parts.items():
         attention = needs_attention(lb_parts, before.get(lb_id), members_of.get(lb_id, ()))
         times = read.get(lb_id)
-        work = due(lb_parts, times, attention, now, rules)
+        work = due(lb_parts, times, attention, now, rules,
+                   wanted.get(lb_id) if wanted is not None else None)
         if work.empty:
             continue
         out.append((priority(attention, times, lb_id in named, detail_at.get(lb_id)), work))
