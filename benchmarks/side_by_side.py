@@ -9,6 +9,14 @@ detail pass to the next (tier 1, the pass, every publish in between). Each candi
 set against the baseline cycles that ran wholly inside it, so the two figures of a pair come from
 the same minutes. The first unit of each is a warm-up and is not counted.
 
+The candidate spends its CPU in a busy part of its window (tier 1 and the pass, about a fifth of
+it at 10,000 load balancers), three processes then sharing two cores, and is idle for the rest;
+the baseline is busy throughout. A CPU second goes less far while the cores are shared, so the
+baseline's cycles in the candidate's idle minutes are cheaper than the same cycles beside its
+busy part. Each pair therefore also sets the window against the baseline cycles whose midpoint
+falls inside the busy part (from the start of the window's last tier 1 to its pass's end):
+`busy_ratio`.
+
     mkdir -p /tmp/old && git archive c77cc32 exporter | tar -x -C /tmp/old
     .venv/bin/python -m benchmarks.side_by_side --baseline-src /tmp/old --seconds 1200
 """
@@ -23,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +56,12 @@ class Pair:
     baseline_cycles: int
     baseline_cpu_mean: float
     ratio: float
+    # Against the baseline cycles beside the candidate's busy part (None: no cycle's midpoint
+    # fell inside it).
+    busy_seconds: float | None = None
+    busy_baseline_cycles: int = 0
+    busy_baseline_cpu_mean: float | None = None
+    busy_ratio: float | None = None
 
 
 def unit_ends(log: Path, event: str) -> list[float]:
@@ -58,6 +73,17 @@ def unit_ends(log: Path, event: str) -> list[float]:
             stamp = json.loads(line)["timestamp"].replace("Z", "+00:00")
             ends.append(datetime.fromisoformat(stamp).timestamp())
     return ends
+
+
+def tier1_starts(log: Path) -> list[float]:
+    """When each tier 1 started (wall time): the `started` of the candidate's poll_cycle_done."""
+    starts = []
+    for line in log.read_text(errors="replace").splitlines():
+        if '"poll_cycle_done"' in line:
+            started = json.loads(line).get("started")
+            if isinstance(started, int | float):
+                starts.append(float(started))
+    return starts
 
 
 class CpuTrace:
@@ -93,18 +119,29 @@ class CpuTrace:
         return at(end) - at(start)
 
 
-def pairs(trace: CpuTrace, baseline: list[float], candidate: list[float]) -> list[Pair]:
+def pairs(trace: CpuTrace, baseline: list[float], candidate: list[float],
+          busy_starts: Sequence[float] = ()) -> list[Pair]:
     out = []
+    cycles = list(itertools.pairwise(baseline))
     # Each list starts with the end of the warm-up unit, so every window below is a whole unit.
     for start, end in itertools.pairwise(candidate):
-        inside = [(a, b) for a, b in itertools.pairwise(baseline)
-                  if a >= start and b <= end]
+        inside = [(a, b) for a, b in cycles if a >= start and b <= end]
         if not inside:
             continue
         base = statistics.fmean(trace.between("baseline", a, b) for a, b in inside)
         cpu = trace.between("candidate", start, end)
-        out.append(Pair(round(end - start, 1), round(cpu, 2), len(inside), round(base, 2),
-                        round(cpu / base, 3)))
+        pair = Pair(round(end - start, 1), round(cpu, 2), len(inside), round(base, 2),
+                    round(cpu / base, 3))
+        busy_from = max((s for s in busy_starts if start <= s < end), default=None)
+        if busy_from is not None:
+            beside = [(a, b) for a, b in cycles if busy_from <= (a + b) / 2 <= end]
+            if beside:
+                busy_base = statistics.fmean(trace.between("baseline", a, b) for a, b in beside)
+                pair.busy_seconds = round(end - busy_from, 1)
+                pair.busy_baseline_cycles = len(beside)
+                pair.busy_baseline_cpu_mean = round(busy_base, 2)
+                pair.busy_ratio = round(cpu / busy_base, 3)
+        out.append(pair)
     return out
 
 
@@ -160,7 +197,8 @@ def main() -> int:
                 proc.stop()
             sim.stop()
         ends = {exp.name: unit_ends(procs[exp.name].log_path, exp.event) for exp in exporters}
-        found = pairs(trace, ends["baseline"], ends["candidate"])
+        found = pairs(trace, ends["baseline"], ends["candidate"],
+                      tier1_starts(procs["candidate"].log_path))
     for pair in found:
         print(json.dumps(asdict(pair)))
     if not found:
@@ -169,6 +207,10 @@ def main() -> int:
     ratios = [p.ratio for p in found]
     print(f"{len(found)} windows; candidate CPU / baseline CPU per unit: median "
           f"{statistics.median(ratios):.3f}, range {min(ratios):.3f}-{max(ratios):.3f}")
+    busy = [p.busy_ratio for p in found if p.busy_ratio is not None]
+    if busy:
+        print(f"{len(busy)} windows against the baseline cycles beside the busy part: median "
+              f"{statistics.median(busy):.3f}, range {min(busy):.3f}-{max(busy):.3f}")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "lbs": args.lbs, "baseline_src": args.baseline_src,
