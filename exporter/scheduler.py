@@ -105,8 +105,9 @@ class CloudScheduler:
         self.last_lists_seconds = 0.0
         # Tier-2 bookkeeping, pruned to the current load balancers after every tier 1.
         self._parts: dict[str, plan.Parts] = {}
-        # plan.applicable() of each, computed once per lists: tier 2 asks it for every read.
-        self._wanted: dict[str, plan.Work] = {}
+        # plan.applicable() of each, computed once per lists and kept in step with _parts:
+        # tier 2 asks it for every read.
+        self._applicable: dict[str, plan.Work] = {}
         self._read: dict[str, plan.ReadTimes] = {}
         self._heap: list[tuple[tuple[int, float], int, str]] = []
         self._queued: dict[str, tuple[tuple[int, float], int, plan.Work]] = {}
@@ -238,15 +239,15 @@ class CloudScheduler:
         new = assemble.carry(lists, before)
         new = self._merge_batch(new)
         parts = plan.index(new)
-        wanted = {k: plan.applicable(p, self.rules) for k, p in parts.items()}
+        applicable = {k: plan.applicable(p, self.rules) for k, p in parts.items()}
         # Nothing to read for these: their detail is complete as of the lists.
-        bare = [k for k, w in wanted.items() if w.empty]
+        bare = [k for k, w in applicable.items() if w.empty]
         if bare:
             new = dataclasses.replace(new, detail_read_at={
                 **new.detail_read_at, **dict.fromkeys(bare, now)})
         self._observer.observe(before, new)
         previous_parts, self._parts, self.snapshot = self._parts, parts, new
-        self._wanted = wanted
+        self._applicable = applicable
         for table in (self._read, self._queued):
             for lb_id in [k for k in table if k not in parts]:
                 del table[lb_id]
@@ -254,7 +255,7 @@ class CloudScheduler:
         for member in new.members.values():
             members_of[member.loadbalancer_id].append(member)
         planned = plan.plan(parts, previous_parts, members_of, self._read, new.detail_read_at,
-                            (), now, self.rules, wanted)
+                            (), now, self.rules, applicable)
         for key, work in planned:
             if work.loadbalancer_id in self._in_flight and key[0] != plan.ATTENTION:
                 continue  # being read right now, after these lists: that is this cycle's read
@@ -373,7 +374,7 @@ class CloudScheduler:
             setattr(times, part, detail.read_at)
         # The load balancer's detail is as old as its oldest part; unknown while a part has
         # never been read.
-        applicable = self._wanted.get(lb_id) or plan.applicable(self._parts[lb_id], self.rules)
+        applicable = self._applicable[lb_id]
         wanted: list[float | None] = []
         if applicable.tree or applicable.member_pools:
             wanted.append(times.members)
@@ -482,14 +483,14 @@ class CloudScheduler:
         if subtree is None:
             updated = assemble.without(before, lb_id)
             self._parts.pop(lb_id, None)
-            self._wanted.pop(lb_id, None)
+            self._applicable.pop(lb_id, None)
             self._queued.pop(lb_id, None)
             self._check_idle()
         else:
             updated = assemble.with_subtree(before, subtree)
             parts = plan.index_one(updated, lb_id)
             self._parts[lb_id] = parts
-            work = self._wanted[lb_id] = plan.applicable(parts, self.rules)
+            work = self._applicable[lb_id] = plan.applicable(parts, self.rules)
             if not work.empty:
                 self._enqueue((plan.NOTIFIED, updated.detail_read_at.get(lb_id, 0.0)), work)
         self._observer.observe(before, updated, unknown=False)
