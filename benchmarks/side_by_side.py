@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from benchmarks.run import Process, cpu_seconds, free_port, log_format_flag, start_simulator
 
@@ -64,26 +65,23 @@ class Pair:
     busy_ratio: float | None = None
 
 
+def logged(log: Path, event: str) -> list[dict[str, Any]]:
+    """The exporter's JSON log lines of `event`."""
+    marker = f'"{event}"'
+    return [json.loads(line) for line in log.read_text(errors="replace").splitlines()
+            if marker in line]
+
+
 def unit_ends(log: Path, event: str) -> list[float]:
     """When each unit of work ended (wall time), from the exporter's JSON log."""
-    ends = []
-    marker = f'"{event}"'
-    for line in log.read_text(errors="replace").splitlines():
-        if marker in line:
-            stamp = json.loads(line)["timestamp"].replace("Z", "+00:00")
-            ends.append(datetime.fromisoformat(stamp).timestamp())
-    return ends
+    return [datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00")).timestamp()
+            for line in logged(log, event)]
 
 
 def tier1_starts(log: Path) -> list[float]:
     """When each tier 1 started (wall time): the `started` of the candidate's poll_cycle_done."""
-    starts = []
-    for line in log.read_text(errors="replace").splitlines():
-        if '"poll_cycle_done"' in line:
-            started = json.loads(line).get("started")
-            if isinstance(started, int | float):
-                starts.append(float(started))
-    return starts
+    return [float(line["started"]) for line in logged(log, "poll_cycle_done")
+            if isinstance(line.get("started"), int | float)]
 
 
 class CpuTrace:
