@@ -14,23 +14,26 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import structlog
 
-from exporter import config, l7, logs, plan, webconfig
-from exporter.auth import KeystoneTokens, resolve_clouds
-from exporter.capabilities import Capabilities
-from exporter.client import OctaviaClient
-from exporter.exposition import Exposition
-from exporter.failures import KEYSTONE
-from exporter.fetch import Fetcher
-from exporter.freshness import FreshnessCollector
-from exporter.limiter import Limiter
-from exporter.lists import ListReader
-from exporter.memory import MemoryPolicy
-from exporter.notifications import NotificationListener, url_password
-from exporter.projects import ProjectNames, cycles_between
-from exporter.scheduler import CloudScheduler
-from exporter.server import ServerThread, build_app
-from exporter.service import Service
+from exporter import config, logs
+from exporter.export.exposition import Exposition
+from exporter.export.freshness import FreshnessCollector
+from exporter.model import plan
+from exporter.model.capabilities import Capabilities
+from exporter.octavia import l7
+from exporter.octavia.auth import KeystoneTokens, resolve_clouds
+from exporter.octavia.client import OctaviaClient
+from exporter.octavia.failures import KEYSTONE
+from exporter.octavia.fetch import Fetcher
+from exporter.octavia.limiter import Limiter
+from exporter.octavia.lists import ListReader
+from exporter.octavia.notifications import NotificationListener, url_password
+from exporter.octavia.projects import ProjectNames, cycles_between
+from exporter.poll.scheduler import CloudScheduler
+from exporter.runtime.memory import MemoryPolicy
+from exporter.runtime.service import Service
 from exporter.telemetry import Telemetry
+from exporter.web import webconfig
+from exporter.web.server import ServerThread, build_app
 
 log = structlog.get_logger("exporter.cli")
 SHUTDOWN_GRACE = 10.0
@@ -249,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["healthcheck"]:
         # A subcommand rather than a flag: it takes the server's settings as its own arguments.
-        from exporter import healthcheck
+        from exporter.web import healthcheck
 
         return healthcheck.main(args[1:])
     try:

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from exporter import __version__
-from exporter.plan import LISTS_SHARE
+from exporter.model.plan import LISTS_SHARE
 
 DEFAULT_PAGE_SIZE = 200
 DEFAULT_PORT = 9879

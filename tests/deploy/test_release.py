@@ -61,7 +61,7 @@ def test_wheel_metadata(dist: Path) -> None:
     urls = dict(u.split(", ", 1) for u in metadata.get_all("Project-URL"))
     assert urls["Homepage"] == HOME and set(urls) >= {"Changelog", "Issues", "Runbooks"}
     assert "octavia-exporter = exporter.cli:main" in entry_points
-    assert "exporter/healthcheck.py" in names and "exporter/py.typed" in names
+    assert "exporter/web/healthcheck.py" in names and "exporter/py.typed" in names
     assert not [n for n in names if n.startswith("tests/")]
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from exporter import l7, offerings
-from exporter import lists as poller
+from exporter.octavia import l7, offerings
+from exporter.octavia import lists as poller
 from exporter.simulator import FleetSpec, Simulator
 from tests.integration import harness
 from tests.integration.contract import Allowed, differences, shape_of

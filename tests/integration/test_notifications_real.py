@@ -16,7 +16,7 @@ import requests
 
 from exporter.cli import build_service
 from exporter.config import Settings
-from exporter.notifications import NotificationListener
+from exporter.octavia.notifications import NotificationListener
 from exporter.telemetry import Telemetry
 from tests.integration import harness
 from tests.system.conftest import Exporter, status_of, use_clouds_yaml

@@ -16,10 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import logs
 from exporter.cli import build_service
-from exporter.client import OctaviaClient
 from exporter.config import Settings
-from exporter.exposition import Exposition
-from exporter.service import Service
+from exporter.export.exposition import Exposition
+from exporter.octavia.client import OctaviaClient
+from exporter.runtime.service import Service
 from exporter.simulator import FleetSpec, Simulator
 from exporter.telemetry import Telemetry
 

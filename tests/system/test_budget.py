@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from exporter.client import ApiError, OctaviaClient
-from exporter.limiter import TIER2, Limiter, tier
+from exporter.octavia.client import ApiError, OctaviaClient
+from exporter.octavia.limiter import TIER2, Limiter, tier
 from exporter.telemetry import Telemetry
 
 

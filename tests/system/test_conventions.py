@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from exporter import config
-from exporter.server import ServerThread, build_app
+from exporter.web.server import ServerThread, build_app
 from tests.system.conftest import one, parse_exposition
 from tests.system.test_cli import free_port, run
 

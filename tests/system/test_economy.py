@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from exporter.parse import timestamp
-from exporter.plan import CREATED_SKEW, REPLACED_AFTER
+from exporter.model.plan import CREATED_SKEW, REPLACED_AFTER
+from exporter.octavia.parse import timestamp
 from tests.system.conftest import one
 
 PAGE_CAP = 5  # the sim fixture's pagination_max_limit

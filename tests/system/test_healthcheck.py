@@ -11,7 +11,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from exporter import healthcheck
+from exporter.web import healthcheck
 from tests.system.test_cli import EXPORTER, free_port, run
 
 

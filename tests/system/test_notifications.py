@@ -19,7 +19,7 @@ from typing import Any
 import aio_pika
 import pytest
 
-from exporter.notifications import NotificationListener, decode
+from exporter.octavia.notifications import NotificationListener, decode
 from tests.system.conftest import events, one, status_of
 from tests.system.rabbit import Rabbit, require_rabbitmq
 

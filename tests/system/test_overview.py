@@ -18,11 +18,11 @@ import pytest
 import yaml
 from aiohttp import web
 
-from exporter import overview
 from exporter.cli import build_service
 from exporter.config import Settings
-from exporter.server import build_app
 from exporter.telemetry import Telemetry
+from exporter.web import overview
+from exporter.web.server import build_app
 from tests.system.conftest import use_clouds_yaml
 from tests.system.test_cli import free_port
 
@@ -151,7 +151,7 @@ async def test_overview_screenshot_renders_at_phone_width(page, tmp_path) -> Non
 
 
 def test_view_model_for_a_cloud_that_never_answered() -> None:
-    from exporter.snapshot import CloudHealth, CloudView
+    from exporter.model.snapshot import CloudHealth, CloudView
     from exporter.telemetry import LastError
 
     view = CloudView(CloudHealth(cloud="c", cycles_completed=2, interval=30.0), None)

@@ -7,8 +7,9 @@ import dataclasses
 
 import pytest
 
-from exporter import assemble, plan
-from exporter.refresh import read_subtree
+from exporter.model import plan
+from exporter.octavia.refresh import read_subtree
+from exporter.poll import assemble
 
 
 @pytest.mark.parametrize("options", [{}, {"member_details": True}, {"listener_stats": False}],

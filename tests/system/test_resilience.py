@@ -236,7 +236,7 @@ async def test_no_secret_ever_reaches_logs_pages_or_metrics(sim, control, make_e
                                                             log_buffer) -> None:
     from aiohttp.test_utils import TestClient, TestServer
 
-    from exporter.server import build_app
+    from exporter.web.server import build_app
 
     exporter = make_exporter(log_level="debug")
     appcred = make_exporter(clouds=("simulator-appcred",))

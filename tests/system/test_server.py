@@ -16,8 +16,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 
-from exporter import webconfig
-from exporter.server import build_app
+from exporter.web import webconfig
+from exporter.web.server import build_app
 from tests.system.conftest import parse_exposition
 from tests.system.test_cli import free_port
 

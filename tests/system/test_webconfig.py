@@ -19,8 +19,8 @@ import pytest
 import yaml
 from aiohttp import web
 
-from exporter import webconfig
-from exporter.server import build_app
+from exporter.web import webconfig
+from exporter.web.server import build_app
 from tests import certs
 from tests.system.test_cli import free_port
 

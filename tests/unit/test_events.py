@@ -1,6 +1,6 @@
 import dataclasses
 
-from exporter.events import Presence, Transition, diff, unknown_statuses
+from exporter.poll.events import Presence, Transition, diff, unknown_statuses
 from tests.unit.test_exposition import snapshot
 
 
@@ -29,8 +29,8 @@ def _appeared(old, new, first_seen: frozenset[str] = frozenset()) -> list[tuple[
     """(resource, id) of every object_appeared line the observer logs for old -> new."""
     import structlog.testing
 
-    from exporter.capabilities import Capabilities
-    from exporter.observe import Observer
+    from exporter.model.capabilities import Capabilities
+    from exporter.poll.observe import Observer
     from exporter.telemetry import Telemetry
 
     observer = Observer(Telemetry(), new.cloud, Capabilities())
@@ -40,7 +40,7 @@ def _appeared(old, new, first_seen: frozenset[str] = frozenset()) -> list[tuple[
 
 
 def test_first_reads_of_detail_and_rules_are_not_news() -> None:
-    from exporter.snapshot import L7Rule
+    from exporter.model.snapshot import L7Rule
 
     lists = snapshot()
     rule = L7Rule(id="r1", l7policy_id="p1", listener_id="l1", project_id="p",
@@ -58,7 +58,7 @@ def test_first_reads_of_detail_and_rules_are_not_news() -> None:
 
 
 def test_the_first_inventory_s_policies_are_not_news() -> None:
-    from exporter.snapshot import L7Policy
+    from exporter.model.snapshot import L7Policy
 
     lists = snapshot()
     policy = L7Policy(id="p1", name="", project_id="p", listener_id="l1", action="REJECT",

@@ -7,10 +7,10 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from exporter import states
-from exporter.capabilities import Capabilities
-from exporter.exposition import Exposition
-from exporter.snapshot import (
+from exporter.export.exposition import Exposition
+from exporter.model import states
+from exporter.model.capabilities import Capabilities
+from exporter.model.snapshot import (
     Amphora,
     CloudHealth,
     CloudView,
@@ -154,7 +154,7 @@ def test_fast_writer_agrees_with_prometheus_client() -> None:
     from prometheus_client import generate_latest
     from prometheus_client.openmetrics.exposition import generate_latest as generate_om
 
-    from exporter.collector import FleetCollector
+    from exporter.export.collector import FleetCollector
 
     views = [view(snapshot()), view(snapshot("c2"))]
     for stateset in (False, True):
@@ -174,7 +174,7 @@ def test_fast_writer_agrees_with_prometheus_client() -> None:
 def test_plain_text_is_inflated_in_bounded_pieces() -> None:
     import zlib
 
-    from exporter.render import RAW_DEFLATE, Deflated
+    from exporter.export.render import RAW_DEFLATE, Deflated
 
     # Highly compressible on purpose: one small segment inflates to many pieces, so the
     # inflater is asked again while output is still pending inside it.
@@ -203,8 +203,8 @@ def big_fleet(members: int, operating: dict[int, str] | None = None) -> FleetSna
 
 
 def test_a_render_reuses_the_unchanged_blocks_of_the_last_and_serves_the_same_text() -> None:
-    from exporter.families import all_families
-    from exporter.render import RenderCache, render_families
+    from exporter.export.families import all_families
+    from exporter.export.render import RenderCache, render_families
 
     cache = RenderCache()
     first = big_fleet(20_000)
@@ -227,8 +227,8 @@ def test_a_render_reuses_the_unchanged_blocks_of_the_last_and_serves_the_same_te
 
 
 def test_an_inserted_object_changes_the_blocks_around_it_not_every_block_after_it() -> None:
-    from exporter.families import all_families
-    from exporter.render import RenderCache, render_families
+    from exporter.export.families import all_families
+    from exporter.export.render import RenderCache, render_families
 
     cache = RenderCache()
     render_families(all_families([view(big_fleet(20_000))]), cache=cache)
@@ -247,7 +247,7 @@ def test_crc32_combine_equals_the_crc_of_the_concatenation() -> None:
     import random
     import zlib
 
-    from exporter.render import crc32_combine
+    from exporter.export.render import crc32_combine
 
     rng = random.Random(7)
     sizes = [(0, 0), (0, 5), (5, 0), (1, 1), (1000, 3), (70_000, 2_000_000)]
@@ -259,7 +259,7 @@ def test_crc32_combine_equals_the_crc_of_the_concatenation() -> None:
 
 def full_snapshot() -> FleetSnapshot:
     """Every mapping of a snapshot non-empty, so that every family has samples."""
-    from exporter.snapshot import (
+    from exporter.model.snapshot import (
         AvailabilityZone,
         Flavor,
         FloatingIP,
@@ -291,8 +291,8 @@ def test_a_family_is_reused_only_while_everything_it_is_made_of_is_the_same() ->
     """For each part of a snapshot in turn, a copy with that part changed and every other part
     the very same object: the cached render must equal a render from nothing. A family whose
     key forgets something it reads would serve the old text here."""
-    from exporter.families import all_families
-    from exporter.render import RenderCache, render_families
+    from exporter.export.families import all_families
+    from exporter.export.render import RenderCache, render_families
 
     base = full_snapshot()
     changed: dict[str, object] = {}

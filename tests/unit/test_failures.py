@@ -7,7 +7,7 @@ import ssl
 import aiohttp
 import pytest
 
-from exporter import failures
+from exporter.octavia import failures
 
 
 def chained(*layers: BaseException) -> BaseException:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from exporter.fetch import in_turn
+from exporter.octavia.fetch import in_turn
 
 
 async def test_each_call_is_made_when_the_one_before_it_is_done() -> None:

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from exporter.limiter import (
+from exporter.octavia.limiter import (
     OK,
     RATE_LIMITED,
     TIER1,

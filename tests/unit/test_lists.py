@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.capabilities import Capabilities
-from exporter.lists import ListReader
+from exporter.model.capabilities import Capabilities
+from exporter.octavia.lists import ListReader
 from exporter.telemetry import Telemetry
 
 

@@ -1,7 +1,7 @@
 from collections.abc import Iterator, Mapping
 
-from exporter import parse
-from exporter.snapshot import LoadBalancer
+from exporter.model.snapshot import LoadBalancer
+from exporter.octavia import parse
 
 
 def test_loadbalancer_tolerates_nulls_and_odd_types() -> None:

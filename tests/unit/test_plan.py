@@ -8,10 +8,9 @@ import dataclasses
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import assemble, plan
-from exporter.fetch import Detail, listener_sums, went_back
-from exporter.freshness import FreshnessCollector
-from exporter.snapshot import (
+from exporter.export.freshness import FreshnessCollector
+from exporter.model import plan
+from exporter.model.snapshot import (
     Amphora,
     CloudHealth,
     CloudView,
@@ -22,6 +21,8 @@ from exporter.snapshot import (
     Pool,
     Stats,
 )
+from exporter.octavia.fetch import Detail, listener_sums, went_back
+from exporter.poll import assemble
 
 RULES = plan.Rules()
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from exporter.auth import AuthFailed
-from exporter.capabilities import Capabilities
-from exporter.projects import ProjectNames, cycles_between, parse_projects
+from exporter.model.capabilities import Capabilities
+from exporter.octavia.auth import AuthFailed
+from exporter.octavia.projects import ProjectNames, cycles_between, parse_projects
 
 
 class ScriptedKeystone:

@@ -7,8 +7,8 @@ import dataclasses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter import parse
-from exporter.snapshot import LoadBalancer, Stats
+from exporter.model.snapshot import LoadBalancer, Stats
+from exporter.octavia import parse
 from tests.unit.test_exposition import render, samples, snapshot, view
 
 json_values = st.recursive(

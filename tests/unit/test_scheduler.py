@@ -11,16 +11,17 @@ import structlog.testing
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import assemble, plan
-from exporter.capabilities import Capabilities
-from exporter.client import ApiError
-from exporter.families import health_families
-from exporter.fetch import Detail
-from exporter.freshness import FreshnessCollector
-from exporter.inventory import Inventory
-from exporter.lists import ListsFailed
-from exporter.scheduler import CloudScheduler
-from exporter.snapshot import Flavor, FleetSnapshot, Listener, LoadBalancer, Member, Pool
+from exporter.export.families import health_families
+from exporter.export.freshness import FreshnessCollector
+from exporter.model import plan
+from exporter.model.capabilities import Capabilities
+from exporter.model.snapshot import Flavor, FleetSnapshot, Listener, LoadBalancer, Member, Pool
+from exporter.octavia.client import ApiError
+from exporter.octavia.fetch import Detail
+from exporter.octavia.inventory import Inventory
+from exporter.octavia.lists import ListsFailed
+from exporter.poll import assemble
+from exporter.poll.scheduler import CloudScheduler
 from exporter.telemetry import Telemetry
 
 

@@ -1,0 +1,278 @@
+"""Tier 1: the bulk lists, a handful of paginated calls, into a snapshot without detail.
+
+Load balancers, listeners, pools, health monitors, amphorae (admins) and Neutron floating IPs,
+with fields= so pages stay small, all at once. Every object's provisioning and operating status
+is in these lists, so once they are in, the fleet's state is current and is published. The
+inventory (L7 policies, quotas, flavors, zones, providers: inventory.py) is read after them
+(`inventory`): on a rate-limited API its half-dozen small calls would each wait for a token
+between the pages, and tier 1 would wait for all of them. A failed load-balancer,
+listener, pool or health-monitor list fails the tier (no consistent snapshot can be built); the
+amphora and floating IP lists cannot, and are switched off for good on 403 (see capabilities).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import structlog
+
+from exporter.model.capabilities import Capabilities
+from exporter.model.plan import in_shard
+from exporter.model.snapshot import Amphora, FleetSnapshot, FloatingIP, HealthMonitor
+from exporter.octavia import failures, parse
+from exporter.octavia.client import ApiError, OctaviaClient
+from exporter.octavia.inventory import Inventory, InventoryReader
+from exporter.octavia.projects import ProjectNames
+from exporter.poll.assemble import inventory_of, same, with_inventory
+from exporter.telemetry import Telemetry
+
+log = structlog.get_logger("exporter.lists")
+
+T = TypeVar("T")
+
+LB_FIELDS = (
+    "id", "name", "project_id", "provisioning_status", "operating_status", "admin_state_up",
+    "vip_address", "vip_port_id", "vip_network_id", "vip_subnet_id", "provider", "flavor_id",
+    "availability_zone", "created_at", "updated_at", "listeners", "pools",
+)
+LISTENER_FIELDS = (
+    "id", "name", "project_id", "loadbalancers", "provisioning_status", "operating_status",
+    "admin_state_up", "protocol", "protocol_port", "default_pool_id", "connection_limit",
+)
+POOL_FIELDS = (
+    "id", "name", "project_id", "loadbalancers", "listeners", "provisioning_status",
+    "operating_status", "admin_state_up", "protocol", "lb_algorithm", "healthmonitor_id",
+    "members",
+)
+HM_FIELDS = (
+    "id", "name", "project_id", "pools", "provisioning_status", "operating_status",
+    "admin_state_up", "type",
+)
+FLOATING_IP_FIELDS = (
+    "id", "floating_ip_address", "port_id", "status", "floating_network_id", "project_id",
+)
+AMPHORA_FIELDS = (
+    "id", "loadbalancer_id", "compute_id", "status", "role", "lb_network_ip", "vrrp_ip",
+    "ha_ip", "image_id", "compute_flavor", "cached_zone", "cert_expiration", "created_at",
+)
+
+
+class ListsFailed(Exception):
+    """The bulk lists could not be read, so no consistent snapshot can be built."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class ListReader:
+    def __init__(self, client: OctaviaClient, telemetry: Telemetry, capabilities: Capabilities,
+                 *, shard: tuple[int, int] = (1, 1), page_size: int | None = None,
+                 first_page_size: int | None = None,
+                 names: ProjectNames | None = None) -> None:
+        """`first_page_size`: limit= of the lists while there is no snapshot yet (default:
+        `page_size`). Until the first lists are in, nothing is served and /readyz says not
+        ready, so those are read at the API's maximum by default: on a one-worker Octavia at
+        2,000 load balancers our lists took 20 s in pages of 200 where a plain client's in
+        pages of 1,000 took 11 s; afterwards small pages let other clients in between ours
+        (docs/benchmarks.md)."""
+        self.cloud = client.cloud
+        self._client = client
+        self._telemetry = telemetry
+        self.capabilities = capabilities
+        self._shard = shard
+        self._page_size = page_size
+        self._first_page_size = page_size if first_page_size is None else first_page_size
+        self._inventory = InventoryReader(client, capabilities, page_size=page_size,
+                                          on_error=self._failed, on_malformed=self._malformed,
+                                          names=names)
+        # The lists of the current read not answered yet, endpoint -> URL: what a cycle
+        # timeout abandoned, for its log line.
+        self.unanswered: dict[str, str] = {}
+
+    async def _answered(self, endpoint: str, path: str, call: Callable[[str], Awaitable[T]],
+                        service: str = "load-balancer") -> T:
+        url = await self._client.url(endpoint, path, service)
+        # This read's own record: a list of a failed read may still be running in the next.
+        waiting = self.unanswered
+        waiting[endpoint] = url
+        try:
+            result = await call(url)
+        except asyncio.CancelledError:
+            raise  # abandoned by the cycle timeout: it stays unanswered
+        except Exception:
+            del waiting[endpoint]  # answered, if with an error
+            raise
+        del waiting[endpoint]
+        return result
+
+    def _failed(self, error: ApiError) -> None:
+        failures.report(self._telemetry, self.cloud, error)
+
+    def _malformed(self, endpoint: str, problem: str, url: str = "") -> None:
+        self._telemetry.poll_error(self.cloud, endpoint, "malformed", url, problem)
+        log.warning("malformed_object", cloud=self.cloud, endpoint=endpoint, reason="malformed",
+                    url=url, problem=problem)
+
+    def _collector(self, endpoint: str, build: Callable[[Any], Any], into: dict[str, Any],
+                   before: Mapping[str, Any], url: str = "") -> Callable[[list[Any]], None]:
+        """Parse a page as it arrives into `into`, so raw pages are freed page by page."""
+        def on_page(page: list[Any]) -> None:
+            for item in page:
+                try:
+                    obj = build(item)
+                except parse.ParseError as exc:
+                    self._malformed(endpoint, str(exc), url)
+                    continue
+                into[obj.id] = same(before, obj.id, obj)
+        return on_page
+
+    async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...],
+                    size: int | None, build: Callable[[Any], Any], into: dict[str, Any],
+                    before: Mapping[str, Any]) -> None:
+        # The URL is known before the pages arrive: a malformed object is logged as parsed.
+        await self._answered(endpoint, path, lambda url: self._client.list_all(
+            endpoint, path, key, fields, size,
+            on_page=self._collector(endpoint, build, into, before, url)))
+
+    async def _optional(self, enabled: bool, endpoint: str, path: str, key: str,
+                        fields: tuple[str, ...], size: int | None,
+                        service: str = "load-balancer") -> list[Any] | ApiError | None:
+        """A list beside the others whose failure must not fail the tier."""
+        if not enabled:
+            return None
+        try:
+            return await self._answered(endpoint, path, lambda _: self._client.list_all(
+                endpoint, path, key, fields, size, service=service), service)
+        except ApiError as exc:
+            return exc
+
+    async def read(self, previous: FleetSnapshot | None) -> FleetSnapshot:
+        """The lists, parsed against `previous` (unchanged objects are shared). Raises
+        ListsFailed."""
+        started = time.time()
+        empty: Mapping[str, Any] = {}
+        raw_lbs: dict[str, Any] = {}
+        raw_listeners: dict[str, Any] = {}
+        raw_pools: dict[str, Any] = {}
+        hms_raw: list[Any] = []
+        caps = self.capabilities
+        self.unanswered = {}
+        size = self._page_size if previous is not None else self._first_page_size
+        try:
+            _, _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
+                self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers",
+                           LB_FIELDS, size, parse.loadbalancer, raw_lbs,
+                           previous.loadbalancers if previous else empty),
+                self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
+                           size, parse.listener, raw_listeners,
+                           previous.listeners if previous else empty),
+                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, size, parse.pool,
+                           raw_pools, previous.pools if previous else empty),
+                # Health monitors name their pool, which may arrive later: parsed at the end.
+                self._answered("healthmonitors", "v2/lbaas/healthmonitors",
+                               lambda _: self._client.list_all(
+                                   "healthmonitors", "v2/lbaas/healthmonitors",
+                                   "healthmonitors", HM_FIELDS, size,
+                                   on_page=hms_raw.extend)),
+                self._optional(caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
+                               AMPHORA_FIELDS, size),
+                self._optional(caps.floating_ips, "floatingips", "v2.0/floatingips",
+                               "floatingips", FLOATING_IP_FIELDS, size, service="network"),
+            )
+        except ApiError as exc:
+            self._failed(exc)
+            raise ListsFailed(exc) from exc
+        loadbalancers = {k: v for k, v in raw_lbs.items() if in_shard(k, self._shard)}
+        listeners = {k: v for k, v in raw_listeners.items() if v.loadbalancer_id in loadbalancers}
+        pools = {k: v for k, v in raw_pools.items() if v.loadbalancer_id in loadbalancers}
+        healthmonitors: dict[str, HealthMonitor] = {}
+        self._collector("healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
+                        healthmonitors, previous.healthmonitors if previous else empty,
+                        await self._client.url("healthmonitors", "v2/lbaas/healthmonitors"),
+                        )(hms_raw)
+        healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
+        amphorae = self._amphorae(amphorae_raw, loadbalancers, previous, await self._url_of(
+            amphorae_raw, "amphorae", "v2/octavia/amphorae"))
+        floating_ips = self._floating_ips(floating_raw, loadbalancers, previous,
+                                          await self._url_of(floating_raw, "floatingips",
+                                                             "v2.0/floatingips", "network"))
+        lists = FleetSnapshot(
+            cloud=self.cloud, taken_at=started, loadbalancers=loadbalancers,
+            listeners=listeners, pools=pools, healthmonitors=healthmonitors, amphorae=amphorae,
+            floating_ips=floating_ips)
+        # Until this cycle's inventory is in, the last one's stands.
+        return with_inventory(lists, inventory_of(previous))
+
+    async def inventory(self, snapshot: FleetSnapshot) -> Inventory:
+        """The inventory, read after the lists of `snapshot` (whose projects it completes the
+        quotas of). Never raises: a failed part keeps what `snapshot` had."""
+        return await self._inventory.read(snapshot)
+
+    async def _url_of(self, raw: list[Any] | ApiError | None, endpoint: str, path: str,
+                      service: str = "load-balancer") -> str:
+        """The URL a list was read from, for its malformed objects ("" when not read)."""
+        if not isinstance(raw, list):
+            return raw.url if isinstance(raw, ApiError) else ""
+        return await self._client.url(endpoint, path, service)
+
+    def _floating_ips(self, raw: list[Any] | ApiError | None,
+                      loadbalancers: Mapping[str, Any],
+                      previous: FleetSnapshot | None, url: str = "") -> dict[str, FloatingIP]:
+        if raw is None:
+            return {}
+        if isinstance(raw, ApiError):
+            if raw.reason == "no_endpoint" or raw.status in (403, 404):
+                self.capabilities.disable_floating_ips()
+                log.warning(
+                    "floating_ips_disabled", cloud=self.cloud, url=url,
+                    reason="no network (Neutron) endpoint in the service catalog"
+                    if raw.reason == "no_endpoint" else
+                    f"Neutron answered {raw.status} to the floating IP list",
+                )
+                return {}
+            self._failed(raw)
+            if previous is None:
+                return {}
+            return {k: f for k, f in previous.floating_ips.items()
+                    if f.loadbalancer_id in loadbalancers}
+        by_port = {lb.vip_port_id: lb.id for lb in loadbalancers.values() if lb.vip_port_id}
+        found: dict[str, FloatingIP] = {}
+        before = previous.floating_ips if previous else {}
+        for item in raw:
+            try:
+                fip = parse.floating_ip(item, by_port)
+            except parse.ParseError as exc:
+                self._malformed("floatingips", str(exc), url)
+                continue
+            if fip is not None:
+                found[fip.id] = same(before, fip.id, fip)
+        return found
+
+    def _amphorae(self, raw: list[Any] | ApiError | None, loadbalancers: Mapping[str, Any],
+                  previous: FleetSnapshot | None, url: str = "") -> dict[str, Amphora]:
+        if raw is None:
+            return {}
+        if isinstance(raw, ApiError):
+            if raw.status == 403:
+                self.capabilities.disable_amphorae()
+                log.warning(
+                    "amphorae_disabled", cloud=self.cloud, url=url,
+                    reason="the API answered 403: listing amphorae needs the admin or "
+                    "global observer role; amphora metrics are off until restart",
+                )
+                return {}
+            self._failed(raw)
+            return dict(previous.amphorae) if previous else {}
+        amphorae: dict[str, Amphora] = {}
+        self._collector("amphorae", lambda item: parse.amphora(item, loadbalancers),
+                        amphorae, previous.amphorae if previous else {}, url)(raw)
+        # Octavia keeps DELETED amphorae in the list until housekeeping purges them (a week by
+        # default); exporting them would grow the series count with every failover. Spares
+        # (no load balancer) belong to no shard but the first.
+        return {k: a for k, a in amphorae.items() if a.status != "DELETED" and (
+            a.loadbalancer_id in loadbalancers
+            or (not a.loadbalancer_id and self._shard[0] == 1))}
