@@ -1,7 +1,7 @@
 """Two exporters' CPU per unit of work, measured side by side against one simulator.
 
 On a shared machine the CPU seconds of one and the same piece of work drift by a third from one
-minute to the next (docs/benchmarks.md, "Session 7"), so two exporters measured one after the
+minute to the next (docs/benchmarks.md, "The machine"), so two exporters measured one after the
 other compare the machine's moods as much as the code. Here both run at once, against one
 simulated fleet, and each is measured over its own unit of work: the baseline's cycle (the
 code before issue 11: lists and all detail, then a render) and the candidate's window from one

@@ -50,8 +50,8 @@ CREATED_SKEW = 5.0
 # twice their idle p95, so the lists' share of the time, halved, is about their share of its
 # slow requests. At 2,000 load balancers a twentieth, with the detail stream at 6 requests/s,
 # left another client's p95 4.6 ms over the issue's bound, a third of its slow requests behind
-# list pages; 4 % (with 5 requests/s) leaves that room (docs/benchmarks.md, "Session 6"). Tier 1
-# then runs less often, and says so.
+# list pages; 4 % (with 5 requests/s) leaves that room (docs/benchmarks.md, "The real Octavia API").
+# Tier 1 then runs less often, and says so.
 LISTS_SHARE = 0.04
 
 # Priority classes, lowest first.

@@ -256,7 +256,7 @@ async def in_turn(calls: Iterable[Callable[[], Awaitable[T]]]) -> list[T]:
     A load balancer's calls need not overlap: there are as many tier-2 workers as --concurrency
     allows requests in flight, so the workers alone keep the limiter's ceiling busy, and calls
     made side by side only queued at the limiter, each in a task of its own (the asyncio work
-    that a profile at 10,000 load balancers found: docs/benchmarks.md, "Session 7"). The calls
+    that a py-spy profile of a pass at 10,000 load balancers found). The calls
     are made, not just awaited, here: one that raises, or a cancelled read, leaves none of the
     later ones created and never awaited."""
     return [await call() for call in calls]

@@ -33,7 +33,7 @@ class ParseError(ValueError):
 
 # The JSON decoder gives plain dicts; `x.__class__ is dict` is checked before isinstance(x,
 # Mapping), whose ABC check is several times slower, on the paths taken once per object of a
-# 10,000-load-balancer fleet (docs/benchmarks.md, "Session 8").
+# 10,000-load-balancer fleet (a cProfile of one pass on the simulator).
 def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
     return value.__class__ is dict or isinstance(value, Mapping)
 

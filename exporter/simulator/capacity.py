@@ -2,7 +2,7 @@
 
 A real Octavia API is a WSGI application in a few processes of a few threads each. On one
 process the threads share one interpreter lock, so the API serves about as many requests a
-second at 16 in flight as at 1 (docs/benchmarks.md, "Issue 11"): extra requests wait in
+second at 16 in flight as at 1 (docs/benchmarks.md, "The real Octavia API"): extra requests wait in
 line, and every client's latency grows with everybody's concurrency. This module models exactly
 that and nothing more: ``workers`` requests are served side by side, each holds its slot for a
 service time that depends on what it asks for, and the rest queue in arrival order.

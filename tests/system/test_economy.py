@@ -1,5 +1,5 @@
 """API-call economy: the calls per cycle equal the documented formula, and the cadence and
-sharding options cut them as documented (docs/benchmarks.md, "API calls per cycle")."""
+sharding options cut them as documented (docs/benchmarks.md, "API calls per pass")."""
 
 from __future__ import annotations
 
