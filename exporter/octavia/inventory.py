@@ -13,30 +13,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
 
 from exporter.model.capabilities import Capabilities
-from exporter.model.snapshot import AvailabilityZone, Flavor, FleetSnapshot, L7Policy, Provider
+from exporter.model.parts import Inventory
+from exporter.model.snapshot import FleetSnapshot, L7Policy
 from exporter.octavia import l7, offerings, parse, quotas
 from exporter.octavia.client import ApiError, OctaviaClient
 from exporter.octavia.projects import ProjectNames
 
 log = structlog.get_logger("exporter.inventory")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Inventory:
-    l7policies: Mapping[str, L7Policy] = field(default_factory=dict)
-    flavors: Mapping[str, Flavor] = field(default_factory=dict)
-    availability_zones: Mapping[str, AvailabilityZone] = field(default_factory=dict)
-    providers: Mapping[str, Provider] = field(default_factory=dict)
-    quota_limits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    quota_defaults: Mapping[str, int] = field(default_factory=dict)
-    project_names: Mapping[str, str] = field(default_factory=dict)
 
 
 REFUSED = (403, 404)

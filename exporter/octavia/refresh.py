@@ -14,10 +14,10 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from exporter.model.parts import Subtree
 from exporter.model.snapshot import HealthMonitor, Listener, Pool
 from exporter.octavia import parse
 from exporter.octavia.client import ApiError, OctaviaClient
-from exporter.poll.assemble import Subtree
 
 T = TypeVar("T")
 

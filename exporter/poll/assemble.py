@@ -13,19 +13,15 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+from exporter.model.parts import Detail, Inventory, Subtree
+from exporter.model.share import kept, same
 from exporter.model.snapshot import (
     FleetSnapshot,
-    HealthMonitor,
     L7Policy,
     L7Rule,
-    Listener,
-    LoadBalancer,
     Member,
-    Pool,
     Stats,
 )
-from exporter.octavia.fetch import Detail
-from exporter.octavia.inventory import Inventory
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Mapping[Any, Any])
@@ -33,27 +29,6 @@ M = TypeVar("M", bound=Mapping[Any, Any])
 # of tier-2 details replaces.
 MAPPINGS = tuple(f.name for f in dataclasses.fields(FleetSnapshot) if f.default_factory is dict)
 DETAIL = ("members", "listener_stats", "loadbalancer_stats", "amphora_stats", "detail_read_at")
-
-
-def same(before: Mapping[Any, Any], key: Any, obj: T) -> T:
-    """The previous snapshot's object when nothing changed, else the new one. Done as each
-    object is parsed, so two snapshots alive at once cost little more than one and unchanged
-    strings are never held twice."""
-    old = before.get(key)
-    return old if old is not None and old == obj else obj
-
-
-def kept(new: M, old: M) -> M:
-    """`old` when `new` holds the very same objects under the same keys, else `new`. A mapping
-    that stays the same object tells the renderer its families need no new text
-    (families.Key), so an unchanged part of the fleet is not formatted again."""
-    if new is old or len(new) != len(old):
-        return new
-    missing = object()
-    for key, value in new.items():
-        if old.get(key, missing) is not value:
-            return new
-    return old
 
 
 def _kept_all(new: FleetSnapshot, old: FleetSnapshot, names: Sequence[str]) -> FleetSnapshot:
@@ -164,16 +139,6 @@ def merge(snapshot: FleetSnapshot,
         snapshot, members=members, listener_stats=listener_stats, loadbalancer_stats=lb_stats,
         amphora_stats=amphora_stats, detail_read_at=read_at)
     return _kept_all(merged, snapshot, DETAIL)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Subtree:
-    """One load balancer and its children, as read by id (the notification refresh)."""
-
-    loadbalancer: LoadBalancer
-    listeners: dict[str, Listener]
-    pools: dict[str, Pool]
-    healthmonitors: dict[str, HealthMonitor]
 
 
 def _keep(objects: Mapping[str, T], lb_id: str) -> dict[str, T]:

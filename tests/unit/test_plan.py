@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.export.freshness import FreshnessCollector
 from exporter.model import plan
+from exporter.model.parts import Detail
 from exporter.model.snapshot import (
     Amphora,
     CloudHealth,
@@ -21,7 +22,7 @@ from exporter.model.snapshot import (
     Pool,
     Stats,
 )
-from exporter.octavia.fetch import Detail, listener_sums, went_back
+from exporter.octavia.fetch import listener_sums, went_back
 from exporter.poll import assemble
 
 RULES = plan.Rules()

@@ -15,10 +15,9 @@ from exporter.export.families import health_families
 from exporter.export.freshness import FreshnessCollector
 from exporter.model import plan
 from exporter.model.capabilities import Capabilities
+from exporter.model.parts import Detail, Inventory
 from exporter.model.snapshot import Flavor, FleetSnapshot, Listener, LoadBalancer, Member, Pool
 from exporter.octavia.client import ApiError
-from exporter.octavia.fetch import Detail
-from exporter.octavia.inventory import Inventory
 from exporter.octavia.lists import ListsFailed
 from exporter.poll import assemble
 from exporter.poll.scheduler import CloudScheduler
