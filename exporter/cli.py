@@ -21,6 +21,7 @@ from exporter.model import plan
 from exporter.model.capabilities import Capabilities
 from exporter.octavia import l7
 from exporter.octavia.auth import KeystoneTokens, resolve_clouds
+from exporter.octavia.changes import FEED_PAGE_SIZE, ChangeReader
 from exporter.octavia.client import OctaviaClient
 from exporter.octavia.failures import KEYSTONE
 from exporter.octavia.fetch import Fetcher
@@ -141,7 +142,7 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
             ListReader(client, telemetry, capabilities, shard=settings.shard,
                        page_size=page_size,
                        first_page_size=0 if settings.page_size is None else None,
-                       names=names),
+                       names=names, feed=settings.changes_feed),
             fetcher,
             rules, capabilities, telemetry, service.publish,
             interval=settings.interval, lists_share=settings.lists_share,
@@ -150,7 +151,11 @@ def build_service(settings: config.Settings, telemetry: Telemetry,
             after_lists=memory.settle if memory else None,
             rule_reader=l7.RuleReader(client, page_size=page_size,
                                       healthy_interval=settings.l7_rules_interval,
-                                      concurrency=settings.concurrency, on_error=fetcher.failed))
+                                      concurrency=settings.concurrency, on_error=fetcher.failed),
+            feed=ChangeReader(client, capabilities, shard=settings.shard,
+                              page_size=min(page_size or FEED_PAGE_SIZE, FEED_PAGE_SIZE))
+            if settings.changes_feed else None,
+            reconcile_interval=settings.reconcile_interval)
         telemetry.detail_backlog.labels(cloud.name).set_function(_backlog(scheduler))
         schedulers.append(scheduler)
     service.clouds[:] = schedulers

@@ -61,6 +61,8 @@ class Settings:
     # None: DEFAULT_PAGE_SIZE, and the API's maximum for the first lists (lists.ListReader).
     page_size: int | None = None
     lists_share: float = LISTS_SHARE
+    changes_feed: bool = True
+    reconcile_interval: float = 0.0
     listener_stats: bool = True
     stats_via_amphorae: bool = True
     stats_interval: float = 0.0
@@ -122,10 +124,19 @@ OPTIONS: tuple[Option, ...] = (
            "(default 30)", "float", minimum=1.0),
     Option("request_timeout", "--request-timeout", "seconds before one API request is "
            "abandoned (default 10)", "float", minimum=0.1),
-    Option("lists_share", "--lists-share", "the largest share of the time the bulk lists "
-           "(tier 1) may hold the API: when they take longer than this share of --interval, "
-           "tier 1 runs every list duration / share instead; 1 = only never overlap (default "
-           "0.04)", "float", minimum=0.01, maximum=1.0),
+    Option("lists_share", "--lists-share", "the largest share of the time the full lists "
+           "may hold the API: the reconciliation's pages are spaced to stay within it, and "
+           "without the changes feed tier 1 runs every list duration / share when that is "
+           "longer than --interval; 1 = pages back to back (default 0.04)", "float",
+           minimum=0.01, maximum=1.0),
+    Option("changes_feed", "--changes-feed", "after the first full lists, read only the rows "
+           "written since the last cycle (sort=updated_at:desc) every --interval, and the full "
+           "lists only to reconcile; --no-changes-feed reads the full lists every cycle "
+           "(default true)", "bool"),
+    Option("reconcile_interval", "--reconcile-interval", "seconds between the starts of two "
+           "reconciliations (the full lists, paced within --lists-share, that catch deletions "
+           "and anything the changes feed missed); 0 = 10 x --interval (default 0)", "float",
+           minimum=0.0),
     Option("cycle_timeout", "--cycle-timeout", "seconds before the bulk lists of a cycle "
            "(tier 1) are abandoned (default 300)", "float", minimum=1.0),
     Option("concurrency", "--concurrency", "most API requests in flight per cloud: the ceiling "
@@ -143,9 +154,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_staleness", "--max-staleness", "seconds the last good fleet data stays "
            "exported while polls fail (default 300)", "float", minimum=0.0),
     Option("page_size", "--page-size", "limit= for list calls: smaller pages let other clients' "
-           "requests in between ours on a busy API; 0 = the API's maximum (default 200, and "
-           "the API's maximum for the first lists after start, before which nothing is "
-           "served)",
+           "requests in between ours on a busy API; 0 = the API's maximum (default 200; "
+           "with --no-changes-feed the API's maximum for the first lists after start)",
            "int", minimum=0),
     Option("listener_stats", "--listener-stats", "one stats call per listener (load-balancer "
            "stats are their sum); off: one call per load balancer and no listener traffic "

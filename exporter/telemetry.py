@@ -162,6 +162,34 @@ class Telemetry:
             "octavia_detail_pass_duration_seconds",
             "Wall time of the last complete tier-2 pass (detail of every load balancer due).",
             ["cloud"], registry=self.registry)
+        self.feed_missed = Counter(
+            "octavia_changes_feed_missed",
+            "Objects the reconciliation lists corrected because the changes feed had not shown "
+            "the change, by resource and reason (absent, changed, deleted); stays 0 while the "
+            "feed sees everything.", ["cloud", "resource", "reason"], registry=self.registry)
+        self.feed_rows = Counter(
+            "octavia_changes_feed_rows",
+            "Rows the changes feed read, by resource (a row inside the overlap counts each "
+            "time it is read).", ["cloud", "resource"], registry=self.registry)
+        self.feed_enabled = Gauge(
+            "octavia_changes_feed_enabled",
+            "1 while tier 1 follows the changes feed; 0 when the API refused or ignored "
+            "sort=updated_at and tier 1 reads the full lists every cycle.", ["cloud"],
+            registry=self.registry)
+        self.feed_lag = Gauge(
+            "octavia_changes_feed_lag_seconds",
+            "Seconds since the start of the last successful tier-1 round (changes feed, or "
+            "full lists): a change is on /metrics at most about this old plus one interval.",
+            ["cloud"], registry=self.registry)
+        self.reconciliation_age = Gauge(
+            "octavia_reconciliation_age_seconds",
+            "Seconds since the start of the last complete reconciliation (the full lists, "
+            "which catch deletions and anything the feed missed).", ["cloud"],
+            registry=self.registry)
+        self.reconciliation_duration = Gauge(
+            "octavia_reconciliation_duration_seconds",
+            "Wall time of the last complete reconciliation, paced within --lists-share.",
+            ["cloud"], registry=self.registry)
 
     def poll_error(self, cloud: str, endpoint: str, reason: str, url: str = "",
                    detail: str = "", when: float | None = None) -> None:

@@ -132,6 +132,28 @@ def index_one(snapshot: FleetSnapshot, lb_id: str) -> Parts:
                  snapshot.taken_at)
 
 
+def index_some(snapshot: FleetSnapshot, lb_ids: Iterable[str]) -> dict[str, Parts]:
+    """index() for some load balancers only, in one pass over the fleet's children."""
+    wanted = {k for k in lb_ids if k in snapshot.loadbalancers}
+    pools: dict[str, list[Pool]] = defaultdict(list)
+    listeners: dict[str, list[Listener]] = defaultdict(list)
+    amphorae: dict[str, list[Amphora]] = defaultdict(list)
+    if wanted:
+        for pool in snapshot.pools.values():
+            if pool.loadbalancer_id in wanted:
+                pools[pool.loadbalancer_id].append(pool)
+        for lst in snapshot.listeners.values():
+            if lst.loadbalancer_id in wanted:
+                listeners[lst.loadbalancer_id].append(lst)
+        for amp in snapshot.amphorae.values():
+            if amp.loadbalancer_id in wanted:
+                amphorae[amp.loadbalancer_id].append(amp)
+    return {lb_id: Parts(snapshot.loadbalancers[lb_id], tuple(pools.get(lb_id, ())),
+                         tuple(listeners.get(lb_id, ())), tuple(amphorae.get(lb_id, ())),
+                         snapshot.taken_at)
+            for lb_id in wanted}
+
+
 @dataclass(frozen=True, slots=True)
 class Work:
     """The calls to make for one load balancer."""

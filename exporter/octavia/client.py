@@ -13,6 +13,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -251,22 +252,32 @@ class OctaviaClient:
         collection: str,
         fields: Sequence[str] = (),
         page_size: int | None = None,
-        on_page: Callable[[list[Any]], None] | None = None,
+        on_page: Callable[[list[Any]], bool | None] | None = None,
         service: str = "load-balancer",
+        query: Sequence[tuple[str, str]] = (),
+        pace: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> list[Any]:
         """Every item of a collection, following `<collection>_links` to a short or empty page.
 
         With `on_page`, each page is handed over as it arrives and nothing is accumulated: at
-        fleet scale the raw JSON of every list at once would be the exporter's peak memory.
+        fleet scale the raw JSON of every list at once would be the exporter's peak memory;
+        `on_page` returning False ends the read there (the changes feed stops at its
+        watermark). `query` (sort=, filters) is sent with every page: Octavia's next links drop
+        filters. `pace` wraps each page's request (one page at a time, gaps between pages).
         """
         base: list[tuple[str, str]] = [("fields", f) for f in fields]
+        base.extend(query)
         if page_size:
             base.append(("limit", str(page_size)))
         params = list(base)
         items: list[Any] = []
         seen_markers: set[str] = set()
         for _ in range(MAX_PAGES):
-            body = await self.get(endpoint, path, params, service)
+            if pace is None:
+                body = await self.get(endpoint, path, params, service)
+            else:
+                async with pace():
+                    body = await self.get(endpoint, path, params, service)
             if not isinstance(body, Mapping) or not isinstance(body.get(collection), list):
                 raise ApiError(endpoint, MALFORMED, f"no '{collection}' list in the response",
                                url=await self.url(endpoint, path, service))
@@ -275,8 +286,8 @@ class OctaviaClient:
                 break
             if on_page is None:
                 items.extend(page)
-            else:
-                on_page(page)
+            elif on_page(page) is False:
+                break
             next_query = _next_query(body.get(f"{collection}_links"))
             if next_query is None:
                 break
@@ -289,9 +300,10 @@ class OctaviaClient:
             seen_markers.add(marker)
             # Keep our own host and fields=; take only the paging parameters from the link, since
             # behind a TLS-terminating proxy Octavia may build links with the wrong scheme/host.
-            params = [*base_without_limit(base), *(
-                (k, v) for k, v in next_query if k in ("marker", "limit", "page_reverse", "sort")
-            )]
+            paging = [(k, v) for k, v in next_query
+                      if k in ("marker", "limit", "page_reverse", "sort")]
+            taken = {k for k, _ in paging}
+            params = [*((k, v) for k, v in base_without_limit(base) if k not in taken), *paging]
         return items
 
 

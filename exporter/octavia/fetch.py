@@ -15,13 +15,14 @@ fails, the listeners are asked instead.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
 
 import structlog
 
 from exporter.model.capabilities import Capabilities
+from exporter.model.parts import Detail
 from exporter.model.plan import Parts, Rules, Work, reads_tree, stats_amphorae
 from exporter.model.snapshot import Amphora, Member, Stats
 from exporter.octavia import failures, parse
@@ -33,24 +34,6 @@ log = structlog.get_logger("exporter.fetch")
 T = TypeVar("T")
 # One call of a load balancer's read, made when its turn comes.
 Call = Callable[[], Awaitable[Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Detail:
-    """What one read of one load balancer's detail found; a part that failed is absent."""
-
-    loadbalancer_id: str
-    read_at: float
-    # Pools whose members were read, and the members found in them.
-    member_pools: frozenset[str] = frozenset()
-    members: dict[str, Member] = field(default_factory=dict)
-    # All of the load balancer's stats, or None when not read or any call failed (a partial
-    # sum would look like a counter reset).
-    listener_stats: dict[str, Stats] | None = None
-    loadbalancer_stats: Stats | None = None
-    amphora_stats: dict[str, dict[tuple[str, str], Stats]] = field(default_factory=dict)
-    # The parts ("members", "stats", "amphorae") every call of which succeeded.
-    complete: frozenset[str] = frozenset()
 
 
 def as_api_error(exc: Exception, endpoint: str) -> ApiError:
@@ -90,6 +73,10 @@ def went_back(new: Mapping[str, Stats], known: Mapping[str, Stats]) -> bool:
     return False
 
 
+class Gone(Exception):
+    """The load balancer answered 404: deleted since it was listed."""
+
+
 class Fetcher:
     def __init__(self, client: OctaviaClient, telemetry: Telemetry, rules: Rules,
                  capabilities: Capabilities, page_size: int | None = None) -> None:
@@ -119,9 +106,17 @@ class Fetcher:
         """The members the status tree shows (of `pools` only, when given)."""
         lb = parts.loadbalancer
         endpoint, path = "loadbalancers/{id}/status", f"v2/lbaas/loadbalancers/{lb.id}/status"
-        body = await self._client.get(endpoint, path)
+        body = await self._lb_call(endpoint, path)
         return await self._parsed(endpoint, path, body,
                                   lambda raw: parse.status_tree_members(raw, lb, pools))
+
+    async def _lb_call(self, endpoint: str, path: str) -> Any:
+        try:
+            return await self._client.get(endpoint, path)
+        except ApiError as exc:
+            if exc.status == 404:
+                raise Gone from exc  # deleted since the lists: not an error
+            raise
 
     async def pool_members(self, parts: Parts, pool_id: str) -> dict[str, Member]:
         pool = next(p for p in parts.pools if p.id == pool_id)
@@ -137,7 +132,7 @@ class Fetcher:
 
     async def loadbalancer_stats(self, lb_id: str) -> Stats:
         endpoint, path = "loadbalancers/{id}/stats", f"v2/lbaas/loadbalancers/{lb_id}/stats"
-        return await self._parsed(endpoint, path, await self._client.get(endpoint, path),
+        return await self._parsed(endpoint, path, await self._lb_call(endpoint, path),
                                   parse.stats)
 
     async def amphora_stats(self, amphora_id: str) -> dict[tuple[str, str], Stats]:
@@ -195,7 +190,10 @@ class Fetcher:
         calls += stats_calls
         calls += [partial(self._try, "amphorae/{id}/stats", self.amphora_stats, a)
                   for a in amp_ids]
-        results = iter(await in_turn(calls))
+        try:
+            results = iter(await in_turn(calls))
+        except Gone:
+            return Detail(lb_id, started, gone=True)
         tree = next(results) if work.tree else None
         listed = [next(results) for _ in work.member_pools]
         stats = [next(results) for _ in stats_calls]

@@ -20,13 +20,15 @@ from typing import Any, TypeVar
 import structlog
 
 from exporter.model.capabilities import Capabilities
+from exporter.model.parts import Inventory
 from exporter.model.plan import in_shard
+from exporter.model.share import same
 from exporter.model.snapshot import Amphora, FleetSnapshot, FloatingIP, HealthMonitor
 from exporter.octavia import failures, parse
 from exporter.octavia.client import ApiError, OctaviaClient
-from exporter.octavia.inventory import Inventory, InventoryReader
+from exporter.octavia.inventory import InventoryReader
+from exporter.octavia.pacing import Pacer
 from exporter.octavia.projects import ProjectNames
-from exporter.poll.assemble import inventory_of, same, with_inventory
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.lists")
@@ -41,15 +43,16 @@ LB_FIELDS = (
 LISTENER_FIELDS = (
     "id", "name", "project_id", "loadbalancers", "provisioning_status", "operating_status",
     "admin_state_up", "protocol", "protocol_port", "default_pool_id", "connection_limit",
+    "updated_at",
 )
 POOL_FIELDS = (
     "id", "name", "project_id", "loadbalancers", "listeners", "provisioning_status",
     "operating_status", "admin_state_up", "protocol", "lb_algorithm", "healthmonitor_id",
-    "members",
+    "members", "updated_at",
 )
 HM_FIELDS = (
     "id", "name", "project_id", "pools", "provisioning_status", "operating_status",
-    "admin_state_up", "type",
+    "admin_state_up", "type", "updated_at",
 )
 FLOATING_IP_FIELDS = (
     "id", "floating_ip_address", "port_id", "status", "floating_network_id", "project_id",
@@ -57,6 +60,7 @@ FLOATING_IP_FIELDS = (
 AMPHORA_FIELDS = (
     "id", "loadbalancer_id", "compute_id", "status", "role", "lb_network_ip", "vrrp_ip",
     "ha_ip", "image_id", "compute_flavor", "cached_zone", "cert_expiration", "created_at",
+    "updated_at",
 )
 
 
@@ -72,7 +76,7 @@ class ListReader:
     def __init__(self, client: OctaviaClient, telemetry: Telemetry, capabilities: Capabilities,
                  *, shard: tuple[int, int] = (1, 1), page_size: int | None = None,
                  first_page_size: int | None = None,
-                 names: ProjectNames | None = None) -> None:
+                 names: ProjectNames | None = None, feed: bool = True) -> None:
         """`first_page_size`: limit= of the lists while there is no snapshot yet (default:
         `page_size`). Until the first lists are in, nothing is served and /readyz says not
         ready, so those are read at the API's maximum by default: on a one-worker Octavia at
@@ -80,6 +84,7 @@ class ListReader:
         pages of 1,000 took 11 s; afterwards small pages let other clients in between ours
         (docs/benchmarks.md)."""
         self.cloud = client.cloud
+        self.feed = feed
         self._client = client
         self._telemetry = telemetry
         self.capabilities = capabilities
@@ -92,6 +97,10 @@ class ListReader:
         # The lists of the current read not answered yet, endpoint -> URL: what a cycle
         # timeout abandoned, for its log line.
         self.unanswered: dict[str, str] = {}
+        # The newest updated_at each list of the last read showed (API time): where the
+        # changes feed starts from.
+        self.newest: dict[str, float] = {}
+        self._pace: Pacer | None = None
 
     async def _answered(self, endpoint: str, path: str, call: Callable[[str], Awaitable[T]],
                         service: str = "load-balancer") -> T:
@@ -121,6 +130,7 @@ class ListReader:
                    before: Mapping[str, Any], url: str = "") -> Callable[[list[Any]], None]:
         """Parse a page as it arrives into `into`, so raw pages are freed page by page."""
         def on_page(page: list[Any]) -> None:
+            self._note_newest(endpoint, page)
             for item in page:
                 try:
                     obj = build(item)
@@ -130,13 +140,22 @@ class ListReader:
                 into[obj.id] = same(before, obj.id, obj)
         return on_page
 
+    def _note_newest(self, endpoint: str, page: list[Any]) -> None:
+        stamps = [t for row in page if parse.is_mapping(row)
+                  and (t := parse.timestamp(row.get("updated_at"))) is not None]
+        if stamps:
+            self.newest[endpoint] = max(self.newest.get(endpoint, 0.0), *stamps)
+
+    def _pages(self) -> Any:
+        return None if self._pace is None else self._pace.page
+
     async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...],
                     size: int | None, build: Callable[[Any], Any], into: dict[str, Any],
                     before: Mapping[str, Any]) -> None:
         # The URL is known before the pages arrive: a malformed object is logged as parsed.
         await self._answered(endpoint, path, lambda url: self._client.list_all(
             endpoint, path, key, fields, size,
-            on_page=self._collector(endpoint, build, into, before, url)))
+            on_page=self._collector(endpoint, build, into, before, url), pace=self._pages()))
 
     async def _optional(self, enabled: bool, endpoint: str, path: str, key: str,
                         fields: tuple[str, ...], size: int | None,
@@ -145,14 +164,25 @@ class ListReader:
         if not enabled:
             return None
         try:
-            return await self._answered(endpoint, path, lambda _: self._client.list_all(
-                endpoint, path, key, fields, size, service=service), service)
+            pages: list[Any] = []
+
+            def on_page(page: list[Any]) -> None:
+                self._note_newest(endpoint, page)
+                pages.extend(page)
+            await self._answered(endpoint, path, lambda _: self._client.list_all(
+                endpoint, path, key, fields, size, service=service, on_page=on_page,
+                pace=self._pages()), service)
+            return pages
         except ApiError as exc:
             return exc
 
-    async def read(self, previous: FleetSnapshot | None) -> FleetSnapshot:
-        """The lists, parsed against `previous` (unchanged objects are shared). Raises
-        ListsFailed."""
+    async def read(self, previous: FleetSnapshot | None,
+                   pace: Pacer | None = None) -> FleetSnapshot:
+        """The lists, parsed against `previous` (unchanged objects are shared), without the
+        inventory (read apart: `inventory`). `pace`: one page at a time, with its gaps (the
+        reconciliation). Raises ListsFailed."""
+        self._pace = pace
+        self.newest = {}
         started = time.time()
         empty: Mapping[str, Any] = {}
         raw_lbs: dict[str, Any] = {}
@@ -161,7 +191,10 @@ class ListReader:
         hms_raw: list[Any] = []
         caps = self.capabilities
         self.unanswered = {}
-        size = self._page_size if previous is not None else self._first_page_size
+        # Followed by the changes feed, even the first lists are read in small pages, one at a
+        # time: nothing else then needs them fast enough to hold other clients up.
+        size = (self._page_size if previous is not None or self.feed
+                else self._first_page_size)
         try:
             _, _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
                 self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers",
@@ -177,7 +210,7 @@ class ListReader:
                                lambda _: self._client.list_all(
                                    "healthmonitors", "v2/lbaas/healthmonitors",
                                    "healthmonitors", HM_FIELDS, size,
-                                   on_page=hms_raw.extend)),
+                                   on_page=self._hm_pages(hms_raw), pace=self._pages())),
                 self._optional(caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
                                AMPHORA_FIELDS, size),
                 self._optional(caps.floating_ips, "floatingips", "v2.0/floatingips",
@@ -204,8 +237,13 @@ class ListReader:
             cloud=self.cloud, taken_at=started, loadbalancers=loadbalancers,
             listeners=listeners, pools=pools, healthmonitors=healthmonitors, amphorae=amphorae,
             floating_ips=floating_ips)
-        # Until this cycle's inventory is in, the last one's stands.
-        return with_inventory(lists, inventory_of(previous))
+        return lists
+
+    def _hm_pages(self, into: list[Any]) -> Any:
+        def on_page(page: list[Any]) -> None:
+            self._note_newest("healthmonitors", page)
+            into.extend(page)
+        return on_page
 
     async def inventory(self, snapshot: FleetSnapshot) -> Inventory:
         """The inventory, read after the lists of `snapshot` (whose projects it completes the

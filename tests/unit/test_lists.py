@@ -29,14 +29,23 @@ class Client:
         return {"quota": {}}
 
 
-async def test_first_lists_at_the_apis_maximum_then_small_pages() -> None:
+async def test_without_the_feed_first_lists_at_the_apis_maximum_then_small_pages() -> None:
     client = Client()
     reader = ListReader(client, Telemetry(), Capabilities(floating_ips=False),  # type: ignore[arg-type]
-                        page_size=200, first_page_size=0)
+                        page_size=200, first_page_size=0, feed=False)
     first = await reader.read(None)
     await reader.read(first)
     for endpoint in ("loadbalancers", "listeners", "pools", "healthmonitors", "amphorae"):
         assert client.sizes[endpoint] == [0, 200], endpoint
+
+
+async def test_followed_by_the_feed_even_the_first_lists_are_small_pages() -> None:
+    client = Client()
+    reader = ListReader(client, Telemetry(), Capabilities(floating_ips=False),  # type: ignore[arg-type]
+                        page_size=200, first_page_size=0)
+    await reader.read(await reader.read(None))
+    for endpoint in ("loadbalancers", "listeners", "pools", "healthmonitors", "amphorae"):
+        assert client.sizes[endpoint] == [200, 200], endpoint
 
 
 async def test_an_explicit_page_size_holds_from_the_start() -> None:

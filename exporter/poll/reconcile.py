@@ -1,0 +1,142 @@
+"""Reconciliation: the full lists now and then, beside the changes feed, to correct it.
+
+The feed cannot see a deletion that no parent row or 404 revealed, nor a row created and never
+updated; and it is worth proving that it sees everything else. Every --reconcile-interval the
+full lists are read in small pages, one at a time, with gaps that keep them within
+--lists-share of the API's time (a reconciliation of 5,000 load balancers spreads over about a
+quarter of an hour). Then one feed round catches up with what changed while the pages were
+read, and the lists are compared with the snapshot: what they correct is counted in
+octavia_changes_feed_missed_total, by resource and reason. Objects the feed or a refresh changed
+while the reconciliation ran are newer than its pages and are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+import structlog
+
+from exporter.model.snapshot import FleetSnapshot
+from exporter.octavia.lists import ListsFailed
+from exporter.octavia.pacing import Pacer
+from exporter.poll.publisher import Publisher
+from exporter.poll.state import FleetState
+from exporter.poll.stream import DetailStream
+from exporter.poll.tier1 import Tier1
+from exporter.telemetry import Telemetry
+
+log = structlog.get_logger("exporter.scheduler")
+KINDS = (("loadbalancers", "loadbalancer"), ("listeners", "listener"), ("pools", "pool"),
+         ("healthmonitors", "healthmonitor"), ("amphorae", "amphora"))
+
+
+class PacedLists(Protocol):
+    async def read(self, previous: FleetSnapshot | None,
+                   pace: Pacer | None = None) -> FleetSnapshot: ...
+
+
+def corrected(current: FleetSnapshot, full: FleetSnapshot, touched: set[str],
+              ) -> tuple[FleetSnapshot, Counter[tuple[str, str]]]:
+    """The lists of `current` corrected by `full`, and what was corrected, by (resource,
+    reason). Objects in `touched` keep their current state."""
+    missed: Counter[tuple[str, str]] = Counter()
+    changes: dict[str, Any] = {}
+    for name, resource in KINDS:
+        now: Mapping[str, Any] = getattr(current, name)
+        listed: Mapping[str, Any] = getattr(full, name)
+        out = dict(now)
+        for key, obj in listed.items():
+            if key in touched:
+                continue
+            old = now.get(key)
+            if old is None:
+                missed[resource, "absent"] += 1
+                out[key] = obj
+            elif old != obj:
+                missed[resource, "changed"] += 1
+                out[key] = obj
+        for key in now:
+            if key not in listed and key not in touched:
+                missed[resource, "deleted"] += 1
+                del out[key]
+        changes[name] = out
+    return dataclasses.replace(current, floating_ips=full.floating_ips, **changes), missed
+
+
+class Reconciler:
+    def __init__(self, cloud: str, lists: PacedLists, tier1: Tier1, state: FleetState,
+                 stream: DetailStream, publisher: Publisher, telemetry: Telemetry, *,
+                 every: float, share: float,
+                 after: Callable[[], Awaitable[None]] | None = None,
+                 clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """`after`: after each reconciliation that succeeded (the inventory, the L7 rules)."""
+        self.cloud = cloud
+        self._lists = lists
+        self._tier1 = tier1
+        self._state = state
+        self._stream = stream
+        self._publisher = publisher
+        self._telemetry = telemetry
+        self._every = every
+        self._share = share
+        self._after = after
+        self._clock = clock
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self.last_started = 0.0  # wall time of the last complete one
+        self.last_missed: Counter[tuple[str, str]] = Counter()
+
+    async def reconcile(self) -> bool:
+        """One reconciliation; True when its lists were read. Never raises for API trouble."""
+        started_wall, started = self._clock(), self._monotonic()
+        pacer = Pacer(self._share, monotonic=self._monotonic, sleep=self._sleep)
+        self._tier1.touched = set()
+        try:
+            full = await self._lists.read(self._state.snapshot, pace=pacer)
+        except ListsFailed as exc:
+            self._tier1.touched = None
+            log.error("reconciliation_failed", cloud=self.cloud, endpoint=exc.error.endpoint,
+                      reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
+            return False
+        if self._tier1.following:
+            await self._tier1.run_feed()  # what changed while the pages were read
+        async with self._tier1.lock:
+            touched, self._tier1.touched = self._tier1.touched or set(), None
+            current = self._state.snapshot
+            if current is None:
+                return False
+            lists, missed = corrected(current, full, touched)
+            for (resource, reason), count in missed.items():
+                self._telemetry.feed_missed.labels(self.cloud, resource, reason).inc(count)
+            if missed:
+                log.warning("reconciliation_corrected", cloud=self.cloud,
+                            **{f"{r}_{why}": n for (r, why), n in sorted(missed.items())})
+            self._stream.queue(self._state.install(lists, started_wall, self._publisher.merged),
+                               after_lists=True)
+            self.last_missed = missed
+            self.last_started = started_wall
+            took = self._monotonic() - started
+            self._telemetry.reconciliation_duration.labels(self.cloud).set(took)
+            log.info("reconciliation_done", cloud=self.cloud, duration_seconds=round(took, 3),
+                     busy_seconds=round(pacer.busy, 3), corrected=sum(missed.values()))
+            await self._publisher.now()
+        if self._after is not None:
+            await self._after()
+        return True
+
+    async def run(self, first_done: float) -> None:
+        """Reconcile every `every` seconds after the start of the one before (the first
+        lists, started at monotonic `first_done`), for as long as tier 1 follows the feed."""
+        next_start = first_done + self._every
+        while True:
+            await self._sleep(max(0.0, next_start - self._monotonic()))
+            next_start = self._monotonic() + self._every
+            if self._tier1.following:
+                await self.reconcile()

@@ -1,0 +1,192 @@
+"""The changes feed and its merge: watermark and overlap, pages newer than the watermark, NULL
+updated_at, deletions, the fallback, and tier-2 priority after a change."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from exporter.model import plan
+from exporter.model.capabilities import Capabilities
+from exporter.model.parts import Delta
+from exporter.model.snapshot import FleetSnapshot, Listener, LoadBalancer, Pool
+from exporter.octavia import feed
+from exporter.octavia.changes import ChangeReader
+from exporter.octavia.client import ApiError
+from exporter.poll.observe import Observer
+from exporter.poll.state import FleetState
+from exporter.telemetry import Telemetry
+
+SOURCE = feed.Source("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers", ("id",))
+
+
+def stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class Api:
+    """A list API that sorts and pages as Octavia does (NULLs last under desc), or refuses or
+    ignores the sort; it records every page it served."""
+
+    def __init__(self, rows: list[dict[str, Any]], *, refuse: bool = False,
+                 ignore_sort: bool = False) -> None:
+        self.rows = rows
+        self.refuse = refuse
+        self.ignore_sort = ignore_sort
+        self.pages: list[tuple[str, int]] = []
+        self.cloud = "test"
+
+    async def url(self, endpoint: str, path: str, service: str = "load-balancer") -> str:
+        return f"http://127.0.0.1/{path}"
+
+    async def list_all(self, endpoint: str, path: str, collection: str, fields: Any = (),
+                       page_size: int | None = None,
+                       on_page: Callable[[list[Any]], bool | None] | None = None,
+                       query: Any = (), **kwargs: Any) -> list[Any]:
+        sort = dict(query).get("sort", "")
+        if sort and self.refuse:
+            raise ApiError(endpoint, "client_error", "HTTP 400", status=400,
+                           url=f"http://127.0.0.1/{path}")
+        key = sort.split(":")[0]
+        rows = list(self.rows) if endpoint == "loadbalancers" else []
+        if key and not self.ignore_sort:
+            rows.sort(key=lambda r: (r.get(key) is not None, r.get(key) or "", r["id"]),
+                      reverse=True)
+        size = page_size or 1000
+        for start in range(0, len(rows), size):
+            page = rows[start:start + size]
+            self.pages.append((sort, len(page)))
+            assert on_page is not None
+            if on_page(page) is False or len(page) < size:
+                break
+        return []
+
+
+def lb_row(lb_id: str, updated: float | None, status: str = "ONLINE", **extra: Any,
+           ) -> dict[str, Any]:
+    return {"id": lb_id, "name": lb_id, "project_id": "p", "provisioning_status": "ACTIVE",
+            "operating_status": status, "admin_state_up": True, "listeners": [], "pools": [],
+            "created_at": stamp(1000.0),
+            "updated_at": None if updated is None else stamp(updated), **extra}
+
+
+async def test_reads_back_to_the_watermark_minus_the_overlap_and_no_further() -> None:
+    rows = [lb_row(f"lb{i}", 2000.0 + i) for i in range(30)]
+    api = Api(rows)
+    found = await feed.read(api, SOURCE, 2020.0, page_size=4, overlap=5.0)  # type: ignore[arg-type]
+    # 2015 .. 2029 are at or after 2020 - 5; the page that showed 2014 was the last read.
+    assert [r["id"] for r in found.rows] == [f"lb{i}" for i in range(29, 14, -1)]
+    assert found.newest == 2029.0
+    assert api.pages == [("updated_at:desc", 4)] * 4
+
+
+async def test_a_page_entirely_newer_than_the_watermark_reads_the_next() -> None:
+    rows = [lb_row(f"lb{i}", 3000.0 + i) for i in range(10)]
+    api = Api(rows)
+    found = await feed.read(api, SOURCE, 3001.0, page_size=3, overlap=0.0)  # type: ignore[arg-type]
+    assert len(found.rows) == 9  # every row from 3001 on, across three full pages and one more
+    assert len(api.pages) == 4
+
+
+async def test_null_updated_at_sorts_last_and_ends_the_read() -> None:
+    rows = [lb_row("new", None), lb_row("old", 10.0), lb_row("fresh", 5000.0)]
+    api = Api(rows)
+    found = await feed.read(api, SOURCE, 0.0, page_size=10)  # type: ignore[arg-type]
+    # "new" was never updated: the created_at read (ChangeReader) is what finds it.
+    assert [r["id"] for r in found.rows] == ["fresh", "old"]
+
+
+async def test_without_a_watermark_one_page_says_where_the_list_stands() -> None:
+    api = Api([lb_row(f"lb{i}", 100.0 + i) for i in range(10)])
+    found = await feed.read(api, SOURCE, None, page_size=3)  # type: ignore[arg-type]
+    assert found.newest == 109.0 and len(api.pages) == 1
+
+
+async def test_more_rows_than_a_round_reads_asks_for_a_reconciliation() -> None:
+    api = Api([lb_row(f"lb{i}", 100.0 + i) for i in range(10)])
+    found = await feed.read(api, SOURCE, 0.0, page_size=3, max_rows=5)  # type: ignore[arg-type]
+    assert not found.complete and len(found.rows) == 5
+
+
+@pytest.mark.parametrize(("api", "reason"), [
+    (Api([lb_row("a", 1.0)], refuse=True), "refused"),
+    (Api([lb_row("a", 1.0), lb_row("b", 9.0)], ignore_sort=True), "unordered"),
+])
+async def test_an_api_that_refuses_or_ignores_the_sort_is_unusable(api: Api, reason: str) -> None:
+    with pytest.raises(feed.FeedUnusable) as raised:
+        await feed.read(api, SOURCE, 0.0, page_size=10)  # type: ignore[arg-type]
+    assert raised.value.reason == reason
+    assert raised.value.url.startswith("http://127.0.0.1/")
+
+
+def fleet() -> FleetSnapshot:
+    lb = LoadBalancer("lb1", "lb1", "p", "ACTIVE", "ONLINE", True, listener_ids=("l1", "l2"),
+                      pool_ids=("p1",))
+    other = LoadBalancer("lb2", "lb2", "p", "ACTIVE", "ONLINE", True)
+    return FleetSnapshot(
+        cloud="test", taken_at=0.0, loadbalancers={"lb1": lb, "lb2": other},
+        listeners={x: Listener(x, x, "p", "lb1", "ACTIVE", "ONLINE", True)
+                   for x in ("l1", "l2")},
+        pools={"p1": Pool("p1", "p1", "p", "lb1", "ACTIVE", "ONLINE", True,
+                          listener_ids=("l1",))})
+
+
+def state_of(snapshot: FleetSnapshot) -> FleetState:
+    state = FleetState(plan.Rules(), Observer(Telemetry(), "test", Capabilities()))
+    state.install(snapshot, 0.0, lambda s: s)
+    return state
+
+
+def test_a_change_puts_its_load_balancer_first_and_only_it() -> None:
+    state = state_of(fleet())
+    before = state.snapshot
+    assert before is not None
+    degraded = dataclasses.replace(before.pools["p1"], operating_status="DEGRADED")
+    planned, incomplete = state.apply(Delta(pools={"p1": degraded}), 10.0)
+    assert [work.loadbalancer_id for _, work in planned] == ["lb1"]
+    assert planned[0][0][0] == plan.ATTENTION  # changed since the last lists
+    assert state.snapshot is not None
+    assert state.snapshot.pools["p1"].operating_status == "DEGRADED"
+    assert state.snapshot.loadbalancers["lb2"] is before.loadbalancers["lb2"]
+    assert not incomplete
+
+
+def test_a_child_its_parent_no_longer_lists_is_deleted() -> None:
+    state = state_of(fleet())
+    assert state.snapshot is not None
+    lb = dataclasses.replace(state.snapshot.loadbalancers["lb1"], listener_ids=("l1",),
+                             operating_status="DEGRADED")
+    state.apply(Delta(loadbalancers={"lb1": lb}), 10.0)
+    assert set(state.snapshot.listeners) == {"l1"}
+
+
+def test_a_parent_that_lists_an_unknown_child_asks_for_its_subtree() -> None:
+    state = state_of(fleet())
+    assert state.snapshot is not None
+    lb = dataclasses.replace(state.snapshot.loadbalancers["lb1"],
+                             listener_ids=("l1", "l2", "l3"))
+    new = LoadBalancer("lb3", "lb3", "p", "PENDING_CREATE", "OFFLINE", True,
+                       listener_ids=("x",))
+    _, incomplete = state.apply(Delta(loadbalancers={"lb1": lb, "lb3": new}), 10.0)
+    assert incomplete == {"lb1", "lb3"}
+
+
+def test_rows_the_snapshot_already_holds_are_not_news() -> None:
+    state = state_of(fleet())
+    assert state.snapshot is not None
+    same = Delta(loadbalancers=dict(state.snapshot.loadbalancers),
+                 listeners=dict(state.snapshot.listeners))
+    assert state.news(same).empty
+
+
+async def test_a_round_parses_every_list_and_the_created_page() -> None:
+    rows = [lb_row("lb9", None, created_at=stamp(5000.0)), lb_row("lb1", 4000.0)]
+    api = Api(rows)
+    reader = ChangeReader(api, Capabilities(amphorae=False), page_size=10)  # type: ignore[arg-type]
+    delta = await reader.read({"loadbalancers": 3990.0, "created": 4990.0}, fleet())
+    assert set(delta.loadbalancers) == {"lb1", "lb9"}
+    assert delta.newest["created"] == 5000.0 and delta.newest["loadbalancers"] == 4000.0
