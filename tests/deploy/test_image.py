@@ -19,8 +19,8 @@ import bcrypt
 import pytest
 
 from tests.deploy.podman import REPO, Podman
-from tests.system.conftest import one, parse_exposition
-from tests.system.test_cli import free_port
+from tests.support.exposition import one, parse_exposition
+from tests.support.ports import free_port
 
 UID = 10001
 

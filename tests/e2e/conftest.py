@@ -35,19 +35,16 @@ All on 127.0.0.1, each process started here and stopped here by PID:
 The scenario (tests/e2e/scenario.py) is applied through the simulator's control API once every
 exporter has completed its first cycle; the fixture then waits until Prometheus shows every
 seeded state from both replicas and rates have samples. A missing binary skips these tests, or
-fails them when CI is set.
+fails them under the strict mode (tests/support/tools.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -57,66 +54,27 @@ from tests.e2e.harness import (
     Processes,
     PrometheusAPI,
     Webhook,
-    free_port,
     http,
     wait_until,
 )
 from tests.e2e.notifications import publish
 from tests.e2e.scenario import ACTIVE_CONNECTIONS, CONNECTION_LIMIT, Scenario
-from tests.rules.promql_inventory import ALERTS_DIR
+from tests.support.e2e import ALERTING_RULES, RECORDING_RULES, SHORT_FOR, Binaries, Stack
+from tests.support.ports import free_port
+from tests.support.tools import require_binary
 from tests.system.rabbit import Rabbit, require_rabbitmq
 
 JOB = "octavia-exporter"
-SHORT_FOR = "1s"
-RECORDING_RULES = ALERTS_DIR / "octavia-recording.rules.yml"
-ALERTING_RULES = ALERTS_DIR / "octavia-alerts.rules.yml"
 STARTUP_TIMEOUT = 30.0
 BROKEN_REGION = "RegionTwo"
 
 
-@dataclass
-class Binaries:
-    prometheus: str
-    alertmanager: str
-
-
-@dataclass
-class Stack:
-    work: Path
-    procs: Processes
-    sim_url: str
-    scenario: Scenario
-    prom: PrometheusAPI
-    alertmanager_url: str
-    webhook: Webhook
-    exporters: dict[str, str]  # name -> host:port (the target's instance label)
-    alert_rules_copy: Path
-    recording_rules_copy: Path
-    # A moment before Prometheus was started: no sample of anything exists at or before it.
-    before_any_data: float
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def diagnostics(self) -> str:
-        return self.procs.logs()
-
-
-def _which_alertmanager() -> str | None:
-    return shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-
-
 @pytest.fixture(scope="session")
 def binaries() -> Binaries:
-    prometheus = shutil.which("prometheus")
-    alertmanager = _which_alertmanager()
-    missing = [name for name, path in (("prometheus", prometheus),
-                                       ("prometheus-alertmanager", alertmanager)) if not path]
-    if missing:
-        reason = (f"{' and '.join(missing)} not found on PATH (Debian/Ubuntu: apt-get install "
-                  "prometheus prometheus-alertmanager; or put the release binaries on PATH)")
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI is set, so this is an error, not a skip")
-        pytest.skip(reason)
-    assert prometheus and alertmanager
+    install = ("Debian/Ubuntu: apt-get install prometheus prometheus-alertmanager; or put the "
+               "release binaries on PATH")
+    prometheus = require_binary("prometheus", install=install)
+    alertmanager = require_binary("prometheus-alertmanager", "alertmanager", install=install)
     require_rabbitmq()
     return Binaries(prometheus, alertmanager)
 
@@ -391,13 +349,3 @@ def stack(binaries: Binaries, tmp_path_factory: pytest.TempPathFactory) -> Itera
     finally:
         for cleanup in reversed(cleanups):
             cleanup()
-
-
-def query_nonempty(stack: Stack, expr: str, timeout: float = 15.0) -> list[dict[str, Any]]:
-    """The result of `expr`, polled until it is not empty; fails at once if it does not parse."""
-    def probe() -> list[dict[str, Any]]:
-        stack.procs.check_alive()  # a crashed exporter fails every test at once, not slowly
-        return stack.prom.query(expr)
-
-    return wait_until(probe, f"a non-empty result for {expr}", timeout,
-                      on_timeout=stack.diagnostics)

@@ -12,7 +12,6 @@ import asyncio
 import ctypes
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
+
+from tests.support.ports import free_port
 
 HOST = "127.0.0.1"
 T = TypeVar("T")
@@ -45,14 +46,6 @@ class ProcessDied(RuntimeError):
 
 # Errors no amount of waiting fixes: wait_until raises them at once.
 FATAL = (PromQLError, ProcessDied)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until(

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.conftest import ALERTING_RULES, SHORT_FOR, Stack
 from tests.e2e.harness import wait_until
 from tests.e2e.scenario import ALERT_LB_NAME
+from tests.support.e2e import ALERTING_RULES, SHORT_FOR, Stack
 
 ALERT = "OctaviaLoadBalancerOperatingError"
 NOTIFY_TIMEOUT = 45.0

@@ -12,19 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Stack, query_nonempty
 from tests.e2e.harness import wait_until
 from tests.e2e.scenario import ATTACHED_BY_APPLY, DETACHED_BY_APPLY, MOVED_BY_APPLY
-from tests.e2e.test_promql import E2E_VALUES
-from tests.rules.promql_inventory import all_expressions, label_value_queries
+from tests.rules.promql_inventory import label_value_queries
+from tests.support.e2e import E2E_VALUES, LB_BOARD, Stack, query_nonempty
+from tests.support.e2e import expression as _expression
 
 FLEET = "octavia-fleet.json"
-LB_BOARD = "octavia-loadbalancer.json"
-
-
-def _expression(where: str, **values: str) -> str:
-    found = dict(all_expressions({**E2E_VALUES, **values}))
-    return found[where]
 
 
 def _rows(stack: Stack, expr: str, lb_id: str) -> list[dict[str, str]]:

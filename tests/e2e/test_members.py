@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Stack
 from tests.e2e.harness import wait_until
-from tests.e2e.test_floating_ips import LB_BOARD, _expression
+from tests.support.e2e import LB_BOARD, Stack
+from tests.support.e2e import expression as _expression
 
 TITLE = "Members"
 DETAILS = {"B": "weight", "C": "admin_state_up", "D": "backup"}  # target -> simulator field

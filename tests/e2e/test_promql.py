@@ -16,15 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import RECORDING_RULES, Stack, query_nonempty
 from tests.e2e.harness import wait_until
 from tests.rules.promql_inventory import all_expressions, label_value_queries
 from tests.rules.rulefiles import alerting_rules, recording_rules
+from tests.support.e2e import E2E_VALUES, RECORDING_RULES, Stack, query_nonempty
 
-# Grafana's $__rate_interval is max(4 * scrape interval, $__interval + scrape interval): with the
-# 1 s scrape interval of this Prometheus, a few seconds. 30 s keeps a margin and still has data
-# seconds after start-up. ($__range, $__interval_ms … keep their defaults.)
-E2E_VALUES = {"__rate_interval": "30s", "__interval": "5s"}
 EXPRESSIONS = all_expressions(E2E_VALUES)
 LABEL_VALUE_QUERIES = label_value_queries(E2E_VALUES)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.fleet import Truth, timestamp
-from tests.system.conftest import Samples, one, status_of
+from tests.support.exposition import Samples, one, status_of
 
 STATUS_KINDS = (
     # metric prefix, id label, Truth attribute

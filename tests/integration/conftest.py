@@ -18,7 +18,8 @@ from exporter.config import Settings
 from exporter.telemetry import Telemetry
 from tests.integration import fleet as fleet_module
 from tests.integration import harness, pipeline
-from tests.system.conftest import Exporter, log_buffer, use_clouds_yaml
+from tests.support.exporter import Exporter, use_clouds_yaml
+from tests.support.fixtures import log_buffer
 
 __all__ = ["log_buffer"]
 

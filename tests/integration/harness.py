@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from typing import Any
 
 import requests
 import yaml
+
+from tests.support.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -248,13 +249,6 @@ def stop_servers(servers: list[Server], grace: float = 10.0) -> None:
     stop_groups([s.process for s in servers if s.process is not None], grace)
     for server in servers:
         server.process = None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run(argv: list[str], *, env: dict[str, str] | None = None, stdin: str | None = None,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.integration.checks import TRAFFIC
-from tests.system.conftest import events, one
+from tests.support.exporter import events
+from tests.support.exposition import one
 
 
 async def test_amphora_stats_equal_the_rows_in_octavias_database(make_exporter, truth) -> None:

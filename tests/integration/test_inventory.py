@@ -13,7 +13,7 @@ import requests
 
 from tests.integration import fleet as fleet_module
 from tests.integration import harness
-from tests.system.conftest import Samples, one, status_of
+from tests.support.exposition import Samples, one, status_of
 
 RESOURCES = ("loadbalancer", "listener", "pool", "member", "healthmonitor", "l7policy", "l7rule")
 

@@ -19,7 +19,8 @@ from exporter.config import Settings
 from exporter.octavia.notifications import NotificationListener
 from exporter.telemetry import Telemetry
 from tests.integration import harness
-from tests.system.conftest import Exporter, status_of, use_clouds_yaml
+from tests.support.exporter import Exporter, use_clouds_yaml
+from tests.support.exposition import status_of
 
 DEADLINE = 2.0
 

@@ -18,7 +18,8 @@ from exporter.cli import build_service
 from exporter.config import Settings
 from exporter.telemetry import Telemetry
 from tests.integration import checks, fleet, harness, pipeline
-from tests.system.conftest import Exporter, one, status_of, use_clouds_yaml
+from tests.support.exporter import Exporter, use_clouds_yaml
+from tests.support.exposition import one, status_of
 
 SENT = {"rx": 123_456, "tx": 7_890_123, "conns": 7, "totconns": 4_321, "ereq": 3}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.integration import checks
-from tests.system.conftest import one
+from tests.support.exposition import one
 
 
 async def test_octavia_down_then_back(make_exporter, cloud, truth) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.integration import checks, harness
-from tests.system.conftest import events, one
+from tests.support.exporter import events
+from tests.support.exposition import one
 
 
 async def test_project_member_sees_only_its_project(make_exporter, cloud, truth,

@@ -8,7 +8,7 @@ import pytest
 
 from tests.integration import checks
 from tests.integration.fleet import db, set_status
-from tests.system.conftest import events
+from tests.support.exporter import events
 
 
 @pytest.fixture

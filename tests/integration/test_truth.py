@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration import checks, harness
-from tests.system.conftest import one
+from tests.support.exposition import one
 
 
 @pytest.mark.parametrize("cloud_name", ["os-admin", "os-appcred"])

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.support.tools import require_binary
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
-    """Path to promtool. Missing promtool fails under CI (CI set) and skips elsewhere."""
-    path = shutil.which("promtool")
-    if path is None:
-        reason = (
-            "promtool not found on PATH (Debian/Ubuntu: apt-get install prometheus; "
-            "or put the promtool binary from a Prometheus release on PATH)"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI is set, so this is an error, not a skip")
-        pytest.skip(reason)
-    return path
+    """Path to promtool (tests/support/tools.py: missing, it fails under the strict mode)."""
+    return require_binary("promtool", install="Debian/Ubuntu: apt-get install prometheus; or "
+                                              "put the promtool binary of a Prometheus release "
+                                              "on PATH")

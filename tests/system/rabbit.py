@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-import pytest
+from tests.support.ports import free_port
+from tests.support.tools import require_binary, require_file
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def require_rabbitmq() -> None:
-    if not os.path.exists(SERVER) or not shutil.which("epmd"):
-        message = "rabbitmq-server is not installed (bash scripts/test.sh installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    install = "apt-get install rabbitmq-server; bash scripts/test.sh installs it"
+    require_file(SERVER, install)
+    require_binary("epmd", install=install)
 
 
 class Rabbit:

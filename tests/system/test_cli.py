@@ -5,31 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import sys
 import time
 
 import aiohttp
 
-from tests.system.conftest import one, parse_exposition
-
-EXPORTER = [sys.executable, "-m", "exporter"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def run(*args: str, env: dict[str, str] | None = None,
-              timeout: float = 60) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *EXPORTER, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})})
-    out, err = await asyncio.wait_for(process.communicate(), timeout)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+from tests.support.cli import EXPORTER, run
+from tests.support.exposition import one, parse_exposition
+from tests.support.ports import free_port
 
 
 async def test_once_prints_every_family_and_exits_0(sim, control) -> None:

@@ -14,8 +14,9 @@ from aiohttp import web
 
 from exporter import config
 from exporter.web.server import ServerThread, build_app
-from tests.system.conftest import one, parse_exposition
-from tests.system.test_cli import free_port, run
+from tests.support.cli import run
+from tests.support.exposition import one, parse_exposition
+from tests.support.ports import free_port
 
 
 async def test_version_prints_the_prometheus_style_line_and_exits_0() -> None:

@@ -20,8 +20,10 @@ from exporter.cli import build_service
 from exporter.config import Settings
 from exporter.telemetry import Telemetry
 from tests import certs
-from tests.system.conftest import events, failed_cycle, one, parse_exposition, use_clouds_yaml
-from tests.system.test_cli import free_port, run
+from tests.support.cli import run
+from tests.support.exporter import events, failed_cycle, use_clouds_yaml
+from tests.support.exposition import one, parse_exposition
+from tests.support.ports import free_port
 
 PASSWORD = "hunter2-not-logged"
 SIM_PASSWORD = "admin-secret"

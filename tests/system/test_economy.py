@@ -3,12 +3,11 @@ sharding options cut them as documented (docs/benchmarks.md, "API calls per pass
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
-from exporter.model.plan import CREATED_SKEW, REPLACED_AFTER
-from exporter.octavia.parse import timestamp
-from tests.system.conftest import one
+from tests.support.calls import listener_stats_calls, octavia_calls
+from tests.support.exposition import one
 
 PAGE_CAP = 5  # the sim fixture's pagination_max_limit
 
@@ -16,16 +15,6 @@ PAGE_CAP = 5  # the sim fixture's pagination_max_limit
 def pages(count: int) -> int:
     # Octavia adds a next link to every full page, so a multiple of the cap costs an empty page.
     return count // PAGE_CAP + 1
-
-
-async def octavia_calls(control) -> Counter[str]:
-    """API calls since the last reset, by endpoint template (Octavia and Neutron)."""
-    calls: Counter[str] = Counter()
-    for row in await control.requests():
-        if row["service"] in ("octavia", "neutron"):
-            calls[row["endpoint"]] += row["count"]
-    await control.call("POST", "/_sim/requests/reset")
-    return calls
 
 
 def expected_calls(truth: dict[str, Any], listener_stats: bool = True) -> Counter[str]:
@@ -61,28 +50,6 @@ def expected_calls(truth: dict[str, Any], listener_stats: bool = True) -> Counte
     else:
         calls["/v2/lbaas/loadbalancers/{id}/stats"] = len(lbs_with_listeners)
     return +calls
-
-
-def listener_stats_calls(truth: dict[str, Any]) -> Counter[str]:
-    """One call per amphora for an ACTIVE load balancer whose amphorae were all created with it
-    and are no more than its listeners (this fleet's changes all predate the lists), one per
-    listener for the others."""
-    born = {lb["id"]: timestamp(lb["created_at"]) for lb in truth["loadbalancers"]}
-    active = {lb["id"] for lb in truth["loadbalancers"] if lb["provisioning_status"] == "ACTIVE"}
-    amphorae: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for amp in truth["amphorae"]:
-        if amp["loadbalancer_id"]:
-            amphorae[amp["loadbalancer_id"]].append(amp)
-    calls: Counter[str] = Counter()
-    for lb_id, listeners in Counter(x["loadbalancer_id"] for x in truth["listeners"]).items():
-        amps = amphorae.get(lb_id, [])
-        if amps and lb_id in active and len(amps) <= listeners and all(
-                born[lb_id] - CREATED_SKEW <= timestamp(a["created_at"])
-                <= born[lb_id] + REPLACED_AFTER for a in amps):
-            calls["/v2/octavia/amphorae/{id}/stats"] += len(amps)
-        else:
-            calls["/v2/lbaas/listeners/{id}/stats"] += listeners
-    return calls
 
 
 async def test_calls_per_cycle_equal_the_documented_formula(control, make_exporter) -> None:

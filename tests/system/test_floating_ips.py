@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.system.conftest import events, one
+from tests.support.exporter import events
+from tests.support.exposition import one
 
 
 def floating(metrics) -> dict[str, set[str]]:

@@ -12,7 +12,8 @@ import bcrypt
 import pytest
 
 from exporter.web import healthcheck
-from tests.system.test_cli import EXPORTER, free_port, run
+from tests.support.cli import EXPORTER, run
+from tests.support.ports import free_port
 
 
 @pytest.fixture

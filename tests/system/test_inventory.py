@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tests.system.conftest import events, one
-from tests.system.test_economy import octavia_calls
+from tests.support.calls import octavia_calls
+from tests.support.exporter import events
+from tests.support.exposition import one
 
 RESOURCES = ("loadbalancer", "listener", "pool", "member", "healthmonitor", "l7policy", "l7rule")
 

@@ -20,7 +20,8 @@ import aio_pika
 import pytest
 
 from exporter.octavia.notifications import NotificationListener, decode
-from tests.system.conftest import events, one, status_of
+from tests.support.exporter import events
+from tests.support.exposition import one, status_of
 from tests.system.rabbit import Rabbit, require_rabbitmq
 
 # A bound for "the notification, not a poll, did it" (the interval is 600 s), loose enough for a

@@ -23,8 +23,8 @@ from exporter.config import Settings
 from exporter.telemetry import Telemetry
 from exporter.web import overview
 from exporter.web.server import build_app
-from tests.system.conftest import use_clouds_yaml
-from tests.system.test_cli import free_port
+from tests.support.exporter import use_clouds_yaml
+from tests.support.ports import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
 RABBIT_PASSWORD = "rabbit-pass-never-shown"

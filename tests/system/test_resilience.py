@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.system.conftest import events, failed_cycle, one, status_of
+from tests.support.exporter import events, failed_cycle
+from tests.support.exposition import one, status_of
 
 
 def member_count(metrics) -> float:

@@ -18,8 +18,8 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 
 from exporter.web import webconfig
 from exporter.web.server import build_app
-from tests.system.conftest import parse_exposition
-from tests.system.test_cli import free_port
+from tests.support.exposition import parse_exposition
+from tests.support.ports import free_port
 
 
 async def test_metrics_negotiates_format_and_compression(make_exporter) -> None:

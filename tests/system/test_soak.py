@@ -11,7 +11,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from tests.system.conftest import one
+from tests.support.exposition import one
 
 CYCLES = int(os.environ.get("SOAK_CYCLES", "25"))
 

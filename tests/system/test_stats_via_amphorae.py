@@ -4,8 +4,9 @@ could be wrong: a sum that would move a counter back, a failed amphora call, a 4
 
 from __future__ import annotations
 
-from tests.system.conftest import events, one
-from tests.system.test_economy import listener_stats_calls, octavia_calls
+from tests.support.calls import listener_stats_calls, octavia_calls
+from tests.support.exporter import events
+from tests.support.exposition import one
 
 AMPHORA_STATS = "/v2/octavia/amphorae/{id}/stats"
 LISTENER_STATS = "/v2/lbaas/listeners/{id}/stats"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.system.conftest import one, status_of
+from tests.support.exposition import one, status_of
 
 
 def tree_members(truth: dict[str, Any]) -> set[str]:

@@ -6,7 +6,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.system.conftest import one, parse_exposition, status_of
+from tests.support.exposition import one, parse_exposition, status_of
 
 GOLDEN = Path(__file__).parent / "golden" / "seed7-12lbs.prom"
 VOLATILE = ("octavia_poll_duration_seconds", "octavia_last_poll_success_timestamp_seconds",

@@ -22,7 +22,7 @@ from aiohttp import web
 from exporter.web import webconfig
 from exporter.web.server import build_app
 from tests import certs
-from tests.system.test_cli import free_port
+from tests.support.ports import free_port
 
 
 @pytest.fixture

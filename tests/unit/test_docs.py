@@ -8,7 +8,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import OPTIONS, env_name
 from exporter.telemetry import Telemetry
-from tests.unit.test_exposition import render, snapshot, view
+from tests.support.exposition import render
+from tests.support.snapshots import snapshot, view
 
 ROOT = Path(__file__).resolve().parents[2]
 

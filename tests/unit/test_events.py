@@ -1,7 +1,7 @@
 import dataclasses
 
 from exporter.poll.events import Presence, Transition, diff, unknown_statuses
-from tests.unit.test_exposition import snapshot
+from tests.support.snapshots import snapshot
 
 
 def test_transitions_appear_and_vanish() -> None:

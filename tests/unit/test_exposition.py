@@ -5,72 +5,18 @@ import gzip
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
-from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from exporter.export.exposition import Exposition
 from exporter.model import states
 from exporter.model.capabilities import Capabilities
 from exporter.model.snapshot import (
-    Amphora,
     CloudHealth,
     CloudView,
     FleetSnapshot,
-    HealthMonitor,
-    Listener,
-    LoadBalancer,
     Member,
-    Pool,
-    Stats,
 )
-
-NASTY = 'we"b\\1\nzürich ✓'
-
-
-def snapshot(cloud: str = "c1", extra_member: bool = True) -> FleetSnapshot:
-    lb = LoadBalancer("lb1", NASTY, "p1", "ACTIVE", "DEGRADED", True, vip_address="203.0.113.5",
-                      created_at=1000.0, listener_ids=("l1",), pool_ids=("pool1",))
-    members = {"m1": Member("m1", "a", "p1", "pool1", "lb1", "ACTIVE", "ONLINE", "10.0.0.1", 80)}
-    if extra_member:
-        members["m2"] = Member("m2", "", "p1", "pool1", "lb1", "ACTIVE", "WEIRD_NEW", "10.0.0.2", 80)
-    return FleetSnapshot(
-        cloud=cloud, taken_at=1.0,
-        loadbalancers={"lb1": lb},
-        listeners={"l1": Listener("l1", "http", "p1", "lb1", "ACTIVE", "ONLINE", True, "HTTP",
-                                  80, "pool1", 1000)},
-        pools={"pool1": Pool("pool1", "", "p1", "lb1", "ACTIVE", "DEGRADED", True, "HTTP",
-                             "ROUND_ROBIN", "hm1", ("l1",), tuple(members))},
-        members=members,
-        healthmonitors={"hm1": HealthMonitor("hm1", "", "p1", "pool1", "lb1", "ACTIVE", "ONLINE",
-                                             True, "HTTP")},
-        amphorae={"a1": Amphora("a1", "lb1", "ALLOCATED", "p1", role="MASTER",
-                                cert_expiration=2e9)},
-        loadbalancer_stats={"lb1": Stats(10, 20, 3, 40, 5)},
-        listener_stats={"l1": Stats(10, 20, 3, 40, 5)},
-    )
-
-
-def view(snap: FleetSnapshot | None, **health) -> CloudView:
-    cloud = snap.cloud if snap else "c1"
-    fields = {"up": True, "cycles_completed": 1, "last_success": 5.0, **health}
-    return CloudView(CloudHealth(cloud=cloud, **fields), snap)
-
-
-def render(views, stateset=False, openmetrics=False, compress=False) -> str:
-    exposition = Exposition(CollectorRegistry(), stateset=stateset)
-    exposition.render_now(views)
-    body, _ = exposition.body(openmetrics=openmetrics, compress=compress)
-    if compress:
-        body = gzip.decompress(body)
-    return body.decode()
-
-
-def samples(text: str, openmetrics: bool = False) -> dict:
-    families = parse_om(text) if openmetrics else parse_text(text)
-    out: dict = {}
-    for family in families:
-        for s in family.samples:
-            out.setdefault(s.name, []).append((s.labels, s.value))
-    return out
+from tests.support.exposition import parse_exposition as samples
+from tests.support.exposition import render
+from tests.support.snapshots import NASTY, full_snapshot, snapshot, view
 
 
 def test_every_family_is_present_and_parses() -> None:
@@ -255,36 +201,6 @@ def test_crc32_combine_equals_the_crc_of_the_concatenation() -> None:
     for length_a, length_b in sizes:
         a, b = rng.randbytes(length_a), rng.randbytes(length_b)
         assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
-
-
-def full_snapshot() -> FleetSnapshot:
-    """Every mapping of a snapshot non-empty, so that every family has samples."""
-    from exporter.model.snapshot import (
-        AvailabilityZone,
-        Flavor,
-        FloatingIP,
-        L7Policy,
-        L7Rule,
-        Provider,
-    )
-
-    base = snapshot()
-    return dataclasses.replace(
-        base,
-        amphora_stats={("a1", "l1"): Stats(1, 2, 3, 4, 5)},
-        floating_ips={"f1": FloatingIP("f1", "198.51.100.7", "lb1", "ACTIVE")},
-        detail_read_at={"lb1": 1234.5},
-        l7policies={"p1": L7Policy("p1", "pol", "p1", "l1", "ACTIVE", "ONLINE", True,
-                                   "REJECT", 1, rule_ids=("r1",))},
-        l7rules={"r1": L7Rule("r1", "p1", "l1", "p1", "ACTIVE", "ONLINE", True, "PATH",
-                              "STARTS_WITH")},
-        flavors={"fl1": Flavor("fl1", "small", True)},
-        availability_zones={"az1": AvailabilityZone("az1", True)},
-        providers={"amphora": Provider("amphora", "the amphora driver")},
-        quota_limits={"p1": {"loadbalancer": 10}},
-        quota_defaults={"loadbalancer": 5},
-        project_names={"p1": "web"},
-    )
 
 
 def test_a_family_is_reused_only_while_everything_it_is_made_of_is_the_same() -> None:

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from exporter.model.snapshot import LoadBalancer, Stats
 from exporter.octavia import parse
-from tests.unit.test_exposition import render, samples, snapshot, view
+from tests.support.exposition import parse_exposition as samples
+from tests.support.exposition import render
+from tests.support.snapshots import snapshot, view
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
