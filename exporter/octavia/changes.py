@@ -9,6 +9,7 @@ inventory are left to the reconciliation lists.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -45,13 +46,15 @@ class ChangeReader:
     def __init__(self, client: OctaviaClient, capabilities: Capabilities, *,
                  shard: tuple[int, int] = (1, 1), page_size: int = FEED_PAGE_SIZE,
                  on_malformed: Callable[[str, str, str], None] | None = None,
-                 overlap: float = feed.OVERLAP) -> None:
+                 overlap: float = feed.OVERLAP,
+                 clock: Callable[[], float] = time.time) -> None:
         self.cloud = client.cloud
         self._client = client
         self._capabilities = capabilities
         self._shard = shard
         self._page_size = page_size
         self._overlap = overlap
+        self._clock = clock
         self._on_malformed = on_malformed
         self._pacer = Pacer(1.0)
 
@@ -67,7 +70,7 @@ class ChangeReader:
             found[name] = await feed.read(
                 self._client, source, since.get(name), page_size=self._page_size,
                 key="created_at" if name == CREATED else "updated_at",
-                overlap=self._overlap, pace=self._pacer.page)
+                overlap=self._overlap, pace=self._pacer.page, now=self._clock())
         url = {name: await self._client.url(SOURCES[name].endpoint, SOURCES[name].path)
                for name in SOURCES}
         lbs = self._parse("loadbalancers", url, [*found[CREATED].rows,

@@ -17,7 +17,10 @@ What the feed cannot see, and who does:
                            count what they corrected.
 
 The overlap covers the clock skew between the hosts that write (API, worker, health manager)
-and rows committed out of order; rows re-read inside it are unchanged and cost nothing.
+and rows committed out of order; rows re-read inside it are unchanged and cost nothing. Once
+the watermark is older than twice the overlap by our clock, every row up to it has long been
+committed and read: the read then stops at the watermark itself, so a fleet whose rows share
+one timestamp (a bulk import) is not re-read every round.
 An API that refuses the sort (400) or ignores it (rows out of order) raises FeedUnusable, and
 the scheduler falls back to reading the full lists.
 """
@@ -77,12 +80,14 @@ async def read(client: OctaviaClient, source: Source, since: float | None, *,
                page_size: int, key: str = "updated_at", overlap: float = OVERLAP,
                max_rows: int = MAX_ROWS,
                pace: Callable[[], AbstractAsyncContextManager[None]] | None = None,
-               ) -> Changes:
-    """The rows of `source` whose `key` is at or after `since - overlap`, newest first.
-    `since` None: only the first page (the newest rows), to learn where the list stands.
-    Raises FeedUnusable, or ApiError for anything else the API does."""
+               now: float | None = None) -> Changes:
+    """The rows of `source` whose `key` is at or after `since - overlap`, newest first; only
+    those after `since` when `since` is settled (older than `now - 2 x overlap`). `since`
+    None: only the first page (the newest rows), to learn where the list stands. Raises
+    FeedUnusable, or ApiError for anything else the API does."""
     found = Changes()
-    floor = None if since is None else since - overlap
+    settled = since is not None and now is not None and since < now - 2 * overlap
+    floor = None if since is None else since if settled else since - overlap
     previous: list[float] = []
     url = ""
 
@@ -97,7 +102,7 @@ async def read(client: OctaviaClient, source: Source, since: float | None, *,
                                    f"{source.collection} sorted by {key}:desc came back out "
                                    "of order: the API ignores sort=")
             previous[:] = [stamp]
-            if floor is not None and stamp < floor:
+            if floor is not None and (stamp <= floor if settled else stamp < floor):
                 return False
             found.rows.append(row)
             if found.newest is None:

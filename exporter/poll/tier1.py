@@ -108,7 +108,7 @@ class Tier1:
                                                        self._publisher.merged),
                                    after_lists=True)
                 self._needs_lists = False
-            self._after(ok, started_wall, started, stretch=not self.following)
+            self._after(ok, started_wall, started, stretch=not self.following, source="lists")
             await self._publisher.now()
         if ok and self._after_lists is not None:
             await self._after_lists()
@@ -160,7 +160,7 @@ class Tier1:
             else:
                 ok = True
                 self._merge(delta, started_wall)
-            self._after(ok, started_wall, started, stretch=False)
+            self._after(ok, started_wall, started, stretch=False, source="feed")
             if ok:
                 await self._publisher.now()
         return ok
@@ -212,7 +212,8 @@ class Tier1:
 
     # -- health -------------------------------------------------------------------------
 
-    def _after(self, ok: bool, started_wall: float, started: float, *, stretch: bool) -> None:
+    def _after(self, ok: bool, started_wall: float, started: float, *, stretch: bool,
+               source: str) -> None:
         self.last_lists_seconds = duration = self._monotonic() - started
         if ok:
             self.last_success_started = started_wall
@@ -241,7 +242,7 @@ class Tier1:
         log.info("poll_cycle_done", cloud=self.cloud, ok=ok, duration_seconds=round(duration, 3),
                  started=started_wall, detail_backlog=self._stream.backlog,
                  next_in_seconds=round(self.health.interval, 3),
-                 source="feed" if self.following and not stretch else "lists",
+                 source=source,
                  **(snapshot.counts() if snapshot else {}))
 
     # -- the loop -----------------------------------------------------------------------

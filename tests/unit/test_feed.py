@@ -100,6 +100,16 @@ async def test_null_updated_at_sorts_last_and_ends_the_read() -> None:
     assert [r["id"] for r in found.rows] == ["fresh", "old"]
 
 
+async def test_a_settled_watermark_is_not_read_again() -> None:
+    # A bulk import: every row has the same timestamp, long before now.
+    api = Api([lb_row(f"lb{i}", 100.0) for i in range(10)] + [lb_row("new", 500.0)])
+    found = await feed.read(api, SOURCE, 100.0, page_size=3, now=1000.0)  # type: ignore[arg-type]
+    assert [r["id"] for r in found.rows] == ["new"] and len(api.pages) == 1
+    # The same watermark a moment after it was written is read back over the overlap.
+    again = await feed.read(api, SOURCE, 100.0, page_size=3, now=101.0)  # type: ignore[arg-type]
+    assert len(again.rows) == 11
+
+
 async def test_without_a_watermark_one_page_says_where_the_list_stands() -> None:
     api = Api([lb_row(f"lb{i}", 100.0 + i) for i in range(10)])
     found = await feed.read(api, SOURCE, None, page_size=3)  # type: ignore[arg-type]
