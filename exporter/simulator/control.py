@@ -158,7 +158,7 @@ def _set_fields(fleet: Fleet, kind: str, obj: Any, body: dict[str, Any]) -> list
         setattr(obj, key, value)
         changed.append(key)
     if "updated_at" not in body and changed:
-        obj.updated_at = fleet.clock
+        obj.updated_at = fleet.write_stamp()
     return changed
 
 

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from exporter.simulator.index import SortedIndex, SortKey
 
@@ -396,6 +397,7 @@ class Fleet:
 
     def __init__(self, clock: int, rng: random.Random) -> None:
         self.clock = clock
+        self._last_write = clock
         self.rng = rng
         self.projects: dict[str, Project] = {}
         self.loadbalancers: dict[str, LoadBalancer] = {}
@@ -602,11 +604,27 @@ class Fleet:
             rows[amphora_id] = row
         return row
 
+    def write_stamp(self) -> int:
+        """The updated_at of a write now: Octavia's clock moves on between two writes, so
+        each is after the last (a reader that follows updated_at relies on it)."""
+        self._last_write = max(self.clock, self._last_write + 1)
+        return self._last_write
+
     # ----- status roll-up -------------------------------------------------------------------
     def rollup(self, lb: LoadBalancer) -> None:
         """Recompute pool, listener and LB operating status from the members, like the
         health manager: a member in ERROR makes its pool DEGRADED (all of them: ERROR), a
-        DEGRADED/ERROR pool makes its listeners and the load balancer DEGRADED."""
+        DEGRADED/ERROR pool makes its listeners and the load balancer DEGRADED. As the health
+        manager, it writes (and moves updated_at of) only the rows whose status changed."""
+        rows: list[Any] = [lb, *(self.pools[p] for p in lb.pool_ids),
+                           *(self.listeners[x] for x in lb.listener_ids)]
+        before = [row.operating_status for row in rows]
+        self._rollup(lb)
+        for row, old in zip(rows, before, strict=True):
+            if row.operating_status != old:
+                row.updated_at = self.write_stamp()
+
+    def _rollup(self, lb: LoadBalancer) -> None:
         bad_pools: set[str] = set()
         for pool_id in lb.pool_ids:
             pool = self.pools[pool_id]
