@@ -146,13 +146,13 @@ def build() -> dict[str, Any]:
 
     panels.append(row(lay, "Listener connection limits"))
     lst = "cloud, listener_id"
-    used = (f"max by ({lst}) (octavia_listener_active_connections{{{FP}}})\n/\n"
+    used = (f"max by ({lst}) (octavia_listener_stats_active_connections{{{FP}}})\n/\n"
             f"max by ({lst}) (octavia_listener_connection_limit{{{FP}}} > 0)")
     l_join = info_join("listener", F, "loadbalancer_id, name, protocol, protocol_port")
     panels.append(panel(
         lay, "bargauge", "Listeners closest to their connection limit",
         "Active connections / connection limit for the 15 fullest listeners that have a "
-        "limit (octavia_listener_active_connections / octavia_listener_connection_limit). "
+        "limit (octavia_listener_stats_active_connections / octavia_listener_connection_limit). "
         "At the limit HAProxy queues new connections and Octavia reports the listener "
         "DEGRADED (FULL).",
         "percentunit",
@@ -170,7 +170,7 @@ def build() -> dict[str, Any]:
         "short",
         [target(f"max by ({lst}) (octavia_listener_connection_limit{{{FP}}})\n{l_join}",
                 ref="A", instant=True),
-         target(f"max by ({lst}) (octavia_listener_active_connections{{{FP}}})\n"
+         target(f"max by ({lst}) (octavia_listener_stats_active_connections{{{FP}}})\n"
                 f"and on ({lst}) octavia_listener_connection_limit{{{FP}}}", ref="B",
                 instant=True)],
         w=12, h=8, options=TABLE_OPTIONS,

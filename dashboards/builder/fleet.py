@@ -297,44 +297,43 @@ def build() -> dict[str, Any]:
     panels.append(row(lay, "Traffic: top load balancers"))
     lb_name_join = info_join("loadbalancer", F, "name")
     by_lb = "max by (cloud, project_id, loadbalancer_id)"
-    lbm = f'{FP},loadbalancer_id!=""'
     panels.append(panel(
         lay, "timeseries", "Top 10 load balancers by traffic",
         "The ten load balancers with the most bytes in + out per second (Octavia's cumulative "
         "bytes_in/bytes_out counters, rated). topk is evaluated at every step, so more than "
         "ten may appear over a long range.",
         "Bps",
-        [target(f"topk(10,\n  {by_lb} (rate(octavia_loadbalancer_bytes_in_total{{{lbm}}}"
+        [target(f"topk(10,\n  {by_lb} (rate(octavia_loadbalancer_stats_bytes_in_total{{{FP}}}"
                 f"[$__rate_interval]))\n  + on (cloud, project_id, loadbalancer_id)\n  {by_lb} "
-                f"(rate(octavia_loadbalancer_bytes_out_total{{{lbm}}}[$__rate_interval]))\n)\n"
+                f"(rate(octavia_loadbalancer_stats_bytes_out_total{{{FP}}}[$__rate_interval]))\n)\n"
                 f"{lb_name_join}", "{{name}} ({{loadbalancer_id}})")],
         w=12, h=8, options=TS_OPTIONS,
     ))
     panels.append(panel(
         lay, "timeseries", "Top 10 load balancers by new connections",
         "The ten load balancers accepting the most new connections per second "
-        "(octavia_loadbalancer_connections_total, rated).",
+        "(octavia_loadbalancer_stats_connections_total, rated).",
         "cps",
-        [target(f"topk(10, {by_lb} (rate(octavia_loadbalancer_connections_total{{{lbm}}}"
+        [target(f"topk(10, {by_lb} (rate(octavia_loadbalancer_stats_connections_total{{{FP}}}"
                 f"[$__rate_interval])))\n{lb_name_join}", "{{name}} ({{loadbalancer_id}})")],
         w=12, h=8, options=TS_OPTIONS,
     ))
     panels.append(panel(
         lay, "timeseries", "Top 10 load balancers by active connections",
         "The ten load balancers with the most open connections "
-        "(octavia_loadbalancer_active_connections, a gauge).",
+        "(octavia_loadbalancer_stats_active_connections, a gauge).",
         "short",
-        [target(f"topk(10, {by_lb} (octavia_loadbalancer_active_connections{{{lbm}}}))\n"
+        [target(f"topk(10, {by_lb} (octavia_loadbalancer_stats_active_connections{{{FP}}}))\n"
                 f"{lb_name_join}", "{{name}} ({{loadbalancer_id}})")],
         w=12, h=8, options=TS_OPTIONS,
     ))
     panels.append(panel(
         lay, "timeseries", "Top 10 load balancers by request errors",
         "The ten load balancers counting the most request errors per second "
-        "(octavia_loadbalancer_request_errors_total, rated): requests HAProxy rejected or "
-        "could not parse, not HTTP 5xx from members.",
+        "(octavia_loadbalancer_stats_request_errors_total, rated): requests HAProxy rejected "
+        "or could not parse, not HTTP 5xx from members.",
         "reqps",
-        [target(f"topk(10, {by_lb} (rate(octavia_loadbalancer_request_errors_total{{{lbm}}}"
+        [target(f"topk(10, {by_lb} (rate(octavia_loadbalancer_stats_request_errors_total{{{FP}}}"
                 f"[$__rate_interval])) > 0)\n{lb_name_join}", "{{name}} ({{loadbalancer_id}})")],
         w=12, h=8, options=TS_OPTIONS,
     ))

@@ -86,10 +86,10 @@ def build() -> dict[str, Any]:
     ))
     panels.append(panel(
         lay, "stat", "Active connections",
-        "Connections open on the load balancer now (octavia_loadbalancer_active_connections, "
-        "summed over its listeners by Octavia).",
+        "Connections open on the load balancer now "
+        "(octavia_loadbalancer_stats_active_connections, summed over its listeners by Octavia).",
         "short",
-        [target(f'max(octavia_loadbalancer_active_connections{{{L},loadbalancer_id!=""}})',
+        [target(f"max(octavia_loadbalancer_stats_active_connections{{{L}}})",
                 "active")],
         w=6, h=4,
         options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
@@ -98,11 +98,12 @@ def build() -> dict[str, Any]:
     panels.append(panel(
         lay, "stat", "Traffic in / out",
         "Bytes per second received and sent by the load balancer "
-        "(octavia_loadbalancer_bytes_in_total / _bytes_out_total, rated).",
+        "(octavia_loadbalancer_stats_bytes_in_total / octavia_loadbalancer_stats_bytes_out_total, "
+        "rated).",
         "Bps",
-        [target(f'max(rate(octavia_loadbalancer_bytes_in_total{{{L},loadbalancer_id!=""}}'
+        [target(f"max(rate(octavia_loadbalancer_stats_bytes_in_total{{{L}}}"
                 "[$__rate_interval]))", "in", ref="A"),
-         target(f'max(rate(octavia_loadbalancer_bytes_out_total{{{L},loadbalancer_id!=""}}'
+         target(f"max(rate(octavia_loadbalancer_stats_bytes_out_total{{{L}}}"
                 "[$__rate_interval]))", "out", ref="B")],
         w=6, h=4,
         options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
@@ -110,18 +111,18 @@ def build() -> dict[str, Any]:
     ))
 
     panels.append(row(lay, "Listeners"))
-    lst = f'{L},listener_id!=""'
     by_l = "max by (cloud, listener_id)"
     l_join = info_join("listener", L, "name, protocol, protocol_port")
     legend = "{{name}} {{protocol}}:{{protocol_port}}"
     panels.append(panel(
         lay, "timeseries", "Listener traffic",
         "Bytes per second in and out of each listener of the load balancer "
-        "(octavia_listener_bytes_in_total / _bytes_out_total, rated). Out is drawn below zero.",
+        "(octavia_listener_stats_bytes_in_total / octavia_listener_stats_bytes_out_total, rated). "
+        "Out is drawn below zero.",
         "Bps",
-        [target(f"{by_l} (rate(octavia_listener_bytes_in_total{{{lst}}}[$__rate_interval]))\n"
+        [target(f"{by_l} (rate(octavia_listener_stats_bytes_in_total{{{L}}}[$__rate_interval]))\n"
                 f"{l_join}", f"{legend} in", ref="A"),
-         target(f"{by_l} (rate(octavia_listener_bytes_out_total{{{lst}}}[$__rate_interval]))\n"
+         target(f"{by_l} (rate(octavia_listener_stats_bytes_out_total{{{L}}}[$__rate_interval]))\n"
                 f"{l_join}", f"{legend} out", ref="B")],
         w=12, h=8, options=TS_OPTIONS,
         overrides=[{"matcher": {"id": "byFrameRefID", "options": "B"},
@@ -130,19 +131,20 @@ def build() -> dict[str, Any]:
     panels.append(panel(
         lay, "timeseries", "Listener new connections",
         "New connections per second accepted by each listener "
-        "(octavia_listener_connections_total, rated).",
+        "(octavia_listener_stats_connections_total, rated).",
         "cps",
-        [target(f"{by_l} (rate(octavia_listener_connections_total{{{lst}}}[$__rate_interval]))\n"
-                f"{l_join}", legend)],
+        [target(f"{by_l} (rate(octavia_listener_stats_connections_total{{{L}}}"
+                f"[$__rate_interval]))\n{l_join}", legend)],
         w=12, h=8, options=TS_OPTIONS,
     ))
     panels.append(panel(
         lay, "timeseries", "Listener active connections and limit",
-        "Connections open on each listener (octavia_listener_active_connections) and, dashed, "
-        "its connection limit where one is set (octavia_listener_connection_limit; absent for "
-        "unlimited listeners). The OctaviaListenerNearConnectionLimit alert fires above 90%.",
+        "Connections open on each listener (octavia_listener_stats_active_connections) and, "
+        "dashed, its connection limit where one is set (octavia_listener_connection_limit; "
+        "absent for unlimited listeners). The OctaviaListenerNearConnectionLimit alert fires "
+        "above 90%.",
         "short",
-        [target(f"{by_l} (octavia_listener_active_connections{{{L}}})\n{l_join}", legend,
+        [target(f"{by_l} (octavia_listener_stats_active_connections{{{L}}})\n{l_join}", legend,
                 ref="A"),
          target(f"{by_l} (octavia_listener_connection_limit{{{L}}})\n{l_join}",
                 f"{legend} limit", ref="B")],
@@ -152,14 +154,15 @@ def build() -> dict[str, Any]:
     panels.append(panel(
         lay, "timeseries", "Listener request-error ratio",
         "Request errors per new connection for each listener (rate of "
-        "octavia_listener_request_errors_total / rate of octavia_listener_connections_total). "
+        "octavia_listener_stats_request_errors_total / rate of "
+        "octavia_listener_stats_connections_total). "
         "Request errors are requests HAProxy rejected or could not parse; with keep-alive "
         "several requests share a connection, so this is an indicator, not an exact "
         "percentage. The OctaviaListenerRequestErrorsHigh alert fires above 5%.",
         "percentunit",
-        [target(f"{by_l} (rate(octavia_listener_request_errors_total{{{lst}}}"
-                f"[$__rate_interval]))\n/\n{by_l} (rate(octavia_listener_connections_total"
-                f"{{{lst}}}[$__rate_interval]) > 0)\n{l_join}", legend)],
+        [target(f"{by_l} (rate(octavia_listener_stats_request_errors_total{{{L}}}"
+                f"[$__rate_interval]))\n/\n{by_l} (rate(octavia_listener_stats_connections_total"
+                f"{{{L}}}[$__rate_interval]) > 0)\n{l_join}", legend)],
         w=12, h=8, options=TS_OPTIONS,
     ))
     panels.append(panel(
@@ -207,7 +210,7 @@ def build() -> dict[str, Any]:
     # Weight, admin state and backup exist only with the exporter's --member-details (and for
     # members of pools no listener uses): separate queries merged onto the rows of A, so a
     # member without them keeps its row with empty cells (merge drops empty results).
-    member_details = {"B": ("octavia_member_weight", "Weight"),
+    member_details = {"B": ("octavia_member_configured_weight", "Weight"),
                       "C": ("octavia_member_admin_state_up", "Admin state"),
                       "D": ("octavia_member_backup", "Backup")}
     panels.append(panel(

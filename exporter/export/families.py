@@ -91,7 +91,7 @@ def _stats(prefix: str, what: str, labels: list[str],
         attr = STATS_ATTRS.get(field, field)
         doc = (f"{text} by the {what}, cumulative as Octavia reports it. {POLLED}"
                if kind == "counter" else f"{text} on the {what}. {POLLED}")
-        yield Family(f"{prefix}_{field}", kind, doc, labels,
+        yield Family(f"{prefix}_stats_{field}", kind, doc, labels,
                      ((values, float(getattr(st, attr))) for values, st in rows), key)
 
 
@@ -232,7 +232,7 @@ def member_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[
                  f"1 when the member is administratively up (with --member-details). {POLLED}",
                  labels, ((v, _flag(m.admin_state_up)) for v, m in rows
                           if m.admin_state_up is not None), key)
-    yield _gauge("octavia_member_weight",
+    yield _gauge("octavia_member_configured_weight",
                  f"The member's weight, 0 to 256 (with --member-details). {POLLED}", labels,
                  ((v, float(m.weight)) for v, m in rows if m.weight is not None), key)
     yield _gauge("octavia_member_backup",

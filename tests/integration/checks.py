@@ -53,13 +53,13 @@ def mismatches(metrics: Samples, truth: Truth, *, amphorae: bool = True) -> list
               1.0 if lb["enabled"] else 0.0)
         for key, metric in TRAFFIC:
             check(f"loadbalancer {lb_id} {key}",
-                  one(metrics, f"octavia_loadbalancer_{metric}", loadbalancer_id=lb_id),
+                  one(metrics, f"octavia_loadbalancer_stats_{metric}", loadbalancer_id=lb_id),
                   truth.lb_stats[lb_id][key])
 
     for listener_id, listener in truth.listeners.items():
         for key, metric in TRAFFIC:
             check(f"listener {listener_id} {key}",
-                  one(metrics, f"octavia_listener_{metric}", listener_id=listener_id),
+                  one(metrics, f"octavia_listener_stats_{metric}", listener_id=listener_id),
                   truth.listener_stats[listener_id][key])
         limit = listener["connection_limit"]
         check(f"listener {listener_id} connection_limit",

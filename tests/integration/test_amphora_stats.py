@@ -13,14 +13,14 @@ async def test_amphora_stats_equal_the_rows_in_octavias_database(make_exporter, 
     assert exporter.cycles == [True]
     now = truth()
     exported = {(lab["amphora_id"], lab["listener_id"])
-                for lab, _ in metrics["octavia_amphora_bytes_in_total"]}
+                for lab, _ in metrics["octavia_amphora_stats_bytes_in_total"]}
     assert exported == {key for key in now.amphora_stats
                         if now.amphorae[key[0]]["status"] != "DELETED"}
     for (amphora_id, listener_id), row in now.amphora_stats.items():
         if now.amphorae[amphora_id]["status"] == "DELETED":
             continue
         for key, metric in TRAFFIC:
-            assert one(metrics, f"octavia_amphora_{metric}", amphora_id=amphora_id,
+            assert one(metrics, f"octavia_amphora_stats_{metric}", amphora_id=amphora_id,
                        listener_id=listener_id) == row[key], (amphora_id, listener_id, key)
 
 

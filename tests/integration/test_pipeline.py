@@ -111,8 +111,8 @@ async def test_worker_health_manager_and_exporter(cloud, full_pipeline, monkeypa
     for key, metric in (("rx", "bytes_in_total"), ("tx", "bytes_out_total"),
                         ("conns", "active_connections"), ("totconns", "connections_total"),
                         ("ereq", "request_errors_total")):
-        assert one(metrics, f"octavia_loadbalancer_{metric}", loadbalancer_id=lb_id) == SENT[key]
-        assert one(metrics, f"octavia_listener_{metric}", listener_id=listener["id"]) == SENT[key]
+        assert one(metrics, f"octavia_loadbalancer_stats_{metric}", loadbalancer_id=lb_id) == SENT[key]
+        assert one(metrics, f"octavia_listener_stats_{metric}", listener_id=listener["id"]) == SENT[key]
     # And everything else the pipeline wrote (certificate expiry from the worker's real
     # certificate included) equals its database.
     assert checks.mismatches(metrics, fleet.read_truth(pipe.db_path)) == []

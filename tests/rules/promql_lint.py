@@ -24,15 +24,6 @@ _COUNTER_IN_RATE = re.compile(
     r"(?:rate|increase)\(\s*(octavia_\w+_(?:total|bucket))(?:\{[^}]*\})?"
     r"\[(?P<window>[^\]]+)\]\s*\)"
 )
-# Names Octavia's own amphora PROMETHEUS listener also exports, with other labels
-# (octavia/cmd/prometheus_proxy.py). Our selectors must pin one of our ID labels.
-COLLIDING = {
-    "octavia_loadbalancer_connections_total": "loadbalancer_id",
-    "octavia_listener_connections_total": "listener_id",
-    "octavia_listener_bytes_in_total": "listener_id",
-    "octavia_listener_bytes_out_total": "listener_id",
-    "octavia_listener_request_errors_total": "listener_id",
-}
 _COUNT_AGG = re.compile(r"\bcount\s*(?:by|without)?\s*\(")
 # Recorded series with one series per object and no state-set zeros: a 0 there is an object
 # (an unavailable load balancer), so count() is right, and cheaper than sum(x * 0 + 1).
@@ -76,21 +67,9 @@ def counters_in_rate(expr: str, window: str | None = None) -> list[str]:
     return problems
 
 
-def colliding_names_pinned(expr: str) -> list[str]:
-    """Names shared with Octavia's amphora listener carry an `<kind>_id!=""` matcher."""
-    problems = []
-    for name, label in COLLIDING.items():
-        for match in re.finditer(rf"(?<![:\w]){name}(?![:\w])(\{{[^}}]*\}})?", expr):
-            matchers = match.group(1) or ""
-            if f'{label}!=""' not in matchers.replace(" ", ""):
-                problems.append(f'{name} without {label}!="" (collides with Octavia\'s own)')
-    return problems
-
-
 def lint(expr: str, window: str | None = None) -> list[str]:
     return (
         status_filtered(expr)
         + no_count_aggregation(expr)
         + counters_in_rate(expr, window)
-        + colliding_names_pinned(expr)
     )

@@ -66,10 +66,10 @@ def test_fleet_and_loadbalancer_queries(promtool: str, tmp_path: Path) -> None:
     for member, status in [("m1", "ERROR"), ("m2", "ERROR"), ("m3", "ONLINE")]:
         series += _series("octavia_member_operating_status", {**pool1, "member_id": member, "status": status}, "1x10", 2)
     # lb1 moves 1000 B/s in and 3000 B/s out, lb2 100 B/s in and nothing out.
-    series += _series("octavia_loadbalancer_bytes_in_total", lb1, "0+60000x10", 2)
-    series += _series("octavia_loadbalancer_bytes_out_total", lb1, "0+180000x10", 2)
-    series += _series("octavia_loadbalancer_bytes_in_total", lb2, "0+6000x10", 2)
-    series += _series("octavia_loadbalancer_bytes_out_total", lb2, "0x10", 2)
+    series += _series("octavia_loadbalancer_stats_bytes_in_total", lb1, "0+60000x10", 2)
+    series += _series("octavia_loadbalancer_stats_bytes_out_total", lb1, "0+180000x10", 2)
+    series += _series("octavia_loadbalancer_stats_bytes_in_total", lb2, "0+6000x10", 2)
+    series += _series("octavia_loadbalancer_stats_bytes_out_total", lb2, "0x10", 2)
 
     cases = [
         {
@@ -288,7 +288,7 @@ def test_amphorae_capacity_and_availability_queries(promtool: str, tmp_path: Pat
                   "project_id": "p1"}
         series += _series("octavia_listener_info", {**labels, "name": listener,
                           "protocol": "HTTP", "protocol_port": "80"}, "1x10", 2)
-        series += _series("octavia_listener_active_connections", labels, f"{active}x10", 2)
+        series += _series("octavia_listener_stats_active_connections", labels, f"{active}x10", 2)
     series += _series("octavia_listener_connection_limit", {
         "cloud": "prod", "listener_id": "l1", "loadbalancer_id": "lb1", "project_id": "p1"},
         "100x10", 2)

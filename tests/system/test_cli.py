@@ -21,7 +21,7 @@ async def test_once_prints_every_family_and_exits_0(sim, control) -> None:
     truth = await control.fleet()
     assert one(metrics, "octavia_snapshot_objects", resource="member") == len(truth["members"])
     assert len(metrics["octavia_member_operating_status"]) == len(truth["members"])
-    for family in ("octavia_loadbalancer_provisioning_status", "octavia_listener_bytes_in_total",
+    for family in ("octavia_loadbalancer_provisioning_status", "octavia_listener_stats_bytes_in_total",
                    "octavia_pool_info", "octavia_healthmonitor_operating_status",
                    "octavia_amphora_cert_expiration_timestamp_seconds",
                    "octavia_api_requests_total", "octavia_exporter_build_info"):

@@ -78,7 +78,7 @@ async def test_failed_listener_stats_keep_counters_from_going_backwards(control,
     await control.faults({"kind": "malformed", "endpoint": "listeners/*/stats"})
     second = await exporter.cycle()
     assert one(second, "octavia_up", cloud="simulator") == 1
-    for name in ("octavia_loadbalancer_bytes_in_total", "octavia_listener_bytes_in_total"):
+    for name in ("octavia_loadbalancer_stats_bytes_in_total", "octavia_listener_stats_bytes_in_total"):
         assert sorted(second[name], key=str) == sorted(first[name], key=str)
     assert exporter.counter("octavia_poll_errors_total", cloud="simulator",
                             endpoint="listeners/{id}/stats", reason="malformed") > 0

@@ -55,7 +55,7 @@ async def test_metrics_negotiates_format_and_compression(make_exporter) -> None:
         assert om_text.endswith("# EOF\n")
         families = {f.name: f.type for f in parse_om(om_text)}
         assert families["octavia_loadbalancer"] == "info"
-        assert families["octavia_loadbalancer_bytes_in"] == "counter"
+        assert families["octavia_loadbalancer_stats_bytes_in"] == "counter"
 
         landing = await client.get("/")
         assert "simulator" in await landing.text()

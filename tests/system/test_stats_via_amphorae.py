@@ -12,11 +12,11 @@ AMPHORA_STATS = "/v2/octavia/amphorae/{id}/stats"
 LISTENER_STATS = "/v2/lbaas/listeners/{id}/stats"
 
 STATS = ("bytes_in", "bytes_out", "active_connections", "total_connections", "request_errors")
-METRIC = {"bytes_in": "octavia_listener_bytes_in_total",
-          "bytes_out": "octavia_listener_bytes_out_total",
-          "active_connections": "octavia_listener_active_connections",
-          "total_connections": "octavia_listener_connections_total",
-          "request_errors": "octavia_listener_request_errors_total"}
+METRIC = {"bytes_in": "octavia_listener_stats_bytes_in_total",
+          "bytes_out": "octavia_listener_stats_bytes_out_total",
+          "active_connections": "octavia_listener_stats_active_connections",
+          "total_connections": "octavia_listener_stats_connections_total",
+          "request_errors": "octavia_listener_stats_request_errors_total"}
 
 
 def exported(metrics, listener_id: str) -> dict[str, float | None]:

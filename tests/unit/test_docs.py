@@ -25,7 +25,8 @@ def test_every_setting_is_in_the_readme() -> None:
 def test_every_exported_metric_is_in_docs_metrics() -> None:
     docs = (ROOT / "docs" / "metrics.md").read_text()
     documented = set(re.findall(r"`(octavia_[a-z0-9_]+)`", docs))
-    # Rows such as "`octavia_listener_bytes_in_total`, `_bytes_out_total`" name siblings by suffix.
+    # Rows such as "`octavia_listener_stats_bytes_in_total`, `_stats_bytes_out_total`" name
+    # siblings by the suffix after octavia_<kind>.
     for row in docs.splitlines():
         names = re.findall(r"`(octavia_[a-z0-9]+)_[a-z0-9_]+`", row)
         for suffix in re.findall(r"`(_[a-z_]+)`", row):

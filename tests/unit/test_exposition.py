@@ -26,12 +26,12 @@ def test_every_family_is_present_and_parses() -> None:
         "octavia_snapshot_objects", "octavia_collector_enabled",
         "octavia_loadbalancer_info", "octavia_loadbalancer_admin_state_up",
         "octavia_loadbalancer_provisioning_status", "octavia_loadbalancer_operating_status",
-        "octavia_loadbalancer_created_timestamp_seconds", "octavia_loadbalancer_bytes_in_total",
-        "octavia_loadbalancer_bytes_out_total", "octavia_loadbalancer_connections_total",
-        "octavia_loadbalancer_request_errors_total", "octavia_loadbalancer_active_connections",
+        "octavia_loadbalancer_created_timestamp_seconds", "octavia_loadbalancer_stats_bytes_in_total",
+        "octavia_loadbalancer_stats_bytes_out_total", "octavia_loadbalancer_stats_connections_total",
+        "octavia_loadbalancer_stats_request_errors_total", "octavia_loadbalancer_stats_active_connections",
         "octavia_listener_info", "octavia_listener_provisioning_status",
         "octavia_listener_operating_status", "octavia_listener_connection_limit",
-        "octavia_listener_bytes_in_total", "octavia_listener_active_connections",
+        "octavia_listener_stats_bytes_in_total", "octavia_listener_stats_active_connections",
         "octavia_pool_info", "octavia_pool_operating_status", "octavia_pool_members",
         "octavia_member_info", "octavia_member_operating_status",
         "octavia_member_provisioning_status", "octavia_healthmonitor_info",
@@ -41,7 +41,7 @@ def test_every_family_is_present_and_parses() -> None:
         assert name in found, name
     assert found["octavia_loadbalancer_info"][0][0]["name"] == NASTY
     assert found["octavia_pool_members"][0][1] == 2
-    assert found["octavia_loadbalancer_request_errors_total"][0][1] == 5
+    assert found["octavia_loadbalancer_stats_request_errors_total"][0][1] == 5
 
 
 def test_current_mode_emits_one_series_per_field_and_keeps_unknown_states() -> None:

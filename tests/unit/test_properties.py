@@ -52,4 +52,4 @@ def test_any_label_value_and_counter_round_trips(name: str, project: str, counte
                         openmetrics=openmetrics)
         info = found["octavia_loadbalancer_info"][0][0]
         assert info["name"] == name and info["project_id"] == project
-        assert found["octavia_loadbalancer_bytes_in_total"][0][1] == float(counter)
+        assert found["octavia_loadbalancer_stats_bytes_in_total"][0][1] == float(counter)
