@@ -25,6 +25,9 @@ from exporter.poll.state import FleetState, Planned
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.scheduler")
+# Seconds between two progress lines of a pass (a pass of thousands of load balancers at the
+# default rate budget takes many minutes, --once included).
+PROGRESS_EVERY = 10.0
 
 
 class DetailSource(Protocol):
@@ -66,6 +69,8 @@ class DetailStream:
         self.idle.set()
         self._pass_started: float | None = None
         self._pass_left: set[str] = set()
+        self._pass_size = 0
+        self._progress_at = 0.0
         self.last_pass_seconds = 0.0
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -88,8 +93,7 @@ class DetailStream:
             return
         self._pass_left &= self._state.parts.keys()
         if self._pass_started is None and self._queued:
-            self._pass_started = self._monotonic()
-            self._pass_left = set(self._queued)
+            self._begin_pass(set(self._queued))
         elif self._pass_started is not None and not self._pass_left:
             self._pass_done()
 
@@ -151,6 +155,8 @@ class DetailStream:
                 self._pass_left.discard(lb_id)
                 if self._pass_started is not None and not self._pass_left:
                     self._pass_done()
+                else:
+                    self._progress()
                 self._check_idle()
 
     def _pass_done(self) -> None:
@@ -163,8 +169,29 @@ class DetailStream:
         self._pass_started = None
         self._sink.publish_soon()
         if self._queued:
-            self._pass_started = self._monotonic()
-            self._pass_left = set(self._queued) | self.in_flight
+            self._begin_pass(set(self._queued) | self.in_flight)
+
+    def _begin_pass(self, planned: set[str]) -> None:
+        self._pass_started = self._progress_at = self._monotonic()
+        self._pass_left = planned
+        self._pass_size = len(planned)
+
+    def _progress(self) -> None:
+        """A line every PROGRESS_EVERY seconds while a pass runs: how far, and how long to go
+        at the pace so far."""
+        if self._pass_started is None:
+            return
+        now = self._monotonic()
+        if now - self._progress_at < PROGRESS_EVERY:
+            return
+        self._progress_at = now
+        done = self._pass_size - len(self._pass_left)
+        elapsed = now - self._pass_started
+        eta = elapsed / done * len(self._pass_left) if done else None
+        log.info("detail_pass_progress", cloud=self.cloud, read=done, planned=self._pass_size,
+                 percent=round(100.0 * done / max(1, self._pass_size), 1),
+                 elapsed_seconds=round(elapsed, 1),
+                 eta_seconds=None if eta is None else round(eta, 1))
 
     def start(self) -> None:
         """Start the workers (idempotent); they wait while there is nothing to read."""
