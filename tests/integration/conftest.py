@@ -1,25 +1,24 @@
 """The exporter against a real Keystone and a real Octavia API (see docs/real-openstack.md).
 
-One Keystone, one Octavia and one fleet for the whole session; the OpenStack virtualenv is cached
-under .cache/openstack-venv between runs. When that virtualenv cannot be built the tests are
-skipped, unless CI is set: then they fail.
+One Keystone, one Octavia and one fleet for the whole session. The OpenStack virtualenv and
+RabbitMQ are installed by the test command (scripts/test.sh), never here: without them the
+tests skip, or fail under the strict mode (tests/support/tools.py).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
-from exporter.cli import build_service
-from exporter.config import Settings
-from exporter.telemetry import Telemetry
 from tests.integration import fleet as fleet_module
 from tests.integration import harness, pipeline
-from tests.support.exporter import Exporter, use_clouds_yaml
+from tests.support import openstack
+from tests.support.exporter import Exporter, build_exporter, use_clouds_yaml
 from tests.support.fixtures import log_buffer
+from tests.support.tools import require_binary, unavailable
+from tests.system.rabbit import require_rabbitmq
 
 __all__ = ["log_buffer"]
 
@@ -34,13 +33,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture(scope="session")
 def openstack_venv() -> harness.VenvInfo:
-    try:
-        venv = harness.ensure_venv()
-    except harness.VenvUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and {exc}", pytrace=False)
-        pytest.skip(str(exc).splitlines()[0])
-    TIMINGS["venv built" if venv.built else "venv reused"] = venv.seconds
+    venv = openstack.cached()
+    if venv is None:
+        unavailable(f"no OpenStack virtualenv in {harness.cache_root()} for the current pins "
+                    "(python -m tests.support.openstack builds it; scripts/test.sh runs that)")
+    TIMINGS["venv reused"] = venv.seconds
     return venv
 
 
@@ -75,9 +72,7 @@ async def make_exporter(clouds_yaml: harness.Cloud,
         values: dict[str, Any] = {"clouds": (cloud_name,), "request_timeout": 10.0,
                                   "retries": 1, "interval": 1.0, "cycle_timeout": 60.0}
         values.update(overrides)
-        telemetry = Telemetry()
-        service, exposition, clients = build_service(Settings(**values), telemetry)
-        exporter = Exporter(service, exposition, clients, telemetry)
+        exporter = build_exporter(**values)
         made.append(exporter)
         return exporter
 
@@ -96,10 +91,8 @@ def truth(cloud: harness.Cloud, fleet: fleet_module.Fleet) -> Any:
 @pytest.fixture(scope="session")
 def full_pipeline(cloud: harness.Cloud,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[pipeline.Pipeline]:
-    try:
-        pipeline.ensure_rabbitmq()
-    except pipeline.PipelineUnavailable as exc:
-        pytest.skip(str(exc))
+    require_rabbitmq()
+    require_binary("openssl", install="apt-get install openssl")  # the amphora CA
     running = pipeline.start_pipeline(cloud, tmp_path_factory.mktemp("pipeline"))
     TIMINGS["pipeline up"] = running.timings["pipeline_up"]
     try:

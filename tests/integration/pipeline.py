@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,41 +30,21 @@ from tests.integration.harness import (
     Cloud,
     Server,
     StartupFailed,
-    free_port,
     gunicorn,
     run,
     service_env,
     stop_servers,
     tail,
 )
+from tests.support.ports import free_port
+from tests.system.rabbit import SERVER
 
-RABBITMQ = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+# Debian's rabbitmq-server: scripts/test.sh installs it (conftest requires it).
+RABBITMQ = Path(SERVER)
 REGION = "RegionTwo"
 HEARTBEAT_KEY = "integration-heartbeat-key"
 # The worker consumes, and the API casts to, this topic (octavia.common.constants).
 QUEUE = "octavia_provisioning_v2"
-
-
-class PipelineUnavailable(Exception):
-    """RabbitMQ is not installed and cannot be."""
-
-
-def ensure_rabbitmq() -> None:
-    """Debian's rabbitmq-server, installed when missing (root and apt-get needed)."""
-    if RABBITMQ.exists():
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise PipelineUnavailable("rabbitmq-server is not installed and this is not root with "
-                                  "apt-get: apt-get install rabbitmq-server")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update", "-q"],
-                 ["apt-get", "install", "-y", "-q", "--no-install-recommends",
-                  "rabbitmq-server"]):
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=400)
-        if done.returncode != 0:
-            raise PipelineUnavailable(f"{' '.join(argv)} failed: {done.stderr[-500:]}")
-    # Where an init system runs, the package starts its own broker; ours runs on other ports.
-    subprocess.run(["systemctl", "stop", "rabbitmq-server"], capture_output=True, check=False)
 
 
 def port_open(port: int) -> bool:

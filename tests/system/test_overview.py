@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import struct
 import zlib
 from html.parser import HTMLParser
@@ -25,15 +24,20 @@ from exporter.web import overview
 from exporter.web.server import build_app
 from tests.support.exporter import use_clouds_yaml
 from tests.support.ports import free_port
+from tests.support.tools import require_binary
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
 RABBIT_PASSWORD = "rabbit-pass-never-shown"
 
 
 async def chromium(*args: str, timeout: float = 90) -> bytes:
+    binary = require_binary("chromium", "chromium-browser",
+                            install="apt-get install chromium; bash scripts/test.sh installs it")
+    # Nothing but the page: no update checks, no component downloads, no other traffic that
+    # would leave the machine.
     process = await asyncio.create_subprocess_exec(
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--no-first-run", "--hide-scrollbars", *args,
+        binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--no-first-run", "--hide-scrollbars", "--disable-background-networking",
+        "--disable-component-update", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode == 0, err.decode()[-2000:]
