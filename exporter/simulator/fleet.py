@@ -398,6 +398,8 @@ class Fleet:
     def __init__(self, clock: int, rng: random.Random) -> None:
         self.clock = clock
         self._last_write = clock
+        # Off while the fleet is generated: its rows carry the timestamps the generator gives.
+        self.stamping = False
         self.rng = rng
         self.projects: dict[str, Project] = {}
         self.loadbalancers: dict[str, LoadBalancer] = {}
@@ -621,7 +623,7 @@ class Fleet:
         before = [row.operating_status for row in rows]
         self._rollup(lb)
         for row, old in zip(rows, before, strict=True):
-            if row.operating_status != old:
+            if row.operating_status != old and self.stamping:
                 row.updated_at = self.write_stamp()
 
     def _rollup(self, lb: LoadBalancer) -> None:
@@ -1206,6 +1208,7 @@ def generate(spec: FleetSpec, project_ids: Iterable[tuple[str, str]] = ()) -> Fl
     fleet.cert_base = None
     _add_floatingips(fleet, spec, start)
     _add_offerings_and_quotas(fleet, spec)
+    fleet.stamping = True
     return fleet
 
 
