@@ -12,6 +12,7 @@ from exporter.model.snapshot import (
     Amphora,
     AvailabilityZone,
     Flavor,
+    FloatingIP,
     HealthMonitor,
     L7Policy,
     Listener,
@@ -74,6 +75,8 @@ class Delta:
     pools: Mapping[str, Pool] = field(default_factory=dict)
     healthmonitors: Mapping[str, HealthMonitor] = field(default_factory=dict)
     amphorae: Mapping[str, Amphora] = field(default_factory=dict)
+    # Neutron's floating IPs, read whole beside the feed (None: not read).
+    floating_ips: Mapping[str, FloatingIP] | None = None
     # The newest updated_at (created_at for "created") each list showed, API time.
     newest: Mapping[str, float] = field(default_factory=dict)
     # False when a list had more changed rows than one round reads: the reconciliation must run.
@@ -83,4 +86,4 @@ class Delta:
     @property
     def empty(self) -> bool:
         return not (self.loadbalancers or self.listeners or self.pools or self.healthmonitors
-                    or self.amphorae)
+                    or self.amphorae or self.floating_ips is not None)

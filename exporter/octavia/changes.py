@@ -57,6 +57,8 @@ class ChangeReader:
         self._clock = clock
         self._on_malformed = on_malformed
         self._pacer = Pacer(1.0)
+        # The list being read, endpoint -> URL: what a round's timeout abandoned.
+        self.unanswered: dict[str, str] = {}
 
     async def read(self, since: Mapping[str, float], snapshot: FleetSnapshot) -> Delta:
         """The rows written since `since` (per list, API time; a list absent from it is read
@@ -67,10 +69,13 @@ class ChangeReader:
             names.remove("amphorae")
         for name in names:
             source = SOURCES["loadbalancers" if name == CREATED else name]
+            self.unanswered = {source.endpoint: await self._client.url(source.endpoint,
+                                                                        source.path)}
             found[name] = await feed.read(
                 self._client, source, since.get(name), page_size=self._page_size,
                 key="created_at" if name == CREATED else "updated_at",
                 overlap=self._overlap, pace=self._pacer.page, now=self._clock())
+        self.unanswered = {}
         url = {name: await self._client.url(SOURCES[name].endpoint, SOURCES[name].path)
                for name in SOURCES}
         lbs = self._parse("loadbalancers", url, [*found[CREATED].rows,

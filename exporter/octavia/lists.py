@@ -245,6 +245,18 @@ class ListReader:
             into.extend(page)
         return on_page
 
+    async def floating_ips(self, snapshot: FleetSnapshot) -> dict[str, FloatingIP]:
+        """Neutron's floating IPs joined to `snapshot`'s load balancers, read whole: Neutron
+        is another service than the API the changes feed spares, and its list shows no
+        deletion. A failure keeps what `snapshot` had."""
+        size = self._page_size
+        self._pace = None
+        raw = await self._optional(self.capabilities.floating_ips, "floatingips",
+                                   "v2.0/floatingips", "floatingips", FLOATING_IP_FIELDS, size,
+                                   service="network")
+        return self._floating_ips(raw, snapshot.loadbalancers, snapshot, await self._url_of(
+            raw, "floatingips", "v2.0/floatingips", "network"))
+
     async def inventory(self, snapshot: FleetSnapshot) -> Inventory:
         """The inventory, read after the lists of `snapshot` (whose projects it completes the
         quotas of). Never raises: a failed part keeps what `snapshot` had."""

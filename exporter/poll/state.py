@@ -111,7 +111,9 @@ class FleetState:
             listeners={k: x for k, x in listeners.items() if x.loadbalancer_id in lbs},
             pools={k: x for k, x in pools.items() if x.loadbalancer_id in lbs},
             healthmonitors={k: x for k, x in hms.items() if x.pool_id in pools},
-            amphorae=amphorae)
+            amphorae=amphorae,
+            floating_ips=before.floating_ips if delta.floating_ips is None
+            else delta.floating_ips)
         new = assemble.carry(lists, before)
         new = assemble.with_inventory(new, assemble.inventory_of(before))
         # A change the feed showed comes first: the member behind a DEGRADED pool is on
@@ -198,7 +200,9 @@ class FleetState:
             listeners=new(delta.listeners, snapshot.listeners),
             pools=new(delta.pools, snapshot.pools),
             healthmonitors=new(delta.healthmonitors, snapshot.healthmonitors),
-            amphorae=new(delta.amphorae, snapshot.amphorae))
+            amphorae=new(delta.amphorae, snapshot.amphorae),
+            floating_ips=None if delta.floating_ips == snapshot.floating_ips
+            else delta.floating_ips)
 
     def _forget(self, lb_id: str) -> None:
         for table in (self.parts, self.applicable, self.read):

@@ -15,6 +15,7 @@ octavia_changes_feed_enabled.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -23,7 +24,7 @@ import structlog
 
 from exporter.model import health, plan
 from exporter.model.parts import Delta, Inventory
-from exporter.model.snapshot import CloudHealth, FleetSnapshot
+from exporter.model.snapshot import CloudHealth, FleetSnapshot, FloatingIP
 from exporter.octavia.client import ApiError
 from exporter.octavia.feed import FeedUnusable
 from exporter.octavia.lists import ListsFailed
@@ -34,6 +35,10 @@ from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.scheduler")
 DELETING = "PENDING_DELETE"
+# A feed round is a handful of small requests (about a second on a busy API): one still
+# unanswered after this long means the API is in trouble, and octavia_up must say so within an
+# interval rather than after every retry of every request.
+ROUND_TIMEOUT = 12.0
 
 
 class FullLists(Protocol):
@@ -45,9 +50,13 @@ class FullLists(Protocol):
 
     async def inventory(self, snapshot: FleetSnapshot) -> Inventory: ...
 
+    async def floating_ips(self, snapshot: FleetSnapshot) -> dict[str, FloatingIP]: ...
+
 
 class Feed(Protocol):
     """One round of the changes feed (octavia.changes.ChangeReader)."""
+
+    unanswered: dict[str, str]
 
     async def read(self, since: dict[str, float], snapshot: FleetSnapshot) -> Delta: ...
 
@@ -73,6 +82,7 @@ class Tier1:
         self._cycle_timeout = cycle_timeout
         self._lists_share = lists_share
         self._max_staleness = max_staleness
+        self._round_timeout = min(cycle_timeout, ROUND_TIMEOUT, max(1.0, interval / 2))
         self._refresh = refresh
         self._after_lists = after_lists
         self._clock = clock
@@ -142,9 +152,8 @@ class Tier1:
             started_wall, started = self._clock(), self._monotonic()
             ok = False
             try:
-                delta = await asyncio.wait_for(
-                    self.feed.read(self.watermarks, self._state.snapshot),
-                    timeout=self._cycle_timeout)
+                delta = await asyncio.wait_for(self._read_round(self.feed, self._state.snapshot),
+                                               timeout=self._round_timeout)
             except FeedUnusable as exc:
                 self._fall_back(exc)
             except ApiError as exc:
@@ -153,17 +162,28 @@ class Tier1:
                 log.error("poll_cycle_failed", cloud=self.cloud, endpoint=exc.endpoint,
                           reason=exc.reason, url=exc.url, detail=str(exc))
             except TimeoutError:
-                detail = f"changes feed over {self._cycle_timeout:g} s"
-                self._telemetry.poll_error(self.cloud, "cycle", "timeout", "", detail)
+                waiting = dict(self.feed.unanswered) if self.feed is not None else {}
+                url = next(iter(waiting.values()), "")
+                detail = f"changes feed over {self._round_timeout:g} s" + (
+                    f"; unanswered: {', '.join(waiting)}" if waiting else "")
+                self._telemetry.poll_error(self.cloud, "cycle", "timeout", url, detail)
                 log.error("poll_cycle_timeout", cloud=self.cloud, endpoint="cycle",
-                          reason="timeout", detail=detail, timeout_seconds=self._cycle_timeout)
+                          reason="timeout", url=url, detail=detail,
+                          timeout_seconds=self._round_timeout)
             else:
                 ok = True
                 self._merge(delta, started_wall)
             self._after(ok, started_wall, started, stretch=False, source="feed")
-            if ok:
-                await self._publisher.now()
+            # A failed round is news too: octavia_up 0 on /metrics now.
+            await self._publisher.now()
+        if ok and self._after_lists is not None:
+            # The inventory is a handful of small lists (L7 policies, quotas, offerings).
+            await self._after_lists()
         return ok
+
+    async def _read_round(self, feed: Feed, snapshot: FleetSnapshot) -> Delta:
+        delta = await feed.read(self.watermarks, snapshot)
+        return dataclasses.replace(delta, floating_ips=await self.lists.floating_ips(snapshot))
 
     def _merge(self, delta: Delta, now: float) -> None:
         for name, stamp in delta.newest.items():

@@ -319,7 +319,8 @@ async def test_lists_past_the_cycle_timeout_are_abandoned(sim, control, make_exp
                                                          log_buffer) -> None:
     exporter = make_exporter(request_timeout=5.0, cycle_timeout=1.0)
     first = await exporter.cycle()
-    # --cycle-timeout bounds tier 1, the bulk lists: three pages of 3 s each here.
+    # --cycle-timeout bounds tier 1 (after the first lists, a round of the changes feed,
+    # whose first page here takes 3 s).
     await control.faults({"kind": "latency", "endpoint": "loadbalancers", "latency_ms": 3000})
     second = await exporter.cycle()
     await control.call("DELETE", "/_sim/faults")
@@ -334,7 +335,7 @@ async def test_lists_past_the_cycle_timeout_are_abandoned(sim, control, make_exp
     # in the detail.
     assert (timeouts[0]["endpoint"], timeouts[0]["reason"], timeouts[0]["url"]) == (
         "cycle", "timeout", f"{sim.base_url}/load-balancer/v2/lbaas/loadbalancers")
-    assert timeouts[0]["detail"].startswith("lists over 1 s; unanswered: loadbalancers")
+    assert timeouts[0]["detail"].startswith("changes feed over 1 s; unanswered: loadbalancers")
     assert one(second, "octavia_last_error_info", cloud="simulator", endpoint="cycle",
                reason="timeout") == 1
     token = exporter.clients[0].tokens.current
