@@ -606,6 +606,16 @@ class Fleet:
             rows[amphora_id] = row
         return row
 
+    def start_stamping(self) -> None:
+        """From now on writes are stamped, each after every timestamp the fleet holds."""
+        stamps = [getattr(obj, name) for table in (
+            self.loadbalancers, self.listeners, self.pools, self.members, self.healthmonitors,
+            self.l7policies, self.l7rules, self.amphorae) for obj in table.values()
+            for name in ("created_at", "updated_at")]
+        self._last_write = max([self.clock, self._last_write,
+                                *(s for s in stamps if isinstance(s, int))])
+        self.stamping = True
+
     def write_stamp(self) -> int:
         """The updated_at of a write now: Octavia's clock moves on between two writes, so
         each is after the last (a reader that follows updated_at relies on it)."""
@@ -1208,7 +1218,7 @@ def generate(spec: FleetSpec, project_ids: Iterable[tuple[str, str]] = ()) -> Fl
     fleet.cert_base = None
     _add_floatingips(fleet, spec, start)
     _add_offerings_and_quotas(fleet, spec)
-    fleet.stamping = True
+    fleet.start_stamping()
     return fleet
 
 
