@@ -56,5 +56,7 @@ def _loopback_only() -> Iterator[None]:
 
 @pytest.fixture
 def loopback_resolver() -> LoopbackNetwork:
-    """The resolver every name of this process goes through (names it answered: looked_up)."""
+    """The resolver every name of this process goes through; `looked_up` lists the names it
+    answered during this test."""
+    NETWORK.looked_up.clear()
     return NETWORK

@@ -6,6 +6,7 @@ requests into the server's queue, and back off on 503, 429 (with Retry-After) an
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ class Rig:
     client: OctaviaClient
     limiter: Limiter
     decreases: list[str]
+    limits: list[int] = field(default_factory=list)  # the limit after each answer, in order
 
     async def burst(self, count: int, callers: int = 32) -> list[ApiError]:
         """`count` tier-2 GETs from `callers` concurrent tasks; the errors they ended with."""
@@ -93,6 +95,7 @@ class Rig:
                                           "v2/lbaas/loadbalancers/x/status")
                 except ApiError as exc:
                     errors.append(exc)
+                self.limits.append(self.limiter.limit)
 
         with tier(TIER2):
             await asyncio.gather(*(caller() for _ in range(callers)))
@@ -116,11 +119,28 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
         await runner.cleanup()
 
 
-@pytest.mark.parametrize("rig", [{"capacity": {"workers": 2, "service": 0.01}}], indirect=True)
+SOLO = 8
+
+
+async def warm_up(rig: Rig) -> None:
+    """Solo requests first, so the limiter's baseline is the lowest of several (a connection
+    set up, an interpreter warmed), not one cold first request that a busy machine slowed: a
+    baseline too high hides queueing, and the limit grows past the capacity."""
+    assert not await rig.burst(SOLO, callers=1)
+    del rig.limits[:]
+
+
+@pytest.mark.parametrize("rig", [{"capacity": {"workers": 2, "service": 0.02}}], indirect=True)
 async def test_the_limit_settles_near_the_servers_capacity(rig: Rig) -> None:
-    assert not await rig.burst(600)
-    # Two workers: two or three in flight keep them busy; more would only queue.
-    assert 2 <= rig.limiter.limit <= 4
+    await warm_up(rig)
+    assert not await rig.burst(400)
+    # Two workers: two or three in flight keep them busy; more would only queue. Where it
+    # settles is judged over the second half of the burst: on a busy machine a stall of the
+    # event loop reads as queueing for one window and shrinks the limit once, which the last
+    # value would show and the median does not.
+    settled = rig.limits[len(rig.limits) // 2:]
+    assert 2 <= statistics.median(settled) <= 4, settled
+    assert rig.limiter.limit <= 4
     assert rig.capacity.most_queued <= 5
 
 
@@ -128,6 +148,7 @@ async def test_the_limit_settles_near_the_servers_capacity(rig: Rig) -> None:
                                   "initial": 16}], indirect=True)
 async def test_latency_growth_shrinks_a_limit_that_is_too_high(rig: Rig) -> None:
     # One worker, 30 ms a request (an Octavia status tree): sixteen in flight queue for 0.5 s.
+    await warm_up(rig)
     assert not await rig.burst(200)
     assert "latency" in rig.decreases
     assert rig.limiter.limit <= 3

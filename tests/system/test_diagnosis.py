@@ -110,7 +110,8 @@ async def silent_server() -> AsyncIterator[int]:
 
 @pytest.mark.parametrize("where", ["closed_port", "dns", "tls", "timeout"])
 async def test_keystone_transport_failures_are_keystone_s(
-        where, broken, log_buffer, untrusted_tls_server, silent_server) -> None:
+        where, broken, log_buffer, untrusted_tls_server, silent_server,
+        loopback_resolver) -> None:
     url, reason = {
         "closed_port": (f"http://127.0.0.1:{free_port()}/v3", "connection_refused"),
         "dns": ("http://keystone.invalid:5000/v3", "dns"),
@@ -124,6 +125,8 @@ async def test_keystone_transport_failures_are_keystone_s(
     assert_diagnosed(metrics, log_buffer, "broken", "keystone", reason, url, (PASSWORD,))
     # Not blamed on the Octavia call that happened to need the token first.
     assert not [s for s in metrics["octavia_poll_errors_total"] if s[0]["endpoint"] != "keystone"]
+    if where == "dns":  # answered on this machine (tests/support/network.py), never by a server
+        assert "keystone.invalid" in loopback_resolver.looked_up
 
 
 async def test_keystone_errors_from_the_simulator(sim, control, log_buffer) -> None:
@@ -343,7 +346,7 @@ async def test_no_load_balancer_endpoint_in_the_catalog_is_keystone_s_auth(
 @pytest.mark.parametrize("where", ["closed_port", "dns", "tls", "timeout"])
 async def test_octavia_transport_failures_with_keystone_up(
         where, sim, control, make_exporter, log_buffer, untrusted_tls_server,
-        silent_server) -> None:
+        silent_server, loopback_resolver) -> None:
     # Keystone answers; its catalog names an Octavia that is not there.
     octavia, reason = {
         "closed_port": (f"http://127.0.0.1:{free_port()}/load-balancer", "connection_refused"),
@@ -368,6 +371,8 @@ async def test_octavia_transport_failures_with_keystone_up(
     token = exporter.clients[0].tokens.current
     assert token and token not in log_buffer.getvalue()
     assert SIM_PASSWORD not in log_buffer.getvalue()
+    if where == "dns":  # answered on this machine (tests/support/network.py), never by a server
+        assert "octavia.invalid" in loopback_resolver.looked_up
 
 
 async def test_missing_tls_files_in_clouds_yaml_name_key_and_path(sim, tmp_path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -124,9 +125,12 @@ async def test_retries_honour_retry_after_and_recover(control, make_exporter) ->
 
 
 async def test_hung_and_reset_connections_are_abandoned(control, make_exporter) -> None:
-    exporter = make_exporter(request_timeout=0.3, retries=0, stats_via_amphorae=False)
+    # One call hangs, so the timeout can be one that every healthy call on a busy machine
+    # stays well inside (a short timeout would also cut the bulk lists and fail the cycle),
+    # and the test still waits it out only once.
+    exporter = make_exporter(request_timeout=2.0, retries=0, stats_via_amphorae=False)
     await exporter.cycle()
-    await control.faults({"kind": "hang", "endpoint": "listeners/*/stats"},
+    await control.faults({"kind": "hang", "endpoint": "listeners/*/stats", "times": 1},
                          {"kind": "reset", "endpoint": "loadbalancers/*/status"})
     metrics = await exporter.cycle()
     await control.call("DELETE", "/_sim/faults")
@@ -262,12 +266,19 @@ async def test_no_secret_ever_reaches_logs_pages_or_metrics(sim, control, make_e
 
 
 async def test_cycles_never_overlap_and_are_paced(sim, control, make_exporter) -> None:
-    # --lists-share 1: lists slower than the interval run back to back (the default would
-    # space them 25 list durations apart, which tests/unit/test_scheduler.py covers).
-    exporter = make_exporter(interval=0.2, lists_share=1.0)
-    await control.faults({"kind": "latency", "endpoint": "loadbalancers", "latency_ms": 300})
+    # The full lists every cycle (no changes feed) and --lists-share 1: lists slower than the
+    # interval run back to back (the default share would space them 25 list durations apart,
+    # which tests/unit/test_scheduler.py covers), and once they are fast again one starts every
+    # interval, never sooner.
+    interval = 0.2
+    exporter = make_exporter(interval=interval, lists_share=1.0, changes_feed=False)
+    # The first reads' pages of load balancers take 150 ms each: longer than the interval.
+    await control.faults({"kind": "latency", "endpoint": "loadbalancers", "latency_ms": 150,
+                          "times": 6})
     in_flight = 0
     most = 0
+    reads: list[tuple[float, float]] = []  # (start, end) of each read, monotonic
+    enough = asyncio.Event()
     lists = exporter.service.clouds[0].lists
     original = lists.read
 
@@ -275,17 +286,31 @@ async def test_cycles_never_overlap_and_are_paced(sim, control, make_exporter) -
         nonlocal in_flight, most
         in_flight += 1
         most = max(most, in_flight)
+        started = time.monotonic()
         try:
             return await original(previous)
         finally:
             in_flight -= 1
+            reads.append((started, time.monotonic()))
+            if len(reads) >= 6:
+                enough.set()
 
     lists.read = watched
     await exporter.service.start()
-    await exporter.service.wait_cycles(3, timeout=20)
+    await asyncio.wait_for(enough.wait(), 30)
     await exporter.service.stop()
     assert most == 1
-    await asyncio.sleep(0)
+    assert reads[0][1] - reads[0][0] >= 0.3, reads  # the fault held at least two pages back
+    # Lower bounds only, which a loaded machine cannot break (it only makes everything later):
+    # a read starts after the one before it ended, and at least an interval after the end of
+    # the one before that (the cycle that ended then started no sooner, and the next one
+    # waits out its interval from that start). A loop that did not wait would start the next
+    # read as soon as one ended.
+    slack = 0.001  # a timer may fire a clock tick early
+    for i in range(1, len(reads)):
+        assert reads[i][0] >= reads[i - 1][1], (i, reads)
+    for i in range(2, len(reads)):
+        assert reads[i][0] >= reads[i - 2][1] + interval - slack, (i, reads)
 
 
 async def test_several_clouds_in_one_process_are_told_apart(control, make_exporter) -> None:
