@@ -1,5 +1,5 @@
 """Octavia's own notifications, from the real octavia-worker through a real RabbitMQ, refresh
-the exporter's metrics within 2 s while the poll interval is ten minutes.
+the exporter's metrics in seconds while the poll interval is ten minutes.
 
 The pipeline (conftest `full_pipeline`) runs octavia-api, octavia-worker (amphora provider,
 noop drivers) and RabbitMQ with `[oslo_messaging_notifications] driver = messagingv2`. Create,
@@ -22,7 +22,10 @@ from tests.integration import harness
 from tests.support.exporter import Exporter, use_clouds_yaml
 from tests.support.exposition import status_of
 
-DEADLINE = 2.0
+# A bound for "the notification, not a poll, did it" (the interval is 600 s and no cycle runs
+# again), loose enough for a loaded 2-core machine: a bound near the measured latency (p99
+# 1.9 s) would fail whenever the machine is busy. How fast it is is printed, not asserted.
+DEADLINE = 15.0
 
 
 async def until(condition: Any, what: str, timeout: float) -> float:
