@@ -256,6 +256,7 @@ class OctaviaClient:
         service: str = "load-balancer",
         query: Sequence[tuple[str, str]] = (),
         pace: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+        resize: Callable[[int, int], int] | None = None,
     ) -> list[Any]:
         """Every item of a collection, following `<collection>_links` to a short or empty page.
 
@@ -263,7 +264,8 @@ class OctaviaClient:
         fleet scale the raw JSON of every list at once would be the exporter's peak memory;
         `on_page` returning False ends the read there (the changes feed stops at its
         watermark). `query` (sort=, filters) is sent with every page: Octavia's next links drop
-        filters. `pace` wraps each page's request (one page at a time, gaps between pages).
+        filters. `pace` wraps each page's request (one page at a time, gaps between pages);
+        `resize(rows, size)` gives the next page's limit= from the last page's.
         """
         base: list[tuple[str, str]] = [("fields", f) for f in fields]
         base.extend(query)
@@ -302,6 +304,10 @@ class OctaviaClient:
             # behind a TLS-terminating proxy Octavia may build links with the wrong scheme/host.
             paging = [(k, v) for k, v in next_query
                       if k in ("marker", "limit", "page_reverse", "sort")]
+            if resize is not None and page_size:
+                page_size = resize(len(page), page_size)
+                paging = [(k, v) for k, v in paging if k != "limit"]
+                paging.append(("limit", str(page_size)))
             taken = {k for k, _ in paging}
             params = [*((k, v) for k, v in base_without_limit(base) if k not in taken), *paging]
         return items

@@ -149,13 +149,17 @@ class ListReader:
     def _pages(self) -> Any:
         return None if self._pace is None else self._pace.page
 
+    def _resize(self) -> Any:
+        return None if self._pace is None else self._pace.next_size
+
     async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...],
                     size: int | None, build: Callable[[Any], Any], into: dict[str, Any],
                     before: Mapping[str, Any]) -> None:
         # The URL is known before the pages arrive: a malformed object is logged as parsed.
         await self._answered(endpoint, path, lambda url: self._client.list_all(
             endpoint, path, key, fields, size,
-            on_page=self._collector(endpoint, build, into, before, url), pace=self._pages()))
+            on_page=self._collector(endpoint, build, into, before, url), pace=self._pages(),
+            resize=self._resize()))
 
     async def _optional(self, enabled: bool, endpoint: str, path: str, key: str,
                         fields: tuple[str, ...], size: int | None,
@@ -171,17 +175,20 @@ class ListReader:
                 pages.extend(page)
             await self._answered(endpoint, path, lambda _: self._client.list_all(
                 endpoint, path, key, fields, size, service=service, on_page=on_page,
-                pace=self._pages()), service)
+                pace=self._pages(), resize=self._resize()), service)
             return pages
         except ApiError as exc:
             return exc
 
-    async def read(self, previous: FleetSnapshot | None,
-                   pace: Pacer | None = None) -> FleetSnapshot:
+    async def read(self, previous: FleetSnapshot | None, pace: Pacer | None = None,
+                   loadbalancers_first: Callable[[FleetSnapshot], None] | None = None,
+                   ) -> FleetSnapshot:
         """The lists, parsed against `previous` (unchanged objects are shared), without the
         inventory (read apart: `inventory`). `pace`: one page at a time, with its gaps (the
-        reconciliation). Raises ListsFailed."""
-        self._pace = pace
+        reconciliation); followed by the changes feed, pages go one at a time anyway.
+        `loadbalancers_first`: read the load-balancer list before the others and hand it
+        over as soon as it is in (a snapshot of load balancers only). Raises ListsFailed."""
+        self._pace = pace if pace is not None or not self.feed else Pacer(1.0)
         self.newest = {}
         started = time.time()
         empty: Mapping[str, Any] = {}
@@ -195,11 +202,19 @@ class ListReader:
         # time: nothing else then needs them fast enough to hold other clients up.
         size = (self._page_size if previous is not None or self.feed
                 else self._first_page_size)
+        lb_list = self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers",
+                             LB_FIELDS, size, parse.loadbalancer, raw_lbs,
+                             previous.loadbalancers if previous else empty)
         try:
+            if loadbalancers_first is not None:
+                await lb_list
+                loadbalancers_first(FleetSnapshot(cloud=self.cloud, taken_at=started,
+                                                  loadbalancers={
+                                                      k: v for k, v in raw_lbs.items()
+                                                      if in_shard(k, self._shard)}))
+                lb_list = asyncio.sleep(0)
             _, _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
-                self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers",
-                           LB_FIELDS, size, parse.loadbalancer, raw_lbs,
-                           previous.loadbalancers if previous else empty),
+                lb_list,
                 self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
                            size, parse.listener, raw_listeners,
                            previous.listeners if previous else empty),
@@ -210,7 +225,8 @@ class ListReader:
                                lambda _: self._client.list_all(
                                    "healthmonitors", "v2/lbaas/healthmonitors",
                                    "healthmonitors", HM_FIELDS, size,
-                                   on_page=self._hm_pages(hms_raw), pace=self._pages())),
+                                   on_page=self._hm_pages(hms_raw), pace=self._pages(),
+                                   resize=self._resize())),
                 self._optional(caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
                                AMPHORA_FIELDS, size),
                 self._optional(caps.floating_ips, "floatingips", "v2.0/floatingips",

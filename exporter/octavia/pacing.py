@@ -15,12 +15,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 
+# The longest one page of ours should hold the API (another client waits behind it at most
+# this long); page sizes follow from what the last page of the same list took.
+PAGE_SECONDS = 0.25
+MIN_PAGE, MAX_PAGE = 20, 1000
+
+
 class Pacer:
-    def __init__(self, share: float = 1.0, *,
+    def __init__(self, share: float = 1.0, *, page_seconds: float | None = PAGE_SECONDS,
                  monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        """`share` 1: pages back to back (still one at a time)."""
+        """`share` 1: pages back to back (still one at a time). `page_seconds`: size each
+        next page of a list so it takes about this long (None: keep the page size)."""
         self.share = share
+        self.page_seconds = page_seconds
+        self.last_took = 0.0
         self._monotonic = monotonic
         self._sleep = sleep
         self._lock = asyncio.Lock()
@@ -33,7 +42,18 @@ class Pacer:
             started = self._monotonic()
             yield
             took = max(0.0, self._monotonic() - started)
+            self.last_took = took
             self.busy += took
             if self.share < 1.0:
                 # Held under the lock: the next page of any list waits out the gap too.
                 await self._sleep(took * (1.0 / self.share - 1.0))
+
+    def next_size(self, rows: int, size: int) -> int:
+        """The limit= of a list's next page, after a page of `rows` rows (asked: `size`) took
+        `last_took`: as many rows as page_seconds holds at that pace, within bounds, and never
+        more than twice the last (a quick page of few rows says little)."""
+        if self.page_seconds is None or rows <= 0 or self.last_took <= 0:
+            return size
+        fitting = int(rows * self.page_seconds / self.last_took)
+        return max(MIN_PAGE, min(MAX_PAGE, 2 * size, fitting))
+

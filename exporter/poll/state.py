@@ -30,6 +30,8 @@ class FleetState:
         # plan.applicable() of each, kept in step with parts: tier 2 asks it for every read.
         self.applicable: dict[str, plan.Work] = {}
         self.read: dict[str, plan.ReadTimes] = {}
+        # The snapshot holds load balancers only (published while the first lists run).
+        self.partial = False
         self._observer = observer
 
     # -- tier 1 -------------------------------------------------------------------------
@@ -41,6 +43,8 @@ class FleetState:
         before = self.snapshot
         # Until this cycle's inventory is in, the last one's stands.
         lists = assemble.with_inventory(lists, assemble.inventory_of(before))
+        if self.partial:
+            before, self.partial = None, False  # the first lists, as far as events go
         new = batch(assemble.carry(lists, before))
         parts = plan.index(new)
         applicable = {k: plan.applicable(p, self.rules) for k, p in parts.items()}

@@ -18,7 +18,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -46,7 +46,9 @@ class FullLists(Protocol):
 
     unanswered: dict[str, str]
 
-    async def read(self, previous: FleetSnapshot | None) -> FleetSnapshot: ...
+    async def read(self, previous: FleetSnapshot | None, pace: Any = None,
+                   loadbalancers_first: Callable[[FleetSnapshot], None] | None = None,
+                   ) -> FleetSnapshot: ...
 
     async def inventory(self, snapshot: FleetSnapshot) -> Inventory: ...
 
@@ -101,7 +103,8 @@ class Tier1:
     @property
     def following(self) -> bool:
         """True while rounds are feed rounds (after the first lists, unless it fell back)."""
-        return self.feed is not None and self._state.snapshot is not None
+        return (self.feed is not None and self._state.snapshot is not None
+                and not self._state.partial)
 
     # -- the full lists -----------------------------------------------------------------
 
@@ -125,8 +128,15 @@ class Tier1:
         return ok
 
     async def _read_lists(self) -> FleetSnapshot | None:
+        previous = None if self._state.partial else self._state.snapshot
         try:
-            return await asyncio.wait_for(self.lists.read(self._state.snapshot),
+            if previous is None and self.feed is not None:
+                # Every load balancer's state on /metrics as soon as their list is in; the
+                # other kinds when the lists are (never half of one).
+                return await asyncio.wait_for(
+                    self.lists.read(None, loadbalancers_first=self._loadbalancers_in),
+                    timeout=self._cycle_timeout)
+            return await asyncio.wait_for(self.lists.read(previous),
                                           timeout=self._cycle_timeout)
         except ListsFailed as exc:
             log.error("poll_cycle_failed", cloud=self.cloud, endpoint=exc.error.endpoint,
@@ -142,6 +152,11 @@ class Tier1:
                       reason="timeout", url=url, detail=detail,
                       timeout_seconds=self._cycle_timeout)
         return None
+
+    def _loadbalancers_in(self, partial: FleetSnapshot) -> None:
+        self._state.publishable(partial)
+        self._state.partial = True
+        self._publisher.changed(soon=True)
 
     # -- the changes feed ---------------------------------------------------------------
 

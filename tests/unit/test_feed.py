@@ -200,3 +200,16 @@ async def test_a_round_parses_every_list_and_the_created_page() -> None:
     delta = await reader.read({"loadbalancers": 3990.0, "created": 4990.0}, fleet())
     assert set(delta.loadbalancers) == {"lb1", "lb9"}
     assert delta.newest["created"] == 5000.0 and delta.newest["loadbalancers"] == 4000.0
+
+
+def test_page_sizes_follow_what_the_last_page_took() -> None:
+    from exporter.octavia.pacing import Pacer
+
+    pacer = Pacer(1.0, page_seconds=0.25)
+    pacer.last_took = 0.5  # 200 rows in 0.5 s: 100 fit in 0.25 s
+    assert pacer.next_size(200, 200) == 100
+    pacer.last_took = 0.05  # quick: at most twice the last
+    assert pacer.next_size(200, 200) == 400
+    pacer.last_took = 0.001
+    assert pacer.next_size(1000, 1000) == 1000  # never past the API's usual cap
+    assert Pacer(1.0, page_seconds=None).next_size(200, 200) == 200
