@@ -14,7 +14,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-
 # The longest one page of ours should hold the API (another client waits behind it at most
 # this long); page sizes follow from what the last page of the same list took.
 PAGE_SECONDS = 0.25
