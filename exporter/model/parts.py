@@ -79,6 +79,11 @@ class Delta:
     floating_ips: Mapping[str, FloatingIP] | None = None
     # The newest updated_at (created_at for "created") each list showed, API time.
     newest: Mapping[str, float] = field(default_factory=dict)
+    # Load balancers whose amphora the feed showed DELETED: read again (a 404 removes them;
+    # the worker marks the amphorae of a deleted load balancer DELETED, and those stay listed).
+    suspect: frozenset[str] = frozenset()
+    # Amphorae the feed showed DELETED (a failover's old one, or a deleted load balancer's).
+    deleted_amphorae: frozenset[str] = frozenset()
     # False when a list had more changed rows than one round reads: the reconciliation must run.
     complete: bool = True
     requests: int = 0
@@ -86,4 +91,5 @@ class Delta:
     @property
     def empty(self) -> bool:
         return not (self.loadbalancers or self.listeners or self.pools or self.healthmonitors
-                    or self.amphorae or self.floating_ips is not None)
+                    or self.amphorae or self.floating_ips is not None or self.suspect
+                    or self.deleted_amphorae)

@@ -94,9 +94,16 @@ class ChangeReader:
         amphorae = {k: a for k, a in amphorae.items()
                     if (in_shard(a.loadbalancer_id, self._shard) if a.loadbalancer_id
                         else self._shard[0] == 1)}
+        # DELETED amphorae stay listed until housekeeping purges them; exported they are not
+        # (as in the full lists), but one says its load balancer may be gone.
+        suspect = frozenset(a.loadbalancer_id for a in amphorae.values()
+                            if a.status == "DELETED" and a.loadbalancer_id)
+        deleted = frozenset(k for k, a in amphorae.items() if a.status == "DELETED")
+        amphorae = {k: a for k, a in amphorae.items() if k not in deleted}
         newest = {name: c.newest for name, c in found.items() if c.newest is not None}
         return Delta(loadbalancers=lbs, listeners=listeners, pools=pools, healthmonitors=hms,
-                     amphorae=amphorae, newest=newest,
+                     amphorae=amphorae, newest=newest, suspect=suspect,
+                     deleted_amphorae=deleted,
                      complete=all(c.complete for c in found.values()),
                      requests=sum(max(1, c.pages) for c in found.values()))
 

@@ -88,6 +88,10 @@ class FleetState:
                 table[key] = same(table, key, obj)
                 if obj.loadbalancer_id:
                     touched.add(obj.loadbalancer_id)
+        for amp_id in delta.deleted_amphorae:
+            gone = amphorae.pop(amp_id, None)
+            if gone is not None and gone.loadbalancer_id:
+                touched.add(gone.loadbalancer_id)
         incomplete: set[str] = set()
         for lb in delta.loadbalancers.values():
             # A parent row lists its children's ids: one it no longer lists is deleted.
@@ -206,7 +210,10 @@ class FleetState:
             healthmonitors=new(delta.healthmonitors, snapshot.healthmonitors),
             amphorae=new(delta.amphorae, snapshot.amphorae),
             floating_ips=None if delta.floating_ips == snapshot.floating_ips
-            else delta.floating_ips)
+            else delta.floating_ips,
+            deleted_amphorae=frozenset(k for k in delta.deleted_amphorae
+                                       if k in snapshot.amphorae),
+            suspect=frozenset(k for k in delta.suspect if k in snapshot.loadbalancers))
 
     def _forget(self, lb_id: str) -> None:
         for table in (self.parts, self.applicable, self.read):

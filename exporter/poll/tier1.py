@@ -36,8 +36,9 @@ from exporter.telemetry import Telemetry
 log = structlog.get_logger("exporter.scheduler")
 DELETING = "PENDING_DELETE"
 # A feed round is a handful of small requests (about a second on a busy API): one still
-# unanswered after this long means the API is in trouble, and octavia_up must say so within an
-# interval rather than after every retry of every request.
+# unanswered after this long (half the interval, at least 5 s for an API that has just
+# restarted) means the API is in trouble, and octavia_up must say so within an interval rather
+# than after every retry of every request.
 ROUND_TIMEOUT = 12.0
 
 
@@ -84,7 +85,7 @@ class Tier1:
         self._cycle_timeout = cycle_timeout
         self._lists_share = lists_share
         self._max_staleness = max_staleness
-        self._round_timeout = min(cycle_timeout, ROUND_TIMEOUT, max(1.0, interval / 2))
+        self._round_timeout = min(cycle_timeout, ROUND_TIMEOUT, max(5.0, interval / 2))
         self._refresh = refresh
         self._after_lists = after_lists
         self._clock = clock
@@ -219,9 +220,10 @@ class Tier1:
                 for rows in (delta.loadbalancers, delta.listeners, delta.pools,
                              delta.healthmonitors, delta.amphorae):
                     self.touched.update(rows)
+                self.touched.update(delta.deleted_amphorae)
             planned, incomplete = self._state.apply(delta, now)
             self._stream.queue(planned)
-            for lb_id in incomplete:
+            for lb_id in incomplete | delta.suspect:
                 self._ask_refresh(lb_id)
         snapshot = self._state.snapshot
         if snapshot is not None:

@@ -213,3 +213,16 @@ def test_page_sizes_follow_what_the_last_page_took() -> None:
     pacer.last_took = 0.001
     assert pacer.next_size(1000, 1000) == 1000  # never past the API's usual cap
     assert Pacer(1.0, page_seconds=None).next_size(200, 200) == 200
+
+
+def test_a_deleted_amphora_leaves_and_asks_after_its_load_balancer() -> None:
+    from exporter.model.snapshot import Amphora
+
+    snapshot = dataclasses.replace(fleet(), amphorae={"a1": Amphora("a1", "lb1", "ALLOCATED")})
+    state = state_of(snapshot)
+    delta = state.news(Delta(deleted_amphorae=frozenset({"a1", "unknown"}),
+                             suspect=frozenset({"lb1", "lb-unknown"})))
+    assert delta.deleted_amphorae == {"a1"} and delta.suspect == {"lb1"}
+    planned, _ = state.apply(delta, 10.0)
+    assert state.snapshot is not None and not state.snapshot.amphorae
+    assert [w.loadbalancer_id for _, w in planned] == ["lb1"]
