@@ -437,12 +437,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--simulator", action="store_true",
                         help="also run the changes against the simulator, per size")
     parser.add_argument("--exporter-python", default=sys.executable)
+    parser.add_argument("--exporter-src", help="source tree of the exporter under test (first "
+                        "on PYTHONPATH), e.g. `git archive <commit> exporter | tar -x -C DIR`")
+    parser.add_argument("--exporter-label", help="what to call it in the results")
     parser.add_argument("--exporter-args", default="")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     args.exporter_args = args.exporter_args.split()
-    build = real_api.ExporterBuild(args.exporter_python, None)
+    build = real_api.ExporterBuild(args.exporter_python, args.exporter_src)
     build.probe()
+    if args.exporter_label:
+        build.describe = args.exporter_label
     out: list[dict[str, Any]] = []
     for size in (int(x) for x in args.sizes.split(",")):
         if args.simulator:
