@@ -1,4 +1,5 @@
-"""structlog set-up: JSON when not on a terminal, readable when on one, secrets masked."""
+"""structlog set-up: JSON when not on a terminal, readable when on one, secrets masked; URLs
+fit for a log line or a page."""
 
 from __future__ import annotations
 
@@ -6,10 +7,36 @@ import logging
 import sys
 from collections.abc import Callable, MutableMapping, MutableSet
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 
 MASK = "***"
+
+
+def redact_url(url: str, *, mask_password: bool = False) -> str:
+    """`url` without what must not be shown: by default without user:password@ and without
+    its query (an API or Keystone URL: where a call went is all a log line needs, and a query
+    may carry a token someone pasted). With `mask_password`, as configured but for the
+    password, shown as *** (a broker URL: the user, vhost and options are what an operator
+    checks). "" when `url` cannot be parsed."""
+    try:
+        parts = urlsplit(url)
+        if mask_password and parts.password is None:
+            return url
+        host = parts.hostname or ""
+    except ValueError:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = f"{host}:{port}" if port else host
+    if mask_password:
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{netloc}"))
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 class Redactor:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from exporter.config import ConfigError, Settings
-from exporter.octavia.failures import AUTH, MALFORMED, keystone_reason, safe_url
+from exporter.logs import redact_url
+from exporter.octavia.failures import AUTH, MALFORMED, keystone_reason
 
 SERVICE_TYPE = "load-balancer"
 NETWORK = "network"
@@ -282,7 +283,7 @@ class KeystoneTokens:
     def auth_url(self) -> str:
         """Keystone's auth_url as configured (without credentials), for log lines."""
         url = getattr(self._cloud.session.auth, "auth_url", None)
-        return safe_url(str(url)) if url else ""
+        return redact_url(str(url)) if url else ""
 
     @property
     def current(self) -> str | None:
@@ -327,15 +328,15 @@ class KeystoneTokens:
             raise
         except ks_exceptions.HttpError as exc:
             raise AuthFailed(f"Keystone answered {exc.http_status} to GET /v3/{path}",
-                             keystone_reason(exc), safe_url(url or self.auth_url),
+                             keystone_reason(exc), redact_url(url or self.auth_url),
                              int(exc.http_status or 0), authentication=False) from exc
         except ks_exceptions.ClientException as exc:
             reason = keystone_reason(exc)
             raise AuthFailed(f"GET /v3/{path} failed: {type(exc).__name__} ({reason})", reason,
-                             safe_url(url or self.auth_url), authentication=False) from exc
+                             redact_url(url or self.auth_url), authentication=False) from exc
         except ValueError as exc:
             raise AuthFailed(f"GET /v3/{path}: the answer is not JSON", MALFORMED,
-                             safe_url(url), authentication=False) from exc
+                             redact_url(url), authentication=False) from exc
 
     async def identity_get(self, path: str) -> Any:
         """GET a Keystone v3 path (e.g. `projects`) through the cloud's own session and

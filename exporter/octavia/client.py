@@ -20,13 +20,13 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 
 from exporter import __version__
+from exporter.logs import redact_url
 from exporter.octavia.auth import AuthFailed, TokenProvider
 from exporter.octavia.failures import (
     KEYSTONE,
     MALFORMED,
     TIMEOUT,
     reason_for_status,
-    safe_url,
     service_reason,
 )
 from exporter.octavia.limiter import ERROR, OK, RATE_LIMITED, UNAVAILABLE, Limiter
@@ -50,7 +50,7 @@ class ApiError(Exception):
         self.reason = reason
         self.status = status
         # Where the failed call went, for the log line: never with credentials or a query.
-        self.url = safe_url(url) if url else ""
+        self.url = redact_url(url) if url else ""
 
 
 def api_root(catalog_url: str) -> str:

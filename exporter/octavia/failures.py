@@ -12,7 +12,6 @@ import socket
 import ssl
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 
@@ -116,24 +115,6 @@ def keystone_reason(exc: BaseException) -> str:
 
 def service_reason(exc: BaseException) -> str:
     return classify(exc) or CONNECTION_ERROR
-
-
-def safe_url(url: str) -> str:
-    """The URL without user:password@ and without its query (Keystone and the services never
-    need either in a log line, and a query may carry a token someone pasted)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = f"{host}:{port}" if port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def report(telemetry: Telemetry, cloud: str, error: ApiError) -> None:

@@ -20,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import structlog
 
+from exporter.logs import redact_url
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.notifications")
@@ -92,14 +93,6 @@ def url_password(url: str) -> str | None:
     return urlsplit(url).password
 
 
-def redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 class NotificationListener:
     def __init__(
         self,
@@ -138,7 +131,7 @@ class NotificationListener:
         except MalformedNotification as exc:
             self._telemetry.notifications_dropped.labels(self.cloud, "malformed").inc()
             log.warning("notification_malformed", cloud=self.cloud, reason="malformed",
-                        url=redact_url(self._url), problem=str(exc))
+                        url=redact_url(self._url, mask_password=True), problem=str(exc))
             return
         if event is None:
             self._telemetry.notifications_dropped.labels(self.cloud, "not_loadbalancer").inc()
@@ -172,7 +165,7 @@ class NotificationListener:
                     self._telemetry.notifications_connected.labels(self.cloud).set(1)
                     self.connected.set()
                     log.info("notifications_connected", cloud=self.cloud,
-                             url=redact_url(self._url), queue=self._queue)
+                             url=redact_url(self._url, mask_password=True), queue=self._queue)
                     async with queue.iterator() as messages:
                         async for message in messages:
                             async with message.process(ignore_processed=True):
@@ -188,6 +181,6 @@ class NotificationListener:
                 failures += 1
                 delay = min(BACKOFF_MAX, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1)
                 log.warning("notifications_disconnected", cloud=self.cloud,
-                            url=redact_url(self._url), error=type(exc).__name__,
-                            retry_in_seconds=round(delay, 1))
+                            url=redact_url(self._url, mask_password=True),
+                            error=type(exc).__name__, retry_in_seconds=round(delay, 1))
                 await asyncio.sleep(delay)

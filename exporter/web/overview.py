@@ -17,8 +17,8 @@ from importlib import metadata
 
 from exporter import __version__
 from exporter.config import Settings
+from exporter.logs import redact_url
 from exporter.model.snapshot import CloudView
-from exporter.octavia.notifications import redact_url
 from exporter.telemetry import LastError
 
 KINDS = ("loadbalancer", "listener", "pool", "member", "healthmonitor", "amphora",
@@ -102,7 +102,7 @@ def masked_settings(settings: Settings) -> tuple[tuple[str, str], ...]:
             continue
         value = getattr(settings, item.name)
         if item.name == "notifications_url" and value:
-            value = redact_url(str(value))
+            value = redact_url(str(value), mask_password=True)
         elif item.name == "shard":
             value = f"{value[0]}/{value[1]}"
         elif item.name == "clouds":

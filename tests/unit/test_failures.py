@@ -50,9 +50,3 @@ def test_http_status_of_keystoneauth_errors() -> None:
     assert failures.keystone_reason(Unauthorized()) == "unauthorized"
     assert [failures.reason_for_status(s) for s in (403, 404, 429, 503, 400)] == [
         "forbidden", "not_found", "rate_limited", "server_error", "client_error"]
-
-
-def test_safe_url_drops_credentials_and_query() -> None:
-    assert failures.safe_url("https://user:pw@k.example:5000/v3?token=abc#x") == \
-        "https://k.example:5000/v3"
-    assert failures.safe_url("http://[::1]:9876/v2/lbaas") == "http://[::1]:9876/v2/lbaas"

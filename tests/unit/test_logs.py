@@ -42,3 +42,19 @@ def test_logfmt_and_prometheus_level_names() -> None:
     assert buffer.getvalue().splitlines() == [
         line for line in buffer.getvalue().splitlines() if "level=warning event=shown" in line]
     assert 'url=http://k:5000/v3' in buffer.getvalue()
+
+
+def test_redact_url_drops_credentials_and_query() -> None:
+    assert logs.redact_url("https://user:pw@k.example:5000/v3?token=abc#x") == \
+        "https://k.example:5000/v3"
+    assert logs.redact_url("http://[::1]:9876/v2/lbaas") == "http://[::1]:9876/v2/lbaas"
+
+
+def test_redact_url_can_mask_only_the_password() -> None:
+    assert logs.redact_url("amqp://guest:guest@127.0.0.1:5672/vhost?heartbeat=30",
+                           mask_password=True) == \
+        "amqp://guest:***@127.0.0.1:5672/vhost?heartbeat=30"
+    assert logs.redact_url("amqp://guest:pw@[::1]:5672/", mask_password=True) == \
+        "amqp://guest:***@[::1]:5672/"
+    assert logs.redact_url("amqp://broker:5672/", mask_password=True) == "amqp://broker:5672/"
+    assert logs.redact_url("amqp://[::1", mask_password=True) == ""
