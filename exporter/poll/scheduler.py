@@ -26,19 +26,17 @@ from exporter.model.capabilities import Capabilities
 from exporter.model.parts import Subtree
 from exporter.model.snapshot import CloudHealth, CloudView, FleetSnapshot, L7Policy
 from exporter.octavia import l7
-from exporter.octavia.client import ApiError
-from exporter.octavia.failures import KEYSTONE
 from exporter.octavia.fetch import Fetcher
 from exporter.octavia.limiter import TIER2, tier
 from exporter.octavia.lists import ListReader
 from exporter.octavia.notifications import LoadBalancerEvent
-from exporter.octavia.parse import ParseError
 from exporter.octavia.refresh import read_subtree
 from exporter.poll import assemble
 from exporter.poll.observe import Observer
 from exporter.poll.pending import Pending
 from exporter.poll.publisher import PUBLISH_EVERY, Publisher
 from exporter.poll.reconcile import Reconciler
+from exporter.poll.refresher import Refresher
 from exporter.poll.state import FleetState
 from exporter.poll.stream import DetailStream
 from exporter.poll.tier1 import Feed, Tier1
@@ -47,7 +45,6 @@ from exporter.telemetry import Telemetry
 log = structlog.get_logger("exporter.scheduler")
 # Reconcile every this many intervals unless --reconcile-interval says otherwise.
 RECONCILE_INTERVALS = 10
-REFRESH = "octavia.loadbalancer.update.end"
 
 
 class CloudScheduler:
@@ -96,15 +93,17 @@ class CloudScheduler:
         self.tier1 = Tier1(self.cloud, lists, self.state, self.stream, self.publisher,
                            telemetry, interval=interval, cycle_timeout=cycle_timeout,
                            lists_share=lists_share, max_staleness=max_staleness, feed=feed,
-                           refresh=self._ask_refresh, after_lists=self._after_lists,
+                           refresh=lambda lb_id: self.refresher.ask(lb_id),
+                           after_lists=self._after_lists,
                            clock=clock, monotonic=monotonic)
         self.reconciler = Reconciler(
             self.cloud, lists, self.tier1, self.state, self.stream, self.publisher, telemetry,
             every=reconcile_interval or RECONCILE_INTERVALS * interval, share=lists_share,
             after=self._after_lists, clock=clock, monotonic=monotonic)
-        self._subtrees = subtrees or (lambda lb_id: read_subtree(fetcher.client, lb_id))
-        self.pending = Pending(refresh_debounce)
-        self.refreshes = 0
+        self.refresher = Refresher(
+            self.cloud, rules, self.state, self.tier1, self.stream, self.publisher, telemetry,
+            subtrees or (lambda lb_id: read_subtree(fetcher.client, lb_id)),
+            debounce=refresh_debounce, clock=clock)
         # Tier-1 cycles whose result is on /metrics (mark_published, by whoever renders).
         self.cycles_published = 0
         self._cycle_timeout = cycle_timeout
@@ -261,58 +260,18 @@ class CloudScheduler:
     # -- refreshes (notifications, and load balancers the feed shows only in part) -----
 
     def notify(self, event: LoadBalancerEvent) -> None:
-        self.pending.add(event)
-
-    def _ask_refresh(self, lb_id: str) -> None:
-        self.pending.add(LoadBalancerEvent(REFRESH, lb_id, None))
-
-    async def refresher(self) -> None:
-        while True:
-            batch = await self.pending.batch()
-            if self.snapshot is None:
-                continue
-            # One after the other, each on the current snapshot, so that two load balancers
-            # refreshed together do not undo each other.
-            for event in batch.values():
-                await self._refresh_one(event)
-            await self.publisher.now()
-            now = self._clock()
-            for event in batch.values():
-                if event.timestamp is not None:
-                    self._telemetry.notification_latency.labels(self.cloud).observe(
-                        max(0.0, now - event.timestamp))
+        self.refresher.add(event)
 
     async def _refresh_one(self, event: LoadBalancerEvent) -> None:
-        lb_id = event.loadbalancer_id
-        if not plan.in_shard(lb_id, self.rules.shard) or self.snapshot is None:
-            return
-        try:
-            subtree = None if event.deleted else await self._subtrees(lb_id)
-        except (ApiError, ParseError) as exc:
-            reason = exc.reason if isinstance(exc, ApiError) else "malformed"
-            url = exc.url if isinstance(exc, ApiError) else ""
-            # A Keystone failure stays Keystone's, whatever call needed the token.
-            endpoint = (KEYSTONE if isinstance(exc, ApiError) and exc.endpoint == KEYSTONE
-                        else "refresh")
-            self._telemetry.poll_error(self.cloud, endpoint, reason, url, str(exc))
-            log.warning("refresh_failed", cloud=self.cloud, endpoint=endpoint,
-                        loadbalancer_id=lb_id, reason=reason, url=url)
-            return
-        async with self.tier1.lock:
-            if self.tier1.touched is not None:
-                self.tier1.touched.add(lb_id)
-                if subtree is not None:
-                    self.tier1.touched.update([*subtree.listeners, *subtree.pools,
-                                               *subtree.healthmonitors])
-            if subtree is None:
-                self.state.remove(lb_id)
-                self.stream.drop(lb_id)
-            else:
-                work = self.state.replace(subtree)
-                if not work.empty:
-                    detail_at = self.state.snapshot.detail_read_at if self.state.snapshot else {}
-                    self.stream.enqueue((plan.NOTIFIED, detail_at.get(lb_id, 0.0)), work)
-        self.refreshes += 1
+        await self.refresher.refresh_one(event)
+
+    @property
+    def refreshes(self) -> int:
+        return self.refresher.refreshes
+
+    @property
+    def pending(self) -> Pending:
+        return self.refresher.pending
 
     # -- running ------------------------------------------------------------------------
 
@@ -324,7 +283,7 @@ class CloudScheduler:
                 asyncio.create_task(self.loop(), name=f"poll-{self.cloud}"),
                 asyncio.create_task(self.reconciler.run(self._monotonic()),
                                     name=f"reconcile-{self.cloud}"),
-                asyncio.create_task(self.refresher(), name=f"refresh-{self.cloud}")]
+                asyncio.create_task(self.refresher.run(), name=f"refresh-{self.cloud}")]
 
     async def stop(self) -> None:
         await self.stream.stop()
