@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from exporter.config import ConfigError, Settings
 from exporter.logs import redact_url
+from exporter.octavia.errors import AuthFailed
 from exporter.octavia.failures import AUTH, MALFORMED, keystone_reason
 
 SERVICE_TYPE = "load-balancer"
@@ -158,23 +159,6 @@ def resolve_clouds(settings: Settings) -> list[Cloud]:
     if problems:
         raise ConfigError(problems)
     return clouds
-
-
-class AuthFailed(Exception):
-    """Keystone refused us or could not be reached; the message is safe to log.
-
-    `reason` is one of exporter.failures' words, `url` the Keystone URL we tried."""
-
-    def __init__(self, message: str, reason: str = AUTH, url: str = "", status: int = 0,
-                 authentication: bool = True) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.url = url
-        # The HTTP status when Keystone answered (0: it did not, or authentication failed).
-        self.status = status
-        # False for a failed identity_get call made with a valid token: authentication
-        # failures are counted where the token is used for Octavia, not twice.
-        self.authentication = authentication
 
 
 class TokenProvider(Protocol):

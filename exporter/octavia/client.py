@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 
 from exporter import __version__
-from exporter.logs import redact_url
-from exporter.octavia.auth import AuthFailed, TokenProvider
+from exporter.octavia.auth import TokenProvider
+from exporter.octavia.errors import ApiError, AuthFailed
 from exporter.octavia.failures import (
     KEYSTONE,
     MALFORMED,
@@ -38,19 +38,6 @@ MAX_RETRY_AFTER = 30.0
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 8.0
 MAX_PAGES = 100_000
-
-
-class ApiError(Exception):
-    """A request failed for good (after retries). `reason` is a short, bounded label value."""
-
-    def __init__(self, endpoint: str, reason: str, detail: str = "", status: int = 0,
-                 url: str = "") -> None:
-        super().__init__(f"{endpoint}: {reason}{' (' + detail + ')' if detail else ''}")
-        self.endpoint = endpoint
-        self.reason = reason
-        self.status = status
-        # Where the failed call went, for the log line: never with credentials or a query.
-        self.url = redact_url(url) if url else ""
 
 
 def api_root(catalog_url: str) -> str:

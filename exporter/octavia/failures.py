@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from exporter.octavia.errors import ApiError
+
 if TYPE_CHECKING:
-    from exporter.octavia.client import ApiError
     from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.failures")

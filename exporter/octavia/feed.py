@@ -33,7 +33,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from exporter.octavia import parse
-from exporter.octavia.client import ApiError, OctaviaClient
+from exporter.octavia.client import OctaviaClient
+from exporter.octavia.errors import ApiError
 
 # Seconds below the last watermark that each read goes back: controller clocks are NTP-synced
 # to well under a second; commit order can put a row written a moment earlier after the read.

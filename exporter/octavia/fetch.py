@@ -26,7 +26,8 @@ from exporter.model.parts import Detail
 from exporter.model.plan import Parts, Rules, Work, reads_tree, stats_amphorae
 from exporter.model.snapshot import Amphora, Member, Stats
 from exporter.octavia import failures, parse
-from exporter.octavia.client import ApiError, OctaviaClient
+from exporter.octavia.client import OctaviaClient
+from exporter.octavia.errors import ApiError
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.fetch")

@@ -21,7 +21,8 @@ from exporter.model.capabilities import Capabilities
 from exporter.model.parts import Inventory
 from exporter.model.snapshot import FleetSnapshot, L7Policy
 from exporter.octavia import l7, offerings, parse, quotas
-from exporter.octavia.client import ApiError, OctaviaClient
+from exporter.octavia.client import OctaviaClient
+from exporter.octavia.errors import ApiError
 from exporter.octavia.projects import ProjectNames
 
 log = structlog.get_logger("exporter.inventory")

@@ -19,7 +19,8 @@ from typing import Any
 
 from exporter.model.snapshot import L7Policy, L7Rule
 from exporter.octavia import parse
-from exporter.octavia.client import ApiError, OctaviaClient
+from exporter.octavia.client import OctaviaClient
+from exporter.octavia.errors import ApiError
 
 POLICY_FIELDS = (
     "id", "name", "project_id", "listener_id", "provisioning_status", "operating_status",

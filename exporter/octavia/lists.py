@@ -25,7 +25,8 @@ from exporter.model.plan import in_shard
 from exporter.model.share import same
 from exporter.model.snapshot import Amphora, FleetSnapshot, FloatingIP, HealthMonitor
 from exporter.octavia import failures, parse
-from exporter.octavia.client import ApiError, OctaviaClient
+from exporter.octavia.client import OctaviaClient
+from exporter.octavia.errors import ApiError
 from exporter.octavia.inventory import InventoryReader
 from exporter.octavia.pacing import Pacer
 from exporter.octavia.projects import ProjectNames

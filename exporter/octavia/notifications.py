@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from exporter.logs import redact_url
+from exporter.octavia.errors import MalformedNotification
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.notifications")
@@ -42,10 +43,6 @@ class LoadBalancerEvent:
     @property
     def deleted(self) -> bool:
         return self.event_type.endswith(".delete.end")
-
-
-class MalformedNotification(ValueError):
-    pass
 
 
 def _timestamp(value: Any) -> float | None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import structlog
 
 from exporter.model.capabilities import Capabilities
-from exporter.octavia.auth import AuthFailed
+from exporter.octavia.errors import AuthFailed
 from exporter.octavia.failures import MALFORMED, keystone_reason
 
 log = structlog.get_logger("exporter.projects")

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exporter.octavia import parse
-from exporter.octavia.client import ApiError, OctaviaClient
+from exporter.octavia.client import OctaviaClient
+from exporter.octavia.errors import ApiError
 
 # Our resource label -> the API's key, then its deprecated spelling (both are still served).
 RESOURCES: tuple[tuple[str, str, str], ...] = (

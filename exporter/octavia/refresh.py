@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from exporter.model.parts import Subtree
 from exporter.model.snapshot import HealthMonitor, Listener, Pool
 from exporter.octavia import parse
-from exporter.octavia.client import ApiError, OctaviaClient
+from exporter.octavia.client import OctaviaClient
+from exporter.octavia.errors import ApiError
 
 T = TypeVar("T")
 

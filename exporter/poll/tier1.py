@@ -25,7 +25,7 @@ import structlog
 from exporter.model import health, plan
 from exporter.model.parts import Delta, Inventory
 from exporter.model.snapshot import CloudHealth, FleetSnapshot, FloatingIP
-from exporter.octavia.client import ApiError
+from exporter.octavia.errors import ApiError
 from exporter.octavia.feed import FeedUnusable
 from exporter.octavia.lists import ListsFailed
 from exporter.poll.publisher import Publisher

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from exporter.octavia.client import ApiError, OctaviaClient
+from exporter.octavia.client import OctaviaClient
+from exporter.octavia.errors import ApiError
 from exporter.octavia.limiter import TIER2, Limiter, tier
 from exporter.telemetry import Telemetry
 

@@ -6,7 +6,8 @@ import aiohttp
 import pytest
 from aioresponses import aioresponses
 
-from exporter.octavia.client import ApiError, OctaviaClient, api_root, retry_after_seconds
+from exporter.octavia.client import OctaviaClient, api_root, retry_after_seconds
+from exporter.octavia.errors import ApiError
 from exporter.telemetry import Telemetry
 
 ROOT = "http://octavia.test:9876"

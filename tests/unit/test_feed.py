@@ -16,7 +16,7 @@ from exporter.model.parts import Delta
 from exporter.model.snapshot import FleetSnapshot, Listener, LoadBalancer, Pool
 from exporter.octavia import feed
 from exporter.octavia.changes import ChangeReader
-from exporter.octavia.client import ApiError
+from exporter.octavia.errors import ApiError
 from exporter.poll.observe import Observer
 from exporter.poll.state import FleetState
 from exporter.telemetry import Telemetry

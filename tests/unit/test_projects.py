@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from exporter.model.capabilities import Capabilities
-from exporter.octavia.auth import AuthFailed
+from exporter.octavia.errors import AuthFailed
 from exporter.octavia.projects import ProjectNames, cycles_between, parse_projects
 
 

@@ -17,7 +17,7 @@ from exporter.model import plan
 from exporter.model.capabilities import Capabilities
 from exporter.model.parts import Detail, Inventory
 from exporter.model.snapshot import Flavor, FleetSnapshot, Listener, LoadBalancer, Member, Pool
-from exporter.octavia.client import ApiError
+from exporter.octavia.errors import ApiError
 from exporter.octavia.lists import ListsFailed
 from exporter.poll import assemble
 from exporter.poll.scheduler import CloudScheduler
