@@ -93,3 +93,16 @@ class Delta:
         return not (self.loadbalancers or self.listeners or self.pools or self.healthmonitors
                     or self.amphorae or self.floating_ips is not None or self.suspect
                     or self.deleted_amphorae)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBalancerEvent:
+    """A notification (or the feed) named this load balancer: refresh it."""
+
+    event_type: str  # e.g. octavia.loadbalancer.update.end
+    loadbalancer_id: str
+    timestamp: float | None  # when Octavia sent it (UTC epoch), if it said
+
+    @property
+    def deleted(self) -> bool:
+        return self.event_type.endswith(".delete.end")

@@ -17,7 +17,6 @@ import json
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from exporter.logs import redact_url
+from exporter.model.parts import LoadBalancerEvent
 from exporter.octavia.errors import MalformedNotification
 from exporter.telemetry import Telemetry
 
@@ -32,17 +32,6 @@ log = structlog.get_logger("exporter.notifications")
 
 EVENT_PREFIX = "octavia.loadbalancer."
 BACKOFF_MAX = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class LoadBalancerEvent:
-    event_type: str  # e.g. octavia.loadbalancer.update.end
-    loadbalancer_id: str
-    timestamp: float | None  # when Octavia sent it (UTC epoch), if it said
-
-    @property
-    def deleted(self) -> bool:
-        return self.event_type.endswith(".delete.end")
 
 
 def _timestamp(value: Any) -> float | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from exporter.octavia.notifications import LoadBalancerEvent
+from exporter.model.parts import LoadBalancerEvent
 
 
 class Pending:

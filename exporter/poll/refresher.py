@@ -14,10 +14,9 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from exporter.model import plan
-from exporter.model.parts import Subtree
+from exporter.model.parts import LoadBalancerEvent, Subtree
 from exporter.octavia.errors import ApiError
 from exporter.octavia.failures import KEYSTONE
-from exporter.octavia.notifications import LoadBalancerEvent
 from exporter.octavia.parse import ParseError
 from exporter.poll.pending import Pending
 from exporter.poll.publisher import Publisher

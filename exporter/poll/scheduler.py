@@ -23,13 +23,12 @@ import structlog
 
 from exporter.model import plan
 from exporter.model.capabilities import Capabilities
-from exporter.model.parts import Subtree
+from exporter.model.parts import LoadBalancerEvent, Subtree
 from exporter.model.snapshot import CloudHealth, CloudView, FleetSnapshot, L7Policy
 from exporter.octavia import l7
 from exporter.octavia.fetch import Fetcher
 from exporter.octavia.limiter import TIER2, tier
 from exporter.octavia.lists import ListReader
-from exporter.octavia.notifications import LoadBalancerEvent
 from exporter.octavia.refresh import read_subtree
 from exporter.poll import assemble
 from exporter.poll.observe import Observer

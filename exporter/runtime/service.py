@@ -11,8 +11,8 @@ import time
 from collections.abc import Sequence
 
 from exporter.export.exposition import Exposition
+from exporter.model.parts import LoadBalancerEvent
 from exporter.model.snapshot import CloudView
-from exporter.octavia.notifications import LoadBalancerEvent
 from exporter.poll.scheduler import CloudScheduler
 
 

@@ -415,7 +415,7 @@ async def test_a_bad_web_config_exits_2_naming_key_path_and_fix(tmp_path) -> Non
                          ids=["500", "bad_objects"])
 async def test_a_failed_refresh_names_reason_and_url(fault, reason, sim, control, make_exporter,
                                                      log_buffer) -> None:
-    from exporter.octavia.notifications import LoadBalancerEvent
+    from exporter.model.parts import LoadBalancerEvent
 
     exporter = make_exporter(retries=0)
     await exporter.cycle()
