@@ -20,7 +20,7 @@ from exporter.config import DEFAULT_TELEMETRY_PATH, Settings
 from exporter.export.exposition import Exposition
 from exporter.runtime.service import Service
 from exporter.telemetry import LastError, Telemetry
-from exporter.web import overview
+from exporter.web import middleware, overview
 from exporter.web.webconfig import WebConfig
 
 WRITE_CHUNK = 4 * 1024 * 1024
@@ -91,9 +91,9 @@ def build_app(service: Service, exposition: Exposition, web_config: WebConfig | 
               *, telemetry_path: str = DEFAULT_TELEMETRY_PATH, settings: Settings | None = None,
               telemetry: Telemetry | None = None) -> web.Application:
     web_config = web_config or WebConfig()
-    app = web.Application(middlewares=web_config.middlewares())
+    app = web.Application(middlewares=middleware.middlewares(web_config))
     if web_config.headers:
-        app.on_response_prepare.append(web_config.add_headers)
+        app.on_response_prepare.append(middleware.header_hook(web_config.headers))
     app[SERVICE_KEY] = service
     app[EXPOSITION_KEY] = exposition
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 
-from exporter.web import webconfig
+from exporter.web import middleware, webconfig
 from exporter.web.server import build_app
 from tests.support.exposition import parse_exposition
 from tests.support.ports import free_port
@@ -135,7 +135,7 @@ async def test_tls_and_basic_auth_from_web_config(make_exporter, tls_files, tmp_
 
 async def test_unknown_user_costs_a_bcrypt_like_a_wrong_password() -> None:
     hashed = bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=10))
-    auth = webconfig.BasicAuth({"user": hashed})
+    auth = middleware.BasicAuth({"user": hashed})
 
     async def timed(user: str) -> float:
         header = "Basic " + __import__("base64").b64encode(f"{user}:wrong".encode()).decode()

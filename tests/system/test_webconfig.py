@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import subprocess
+import sys
 import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,7 +21,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from exporter.web import webconfig
+from exporter.web import middleware, webconfig
 from exporter.web.server import build_app
 from tests import certs
 from tests.support.ports import free_port
@@ -268,12 +270,23 @@ async def test_rate_limit(write, serve) -> None:
 
 def test_rate_limit_refills_one_token_per_interval() -> None:
     now = [0.0]
-    limit = webconfig.RateLimit(2.0, 1, clock=lambda: now[0])
+    limit = middleware.RateLimit(2.0, 1, clock=lambda: now[0])
     assert limit.allow() and not limit.allow()
     now[0] = 1.9
     assert not limit.allow()
     now[0] = 4.0
     assert limit.allow()
+
+
+def test_importing_the_web_modules_computes_no_hash() -> None:
+    # bcrypt made to refuse: a module that hashed at import would fail to import.
+    code = ("import bcrypt\n"
+            "def refuse(*args, **kwargs):\n"
+            "    raise AssertionError('bcrypt called at import')\n"
+            "bcrypt.hashpw = bcrypt.gensalt = refuse\n"
+            "import exporter.web.server, exporter.web.middleware, exporter.web.webconfig\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_durations() -> None:
