@@ -12,19 +12,37 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from aiohttp import web
 
 from exporter.config import DEFAULT_TELEMETRY_PATH, Settings
 from exporter.export.exposition import Exposition
-from exporter.runtime.service import Service
+from exporter.model.snapshot import CloudView
 from exporter.telemetry import LastError, Telemetry
 from exporter.web import middleware, overview
 from exporter.web.webconfig import WebConfig
 
+
+class Polling(Protocol):
+    """What the endpoints need of the process behind them (runtime.service.Service): read
+    from the server's thread, so each answer must be safe to take there."""
+
+    @property
+    def alive(self) -> bool:
+        """The poll loops are running (/healthz)."""
+
+    @property
+    def ready(self) -> bool:
+        """Every cloud's first poll cycle is on /metrics (/readyz)."""
+
+    def views(self) -> Sequence[CloudView]:
+        """Each cloud's current snapshot and health (the overview page)."""
+
+
 WRITE_CHUNK = 4 * 1024 * 1024
-SERVICE_KEY: web.AppKey[Service] = web.AppKey("service", Service)
+SERVICE_KEY: web.AppKey[Polling] = web.AppKey("service")
 EXPOSITION_KEY: web.AppKey[Exposition] = web.AppKey("exposition", Exposition)
 OVERVIEW_KEY: web.AppKey[Callable[[], overview.Overview]] = web.AppKey("overview")
 
@@ -87,7 +105,7 @@ async def landing(request: web.Request) -> web.Response:
                         content_type="text/html")
 
 
-def build_app(service: Service, exposition: Exposition, web_config: WebConfig | None = None,
+def build_app(service: Polling, exposition: Exposition, web_config: WebConfig | None = None,
               *, telemetry_path: str = DEFAULT_TELEMETRY_PATH, settings: Settings | None = None,
               telemetry: Telemetry | None = None) -> web.Application:
     web_config = web_config or WebConfig()
