@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +12,28 @@ import pytest
 from tests.support import tools
 from tests.support.network import NETWORK, LoopbackNetwork
 
+TESTS = Path(__file__).resolve().parent
+# Where every test is slow (measured with --durations, each 5 s or more or behind a bring-up of
+# that order): the real OpenStack and the end-to-end stack start once a session, the image and
+# release tests build, the others start a broker, a browser or a soak per test. Single slow
+# tests elsewhere carry @pytest.mark.slow themselves. docs/development.md: the fast subset.
+SLOW = ("integration", "e2e", "deploy/test_image.py", "deploy/test_release.py",
+        "deploy/test_scrape_configs.py", "system/test_notifications.py",
+        "system/test_overview.py", "system/test_soak.py", "unit/test_properties.py")
+
 
 def pytest_configure(config: pytest.Config) -> None:
+    for where in SLOW:
+        # A path renamed away would silently drop its tests into the fast subset.
+        assert (TESTS / where).exists(), f"tests/conftest.py SLOW names a missing {where}"
     NETWORK.install()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.resolve().relative_to(TESTS).as_posix()
+        if any(where == slow or where.startswith(slow + "/") for slow in SLOW):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

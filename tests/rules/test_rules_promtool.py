@@ -28,7 +28,10 @@ def test_promtool_check_rules(promtool: str, path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("path", PROMTOOL_TESTS, ids=lambda p: p.name)
+# The slow-burn SLO file evaluates days of samples: seconds of promtool, the rest well under one.
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.slow) if p.name == "availability_slo_slow.test.yml" else p
+    for p in PROMTOOL_TESTS], ids=lambda p: p.name)
 def test_promtool_test_rules(promtool: str, path: Path) -> None:
     result = _run([promtool, "test", "rules", str(path)])
     assert result.returncode == 0, result.stdout + result.stderr

@@ -145,6 +145,7 @@ async def test_the_limit_settles_near_the_servers_capacity(rig: Rig) -> None:
     assert rig.capacity.most_queued <= 5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rig", [{"capacity": {"workers": 1, "service": 0.03},
                                   "initial": 16}], indirect=True)
 async def test_latency_growth_shrinks_a_limit_that_is_too_high(rig: Rig) -> None:

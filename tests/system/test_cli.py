@@ -8,12 +8,14 @@ import signal
 import time
 
 import aiohttp
+import pytest
 
 from tests.support.cli import EXPORTER, run
 from tests.support.exposition import one, parse_exposition
 from tests.support.ports import free_port
 
 
+@pytest.mark.slow
 async def test_once_prints_every_family_and_exits_0(sim, control) -> None:
     code, out, err = await run("--os-cloud", "simulator", "--once")
     assert code == 0, err

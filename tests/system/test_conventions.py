@@ -38,6 +38,7 @@ async def test_help_names_every_allowed_value_and_hides_old_spellings() -> None:
     assert "--log-level" not in out and "--log-format" not in out
 
 
+@pytest.mark.slow
 async def test_old_log_flags_still_work_with_a_deprecation_warning(sim) -> None:
     code, _, err = await run("--os-cloud", "simulator", "--once", "--log-level", "debug",
                              "--log-format", "json")

@@ -38,6 +38,7 @@ async def healthy_within(args: list[str], deadline: float) -> tuple[int, str, st
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.slow
 async def test_follows_the_servers_port_tls_and_auth(sim, tls_web_config) -> None:
     port = free_port()
     server_args = ["--os-cloud", "simulator", "--web.listen-address", f"127.0.0.1:{port}",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.support.exposition import one, status_of
 
 
@@ -18,6 +20,7 @@ def exported_members(metrics) -> set[str]:
     return {lab["member_id"] for lab, _ in metrics.get("octavia_member_info", [])}
 
 
+@pytest.mark.slow
 async def test_lists_are_published_while_detail_is_still_being_read(control,
                                                                     make_exporter) -> None:
     truth = await control.fleet()
