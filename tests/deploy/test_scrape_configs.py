@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from tests.deploy.podman import REPO
-from tests.e2e.harness import Processes, PrometheusAPI, free_port, wait_until
+from tests.e2e.harness import Processes, PrometheusAPI, wait_until
+from tests.support.ports import free_port
 
 PROMETHEUS = REPO / "deploy" / "prometheus"
 GRAFANA = REPO / "deploy" / "grafana" / "provisioning"
