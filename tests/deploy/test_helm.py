@@ -30,9 +30,9 @@ from exporter.web import tls as web_tls
 from exporter.web import webconfig
 from tests import certs
 from tests.deploy.podman import REPO
-from tests.deploy.test_kubernetes import pod_argv
 from tests.e2e.harness import ProcessDied, wait_until
 from tests.support.exposition import one, parse_exposition
+from tests.support.kubernetes import pod_argv
 from tests.support.ports import free_port
 
 CHART = REPO / "deploy" / "helm" / "octavia-exporter"
