@@ -366,6 +366,8 @@ def sim_run_size(lbs: int, args: argparse.Namespace, build: real_api.ExporterBui
         try:
             started = time.monotonic()
             while time.monotonic() < started + args.timeout:
+                if not run.alive():
+                    raise RuntimeError(f"the exporter exited:\n{run.tail()}")
                 run.scrape()
                 if gauge(run.last_body, "octavia_up") == 1:
                     break
