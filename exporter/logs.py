@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, MutableMapping, MutableSet
+from collections.abc import Callable, Collection, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,16 +42,21 @@ def redact_url(url: str, *, mask_password: bool = False) -> str:
 class Redactor:
     """Replaces every known secret (passwords, tokens, credential secrets) in every log field.
 
-    Secrets are registered as they become known (tokens arrive at run time), so this holds a
-    live set rather than a snapshot taken at start-up.
+    Secrets become known as the process runs (tokens arrive at run time), so this holds live
+    collections, read at each log line, rather than a snapshot taken at start-up. One belongs
+    to the process's runtime, which hands it to configure().
     """
 
     def __init__(self) -> None:
-        self.sources: list[MutableSet[str] | frozenset[str]] = []
+        self._sources: list[Collection[str]] = []
+
+    def add(self, secrets: Collection[str]) -> None:
+        """Mask every string in `secrets`, now and whatever is added to it later."""
+        self._sources.append(secrets)
 
     def _scrub(self, value: Any) -> Any:
         if isinstance(value, str):
-            for source in self.sources:
+            for source in self._sources:
                 for secret in source:
                     if secret and secret in value:
                         value = value.replace(secret, MASK)
@@ -65,17 +70,18 @@ class Redactor:
     def __call__(
         self, _: Any, __: str, event: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        if not self.sources:
+        if not self._sources:
             return event
         for key in list(event):
             event[key] = self._scrub(event[key])
         return event
 
 
-REDACTOR = Redactor()
-
-
-def configure(level: str = "info", fmt: str = "auto", stream: Any = None) -> None:
+def configure(level: str = "info", fmt: str = "auto", stream: Any = None,
+              redactor: Redactor | None = None) -> None:
+    """Every log line, ours and the libraries', at `level` in `fmt` to `stream` (stderr), with
+    the secrets `redactor` knows masked (a new, empty one when None)."""
+    redactor = Redactor() if redactor is None else redactor
     out = stream or sys.stderr
     use_console = fmt == "console" or (fmt == "auto" and out.isatty())
     renderer: Callable[..., Any] = (
@@ -90,21 +96,32 @@ def configure(level: str = "info", fmt: str = "auto", stream: Any = None) -> Non
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            REDACTOR,
+            redactor,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
-    _route_stdlib_logging(numeric, out, renderer)
+    _route_stdlib_logging(numeric, out, renderer, redactor)
+
+
+def installed_redactor() -> Redactor | None:
+    """The redactor of the log configuration in force (None before configure()): a runtime
+    built by a caller that configured the logging itself (a test's log buffer) registers its
+    secrets there."""
+    for processor in structlog.get_config()["processors"]:
+        if isinstance(processor, Redactor):
+            return processor
+    return None
 
 
 class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler this module installed, so a second configure() replaces only it."""
 
 
-def _route_stdlib_logging(level: int, out: Any, renderer: Callable[..., Any]) -> None:
+def _route_stdlib_logging(level: int, out: Any, renderer: Callable[..., Any],
+                          redactor: Redactor) -> None:
     """keystoneauth, openstacksdk, aiohttp and aio-pika log through the standard library, and
     Python warnings can be captured there too: render their records with the same processors,
     so a JSON log stream stays JSON on every line, with the same secret masking."""
@@ -117,7 +134,7 @@ def _route_stdlib_logging(level: int, out: Any, renderer: Callable[..., Any]) ->
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            REDACTOR,
+            redactor,
             renderer,
         ],
     )

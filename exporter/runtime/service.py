@@ -1,28 +1,63 @@
-"""The clouds' schedules under one roof: start and stop them, publish what they produce.
+"""The clouds' pollers under one roof: start and stop them, publish what they produce.
 
-Each cloud runs on its own CloudScheduler (scheduler.py); this renders the fleet whenever one of
-them has something new, one render at a time, and tells waiters (--once, /readyz, tests).
+Each cloud runs on its own poller (poll/scheduler.py's CloudScheduler); this renders the fleet
+whenever one of them has something new, one render at a time, keeps count of the cycles that
+are on /metrics, and tells waiters (--once, /readyz, tests).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from exporter.export.exposition import Exposition
 from exporter.model.parts import LoadBalancerEvent
 from exporter.model.snapshot import CloudView
-from exporter.poll.scheduler import CloudScheduler
+
+# Render every cloud's current view onto /metrics; the seconds the render took.
+Publish = Callable[[], Awaitable[float]]
+
+
+class Poller(Protocol):
+    """What the runtime needs of one cloud's poller."""
+
+    @property
+    def cloud(self) -> str:
+        """The cloud's label."""
+
+    @property
+    def backlog(self) -> int:
+        """Load balancers whose detail is due and not yet read (octavia_detail_backlog)."""
+
+    def view(self) -> CloudView:
+        """The current snapshot, health and capabilities, as they are now."""
+
+    def notify(self, event: LoadBalancerEvent) -> None:
+        """A notification named this load balancer: refresh it soon."""
+
+    async def run_cycle(self) -> bool:
+        """Tier 1, then one complete tier-2 pass, then publish; True when tier 1 succeeded."""
+
+    def start(self) -> list[asyncio.Task[None]]:
+        """Run on schedule until stopped; the tasks that do it."""
+
+    async def stop(self) -> None:
+        """Stop what start() and run_cycle() left running (the tasks are cancelled first)."""
 
 
 class Service:
-    def __init__(self, clouds: Sequence[CloudScheduler], exposition: Exposition) -> None:
-        self.clouds = list(clouds)
+    def __init__(self, exposition: Exposition,
+                 pollers: Callable[[Publish], Sequence[Poller]]) -> None:
+        """`pollers` builds the clouds' pollers, each given this service's publish."""
         self._exposition = exposition
         self._tasks: list[asyncio.Task[None]] = []
         self._publish_lock = asyncio.Lock()
         self.cycle_done = asyncio.Condition()
+        self.clouds: tuple[Poller, ...] = tuple(pollers(self.publish))
+        # Per cloud, the tier-1 cycles whose results are on /metrics.
+        self._published = [0] * len(self.clouds)
 
     def views(self) -> list[CloudView]:
         return [c.view() for c in self.clouds]
@@ -30,7 +65,7 @@ class Service:
     @property
     def ready(self) -> bool:
         """True once every cloud's first tier-1 cycle, successful or not, is on /metrics."""
-        return all(c.cycles_published > 0 for c in self.clouds)
+        return all(count > 0 for count in self._published)
 
     @property
     def alive(self) -> bool:
@@ -39,18 +74,19 @@ class Service:
     async def publish(self) -> float:
         """Render every cloud's current view; return the seconds the render took."""
         async with self._publish_lock:
-            # Cycles complete when the views are taken are on /metrics once rendered.
-            completed = [c.health.cycles_completed for c in self.clouds]
+            views = self.views()
+            # The cycles complete in the views taken are on /metrics once they are rendered.
+            completed = [view.health.cycles_completed for view in views]
             started = time.monotonic()
-            await self._exposition.render(self.views())
+            await self._exposition.render(views)
             took = time.monotonic() - started
-            for state, count in zip(self.clouds, completed, strict=True):
-                state.cycles_published = max(state.cycles_published, count)
+            self._published = [max(published, count) for published, count
+                               in zip(self._published, completed, strict=True)]
         async with self.cycle_done:
             self.cycle_done.notify_all()
         return took
 
-    async def run_cycle(self, state: CloudScheduler) -> bool:
+    async def run_cycle(self, state: Poller) -> bool:
         """Tier 1 and one complete tier-2 pass for one cloud; True when tier 1 succeeded."""
         return await state.run_cycle()
 
@@ -78,5 +114,5 @@ class Service:
         async def done() -> None:
             async with self.cycle_done:
                 await self.cycle_done.wait_for(
-                    lambda: all(c.cycles_published >= count for c in self.clouds))
+                    lambda: all(published >= count for published in self._published))
         await asyncio.wait_for(done(), timeout)

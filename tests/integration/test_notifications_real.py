@@ -14,9 +14,9 @@ from typing import Any
 
 import requests
 
-from exporter.cli import build_service
 from exporter.config import Settings
 from exporter.octavia.notifications import NotificationListener
+from exporter.runtime.process import build_service
 from exporter.telemetry import Telemetry
 from tests.integration import harness
 from tests.support.exporter import Exporter, use_clouds_yaml

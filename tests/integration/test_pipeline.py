@@ -14,8 +14,8 @@ from typing import Any
 
 import requests
 
-from exporter.cli import build_service
 from exporter.config import Settings
+from exporter.runtime.process import build_service
 from exporter.telemetry import Telemetry
 from tests.integration import checks, fleet, harness, pipeline
 from tests.support.exporter import Exporter, use_clouds_yaml

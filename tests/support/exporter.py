@@ -13,10 +13,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from exporter.cli import build_service
 from exporter.config import Settings
 from exporter.export.exposition import Exposition
 from exporter.octavia.client import OctaviaClient
+from exporter.runtime.process import build_service
 from exporter.runtime.service import Service
 from exporter.simulator import Simulator
 from exporter.telemetry import Telemetry

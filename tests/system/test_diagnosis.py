@@ -16,8 +16,8 @@ import pytest
 import yaml
 from aiohttp import web
 
-from exporter.cli import build_service
 from exporter.config import Settings
+from exporter.runtime.process import build_service
 from exporter.telemetry import Telemetry
 from tests import certs
 from tests.support.cli import run

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from aiohttp import web
 
-from exporter.cli import build_service
 from exporter.config import Settings
+from exporter.runtime.process import build_service
 from exporter.telemetry import Telemetry
 from exporter.web import overview
 from exporter.web.server import build_app

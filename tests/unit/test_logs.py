@@ -12,15 +12,16 @@ from exporter import logs
 
 def test_stdlib_records_and_warnings_are_json_and_masked() -> None:
     buffer = io.StringIO()
-    logs.REDACTOR.sources.append(frozenset({"s3cret"}))
+    redactor = logs.Redactor()
+    redactor.add(frozenset({"s3cret"}))
     try:
-        logs.configure("debug", "json", stream=buffer)
+        logs.configure("debug", "json", stream=buffer, redactor=redactor)
+        assert logs.installed_redactor() is redactor
         structlog.get_logger("ours").info("ours", detail="password s3cret")
         logging.getLogger("keystoneauth1.session").warning("REQ: curl -H 'X: s3cret' %s", "u")
         logging.getLogger("aiohttp.client").debug("debug from a library")
         warnings.warn("something is deprecated", DeprecationWarning, stacklevel=1)
     finally:
-        logs.REDACTOR.sources.pop()
         logs.configure("info", "json")
     events = [json.loads(line) for line in buffer.getvalue().splitlines()]
     assert [e["event"] for e in events][:2] == ["ours", "REQ: curl -H 'X: ***' u"]
