@@ -103,8 +103,6 @@ class CloudScheduler:
             self.cloud, rules, self.state, self.tier1, self.stream, self.publisher, telemetry,
             subtrees or (lambda lb_id: read_subtree(fetcher.client, lb_id)),
             debounce=refresh_debounce, clock=clock)
-        # Tier-1 cycles whose result is on /metrics (mark_published, by whoever renders).
-        self.cycles_published = 0
         self._cycle_timeout = cycle_timeout
         self._rule_reader = rule_reader
         self._rules_task: asyncio.Task[None] | None = None
@@ -145,10 +143,6 @@ class CloudScheduler:
 
     def view(self) -> CloudView:
         return CloudView(self.health, self.snapshot, self.capabilities)
-
-    def mark_published(self, cycles: int) -> None:
-        """The renderer put the results of `cycles` tier-1 cycles on /metrics."""
-        self.cycles_published = max(self.cycles_published, cycles)
 
     def _feed_lag(self) -> float:
         started = self.tier1.last_success_started
