@@ -35,6 +35,7 @@ from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.scheduler")
 DELETING = "PENDING_DELETE"
+DELETING_EVERY = 16
 # A feed round is a handful of small requests (about a second on a busy API): one still
 # unanswered after this long (half the interval, at least 5 s for an API that has just
 # restarted) means the API is in trouble, and octavia_up must say so within an interval rather
@@ -99,6 +100,9 @@ class Tier1:
         self.touched: set[str] | None = None
         self.lock = asyncio.Lock()
         self._needs_lists = False
+        self._round = 0
+        # PENDING_DELETE load balancers: (round of the next read, rounds between reads).
+        self._deleting: dict[str, tuple[int, int]] = {}
         telemetry.feed_enabled.labels(cloud).set(1 if feed is not None else 0)
 
     @property
@@ -225,15 +229,30 @@ class Tier1:
             self._stream.queue(planned)
             for lb_id in incomplete | delta.suspect:
                 self._ask_refresh(lb_id)
-        snapshot = self._state.snapshot
-        if snapshot is not None:
-            for lb in snapshot.loadbalancers.values():
-                if lb.provisioning_status == DELETING:
-                    # Deleted rows leave the lists: a 404 on the next read removes it.
-                    self._ask_refresh(lb.id)
+        self._check_deleting()
         if self._stream.idle.is_set():
             # The stream ran dry: the next pass starts now, as after full lists.
             self._stream.queue(self._state.replan(now), after_lists=True)
+
+    def _check_deleting(self) -> None:
+        """Load balancers in PENDING_DELETE are read again until one answers 404 (deleted rows
+        leave the lists unseen): after 1, 2, 4 … rounds, then every DELETING_EVERY, so one
+        stuck in PENDING_DELETE costs little."""
+        snapshot = self._state.snapshot
+        if snapshot is None:
+            return
+        self._round += 1
+        deleting = {k for k, lb in snapshot.loadbalancers.items()
+                    if lb.provisioning_status == DELETING}
+        for lb_id in [k for k in self._deleting if k not in deleting]:
+            del self._deleting[lb_id]
+        for lb_id in deleting:
+            due, step = self._deleting.get(lb_id, (self._round, 1))
+            if self._round >= due:
+                self._ask_refresh(lb_id)
+                step = min(2 * step, DELETING_EVERY)
+                due = self._round + step
+            self._deleting[lb_id] = (due, step)
 
     def _ask_refresh(self, lb_id: str) -> None:
         if self._refresh is not None:
