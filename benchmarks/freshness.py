@@ -438,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--simulator", action="store_true",
                         help="also run the changes against the simulator, per size")
+    parser.add_argument("--no-real", action="store_true",
+                        help="the simulator only (with --simulator)")
     parser.add_argument("--exporter-python", default=sys.executable)
     parser.add_argument("--exporter-src", help="source tree of the exporter under test (first "
                         "on PYTHONPATH), e.g. `git archive <commit> exporter | tar -x -C DIR`")
@@ -454,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     for size in (int(x) for x in args.sizes.split(",")):
         if args.simulator:
             sim_run_size(size, args, build, out)
-        real_run(size, args, build, out)
+        if not args.no_real:
+            real_run(size, args, build, out)
     return 0
 
 

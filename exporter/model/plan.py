@@ -54,7 +54,9 @@ CREATED_SKEW = 5.0
 # Tier 1 then runs less often, and says so.
 LISTS_SHARE = 0.04
 
-# Priority classes, lowest first.
+# Priority classes, lowest first. CHANGED: what the changes feed just showed, in the order it
+# showed it, ahead of a backlog of load balancers that need attention anyway.
+CHANGED = -1
 ATTENTION = 0
 APPEARED = 1
 NOTIFIED = 2

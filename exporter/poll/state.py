@@ -126,8 +126,8 @@ class FleetState:
         new = assemble.with_inventory(new, assemble.inventory_of(before))
         # A change the feed showed comes first: the member behind a DEGRADED pool is on
         # /metrics one status tree after the round.
-        planned = [((plan.ATTENTION, key[1]), work)
-                   for key, work in self._reindex(before, new, touched, now)]
+        planned = [((plan.CHANGED, now), work)
+                   for _, work in self._reindex(before, new, touched, now)]
         return planned, incomplete & set(lbs)
 
     def _reindex(self, before: FleetSnapshot, new: FleetSnapshot, lb_ids: set[str],

@@ -86,7 +86,7 @@ class DetailStream:
             for lb_id in [k for k in self._queued if k not in self._state.parts]:
                 del self._queued[lb_id]
         for key, work in planned:
-            if work.loadbalancer_id in self.in_flight and key[0] != plan.ATTENTION:
+            if work.loadbalancer_id in self.in_flight and key[0] > plan.ATTENTION:
                 continue  # being read right now, after these lists: that is this cycle's read
             self.enqueue(key, work)
         if not after_lists:

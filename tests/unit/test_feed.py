@@ -158,7 +158,7 @@ def test_a_change_puts_its_load_balancer_first_and_only_it() -> None:
     degraded = dataclasses.replace(before.pools["p1"], operating_status="DEGRADED")
     planned, incomplete = state.apply(Delta(pools={"p1": degraded}), 10.0)
     assert [work.loadbalancer_id for _, work in planned] == ["lb1"]
-    assert planned[0][0][0] == plan.ATTENTION  # changed since the last lists
+    assert planned[0][0] == (plan.CHANGED, 10.0)  # ahead of any backlog, in the feed's order
     assert state.snapshot is not None
     assert state.snapshot.pools["p1"].operating_status == "DEGRADED"
     assert state.snapshot.loadbalancers["lb2"] is before.loadbalancers["lb2"]
