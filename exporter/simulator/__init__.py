@@ -2,6 +2,6 @@
 
 from exporter.simulator.app import Simulator
 from exporter.simulator.faults import Fault
-from exporter.simulator.fleet import FleetSpec, LBShape
+from exporter.simulator.model import FleetSpec, LBShape
 
 __all__ = ["Fault", "FleetSpec", "LBShape", "Simulator"]

@@ -31,12 +31,17 @@ from exporter.simulator import errors
 from exporter.simulator.capacity import Capacity, kind_of
 from exporter.simulator.control import ControlAPI
 from exporter.simulator.faults import Decision, FaultSet, RequestCounter
-from exporter.simulator.fleet import Fleet, FleetSpec, LBShape, generate
+from exporter.simulator.fleet import Fleet
+from exporter.simulator.generator import generate
 from exporter.simulator.keystone import (
     APPCRED_ID,
     APPCRED_SECRET,
     Identity,
     KeystoneService,
+)
+from exporter.simulator.model import (
+    FleetSpec,
+    LBShape,
 )
 from exporter.simulator.neutron import NeutronService
 from exporter.simulator.neutron import resolve as resolve_neutron

@@ -12,7 +12,7 @@ from dataclasses import fields
 
 from exporter.simulator.app import Simulator, run_forever_hint
 from exporter.simulator.capacity import SERVICE_KEYS
-from exporter.simulator.fleet import FleetSpec
+from exporter.simulator.model import FleetSpec
 
 _SPEC_HELP = {
     "projects": "projects owning load balancers (one of them is 'demo')",

@@ -17,12 +17,12 @@ from aiohttp import web
 
 from exporter.simulator import views
 from exporter.simulator.faults import Fault
-from exporter.simulator.fleet import (
+from exporter.simulator.fleet import Fleet
+from exporter.simulator.model import (
     FLOATINGIP_STATUSES,
     KINDS,
     STAT_FIELDS,
     Amphora,
-    Fleet,
     FloatingIP,
     LBShape,
     LoadBalancer,

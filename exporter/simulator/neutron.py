@@ -38,9 +38,12 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from exporter.simulator import errors, views
-from exporter.simulator.fleet import Fleet, FloatingIP
+from exporter.simulator.fleet import Fleet
 from exporter.simulator.index import SortedIndex
 from exporter.simulator.keystone import AuthContext, Identity
+from exporter.simulator.model import (
+    FloatingIP,
+)
 from exporter.simulator.pagination import compare, matches, sort_value, tags_match
 
 # neutron-lib's l3 definition: attributes with is_filter (plus the standard attributes

@@ -21,16 +21,16 @@ from typing import Any
 from aiohttp import web
 
 from exporter.simulator import errors, views
-from exporter.simulator.fleet import (
+from exporter.simulator.fleet import Fleet
+from exporter.simulator.index import SortedIndex
+from exporter.simulator.keystone import AuthContext, Identity
+from exporter.simulator.model import (
     Amphora,
     AnyObject,
-    Fleet,
     L7Policy,
     LoadBalancer,
     Pool,
 )
-from exporter.simulator.index import SortedIndex
-from exporter.simulator.keystone import AuthContext, Identity
 from exporter.simulator.pagination import (
     ListQuery,
     QueryError,

@@ -22,7 +22,8 @@ import contextlib
 import random
 from dataclasses import dataclass, field, replace
 
-from exporter.simulator.fleet import (
+from exporter.simulator.fleet import Fleet
+from exporter.simulator.model import (
     ACTIVE,
     ERROR,
     NO_MONITOR,
@@ -31,7 +32,6 @@ from exporter.simulator.fleet import (
     PENDING_CREATE,
     PENDING_DELETE,
     PENDING_UPDATE,
-    Fleet,
     FloatingIP,
     LBShape,
     LoadBalancer,

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.simulator.fleet import (
+from exporter.simulator.fleet import Fleet
+from exporter.simulator.model import (
     Amphora,
     AvailabilityZone,
     AvailabilityZoneProfile,
     Flavor,
     FlavorProfile,
-    Fleet,
     FloatingIP,
     HealthMonitor,
     L7Policy,

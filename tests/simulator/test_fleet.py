@@ -10,7 +10,7 @@ import aiohttp
 
 from exporter.simulator import FleetSpec, LBShape, Simulator
 from exporter.simulator.control import dump_fleet
-from exporter.simulator.fleet import generate
+from exporter.simulator.generator import generate
 from exporter.simulator.scenario import Scenario, ScenarioRates, step
 
 from .conftest import START, get_json, small_spec

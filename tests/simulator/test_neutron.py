@@ -14,7 +14,8 @@ import pytest
 
 from exporter.simulator import Simulator
 from exporter.simulator.control import dump_fleet
-from exporter.simulator.fleet import FleetSpec, generate
+from exporter.simulator.generator import generate
+from exporter.simulator.model import FleetSpec
 from exporter.simulator.scenario import ScenarioRates, step
 
 from .conftest import START, TokenFactory, get_json, password_body, small_spec
