@@ -164,8 +164,10 @@ class ListReader:
 
     async def _optional(self, enabled: bool, endpoint: str, path: str, key: str,
                         fields: tuple[str, ...], size: int | None,
-                        service: str = "load-balancer") -> list[Any] | ApiError | None:
-        """A list beside the others whose failure must not fail the tier."""
+                        service: str = "load-balancer", paced: bool = True,
+                        ) -> list[Any] | ApiError | None:
+        """A list beside the others whose failure must not fail the tier; `paced`: through
+        the running read's pacer, if it has one."""
         if not enabled:
             return None
         try:
@@ -176,7 +178,8 @@ class ListReader:
                 pages.extend(page)
             await self._answered(endpoint, path, lambda _: self._client.list_all(
                 endpoint, path, key, fields, size, service=service, on_page=on_page,
-                pace=self._pages(), resize=self._resize()), service)
+                pace=self._pages() if paced else None,
+                resize=self._resize() if paced else None), service)
             return pages
         except ApiError as exc:
             return exc
@@ -266,11 +269,11 @@ class ListReader:
         """Neutron's floating IPs joined to `snapshot`'s load balancers, read whole: Neutron
         is another service than the API the changes feed spares, and its list shows no
         deletion. A failure keeps what `snapshot` had."""
-        size = self._page_size
-        self._pace = None
+        # Not through the pacer of a reconciliation that may be reading at the same time:
+        # its pages must keep their gaps, and Neutron is not the API they spare.
         raw = await self._optional(self.capabilities.floating_ips, "floatingips",
-                                   "v2.0/floatingips", "floatingips", FLOATING_IP_FIELDS, size,
-                                   service="network")
+                                   "v2.0/floatingips", "floatingips", FLOATING_IP_FIELDS,
+                                   self._page_size, service="network", paced=False)
         return self._floating_ips(raw, snapshot.loadbalancers, snapshot, await self._url_of(
             raw, "floatingips", "v2.0/floatingips", "network"))
 
