@@ -158,6 +158,19 @@ class Watcher:
     def expect(self, kind: str, name: str, key: str, obj_id: str, status: str) -> None:
         self.pending.append((kind, name, key + "=" + obj_id, status, time.monotonic()))
 
+    def until(self, moment: float) -> None:
+        """Scrape once a second until monotonic `moment`."""
+        while time.monotonic() < moment:
+            self.poll()
+            time.sleep(1.0)
+
+    def settle(self, seconds: float) -> None:
+        """Scrape once a second until every awaited change shows, for `seconds` at most."""
+        deadline = time.monotonic() + seconds
+        while self.pending and time.monotonic() < deadline:
+            self.poll()
+            time.sleep(1.0)
+
     def poll(self) -> bytes:
         self.run.scrape()
         body = self.run.last_body
@@ -260,9 +273,7 @@ def churn(run: real_api.ExporterRun, writer: RealWriter, rng: random.Random,
     moments = sorted(rng.uniform(0, args.churn_seconds) for _ in range(args.churn))
     kinds = Counter[str]()
     for at, lb_id in zip(moments, lbs, strict=False):
-        while time.monotonic() < start + at:
-            watcher.poll()
-            time.sleep(1.0)
+        watcher.until(start + at)
         kind = rng.choice(("error", "member", "rename", "admin", "delete"))
         kinds[kind] += 1
         if kind == "error":
@@ -284,10 +295,7 @@ def churn(run: real_api.ExporterRun, writer: RealWriter, rng: random.Random,
         else:
             writer.delete(lb_id)
             watcher.expect(kind, "", "loadbalancer_id", lb_id, "ABSENT")
-    deadline = time.monotonic() + args.settle
-    while watcher.pending and time.monotonic() < deadline:
-        watcher.poll()
-        time.sleep(1.0)
+    watcher.settle(args.settle)
     return {"changes": dict(kinds), "seen": len(watcher.done),
             "unseen": [p[2] for p in watcher.pending],
             "seconds": stats([d["seconds"] for d in watcher.done])}
@@ -397,9 +405,7 @@ def timed_changes(run: real_api.ExporterRun, writer: Any, rng: random.Random,
     moments = sorted(rng.uniform(0, args.window) for _ in plan)
     rng.shuffle(plan)
     for (kind, lb_id), at in zip(plan, moments, strict=True):
-        while time.monotonic() < steady_from + at:
-            watcher.poll()
-            time.sleep(1.0)
+        watcher.until(steady_from + at)
         if kind == "loadbalancer":
             writer.lb_error(lb_id)
             watcher.expect(kind, "octavia_loadbalancer_operating_status", "loadbalancer_id",
@@ -408,10 +414,7 @@ def timed_changes(run: real_api.ExporterRun, writer: Any, rng: random.Random,
             member = writer.member_error(lb_id)
             watcher.expect(kind, "octavia_member_operating_status", "member_id", member,
                            "ERROR")
-    deadline = time.monotonic() + args.settle
-    while watcher.pending and time.monotonic() < deadline:
-        watcher.poll()
-        time.sleep(1.0)
+    watcher.settle(args.settle)
     changes: dict[str, Any] = {
         kind: stats([d["seconds"] for d in watcher.done if d["kind"] == kind])
         for kind in ("loadbalancer", "member")}
