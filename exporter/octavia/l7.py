@@ -111,6 +111,10 @@ class RuleReader:
         self._concurrency = max(1, concurrency)
         self._on_error = on_error
         self._fetched: dict[str, float] = {}
+        # What the last read returned. The published snapshot can lag it (a read's result
+        # waits for the next publish while the stream runs), and a policy that is not due is
+        # carried over from here: from the snapshot, an unpublished read would be lost.
+        self._last: dict[str, L7Rule] | None = None
 
     def due(self, pol: L7Policy, before: L7Policy | None, old_rules: Iterable[L7Rule],
             now: float) -> bool:
@@ -131,6 +135,8 @@ class RuleReader:
                    previous_rules: Mapping[str, L7Rule], now: float) -> dict[str, L7Rule]:
         """The rules of `policies`: fresh for those due, the last known for the others and for
         those whose call failed (counted through `on_error`)."""
+        if self._last is not None:
+            previous_rules = {**previous_rules, **self._last}
         old_by_policy: dict[str, list[L7Rule]] = {}
         for r in previous_rules.values():
             old_by_policy.setdefault(r.l7policy_id, []).append(r)
@@ -175,4 +181,5 @@ class RuleReader:
         await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(queue)))))
         for policy_id in [k for k in self._fetched if k not in policies]:
             del self._fetched[policy_id]
+        self._last = rules
         return rules
