@@ -14,8 +14,9 @@ client and another client probing status trees (benchmarks/real_api.py's machine
 - optionally (`--outage`) the API stopped (SIGSTOP: every request times out) until octavia_up
   says 0, then resumed;
 - optionally (`--churn N`) N random changes over `--churn-seconds`: status writes, renames,
-  admin-state flips, and deletions, each checked on /metrics, with the reconciliation's
-  corrections (octavia_changes_feed_missed_total) read at the end.
+  admin-state flips, creates (a tree through the API, then made ACTIVE as the worker does) and
+  deletions, each checked on /metrics, with the reconciliation's corrections
+  (octavia_changes_feed_missed_total) read at the end.
 The simulator run (`--simulator`) does the same through the simulator's control API.
 
     python benchmarks/freshness.py --sizes 2000,5000,10000 --json out.jsonl
@@ -116,9 +117,31 @@ class RealWriter:
             return str(member_id)
 
     def rename(self, lb_id: str, name: str) -> None:
+        """As a rename through the API does: the API writes the name with PENDING_UPDATE, the
+        worker then ACTIVE (the noop provider of the harness has no worker to do it)."""
         with contextlib.closing(self._conn()) as conn:
-            conn.execute("UPDATE load_balancer SET name = ?, updated_at = ? WHERE id = ?",
+            conn.execute("UPDATE load_balancer SET name = ?, provisioning_status = "
+                         "'PENDING_UPDATE', updated_at = ? WHERE id = ?",
                          (name, now_stamp(), lb_id))
+        time.sleep(1.0)  # the worker's update flow
+        with contextlib.closing(self._conn()) as conn:
+            conn.execute("UPDATE load_balancer SET provisioning_status = 'ACTIVE', "
+                         "updated_at = ? WHERE id = ?", (now_stamp(), lb_id))
+
+    def create(self, octavia_url: str, token: str, project_id: str, name: str) -> str:
+        """A whole tree created through the API (PENDING_CREATE), then made ACTIVE/ONLINE with
+        an amphora as the worker and the health manager would."""
+        body = real_fleet.tree_body(project_id)
+        body["loadbalancer"]["name"] = name
+        request = urllib.request.Request(
+            f"{octavia_url}/v2/lbaas/loadbalancers", data=json.dumps(body).encode(),
+            method="POST", headers={"X-Auth-Token": token, "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            lb_id = str(json.load(response)["loadbalancer"]["id"])
+        time.sleep(1.5)  # the worker's create flow
+        with contextlib.closing(self._conn()) as conn, conn:
+            real_fleet.settle(conn, lb_id, datetime.now(UTC).replace(tzinfo=None))
+        return lb_id
 
     def admin_down(self, lb_id: str) -> None:
         with contextlib.closing(self._conn()) as conn:
@@ -248,7 +271,7 @@ def real_run(lbs: int, args: argparse.Namespace, build: real_api.ExporterBuild,
                 result["probe_whole_run"] = real_api.ms(prober.between(run.started, steady_end))
                 result["probe_steady"] = real_api.ms(prober.between(steady_from, steady_end))
                 if args.churn:
-                    result["churn"] = churn(run, writer, rng, args, writer.healthy_lbs())
+                    result["churn"] = churn(run, writer, rng, args, writer.healthy_lbs(), real)
                 if args.outage:
                     result["outage"] = outage(run, real)
                 body = run.last_body
@@ -257,6 +280,11 @@ def real_run(lbs: int, args: argparse.Namespace, build: real_api.ExporterBuild,
             finally:
                 prober.stop()
                 run.stop()
+                if args.keep_logs:
+                    keep = Path(args.keep_logs) / f"{lbs}"
+                    keep.mkdir(parents=True, exist_ok=True)
+                    for path in workdir.glob("*.log"):
+                        (keep / path.name).write_bytes(path.read_bytes())
             out.append(result)
             print(json.dumps(result), flush=True)
             if args.json:
@@ -265,16 +293,19 @@ def real_run(lbs: int, args: argparse.Namespace, build: real_api.ExporterBuild,
 
 
 def churn(run: real_api.ExporterRun, writer: RealWriter, rng: random.Random,
-          args: argparse.Namespace, lbs: list[str]) -> dict[str, Any]:
+          args: argparse.Namespace, lbs: list[str],
+          real: real_fleet.RealCloud) -> dict[str, Any]:
     """`args.churn` random changes over `args.churn_seconds`, each awaited on /metrics."""
     real_api.log(f"churn: {args.churn} changes over {args.churn_seconds:g} s")
     watcher = Watcher(run)
     start = time.monotonic()
     moments = sorted(rng.uniform(0, args.churn_seconds) for _ in range(args.churn))
     kinds = Counter[str]()
-    for at, lb_id in zip(moments, lbs, strict=False):
+    project_id = real.cloud.project_id("admin")
+    rng.shuffle(lbs)
+    for n, (at, lb_id) in enumerate(zip(moments, lbs, strict=False)):
         watcher.until(start + at)
-        kind = rng.choice(("error", "member", "rename", "admin", "delete"))
+        kind = rng.choice(("error", "member", "rename", "admin", "create", "delete"))
         kinds[kind] += 1
         if kind == "error":
             writer.lb_error(lb_id)
@@ -292,10 +323,14 @@ def churn(run: real_api.ExporterRun, writer: RealWriter, rng: random.Random,
             writer.admin_down(lb_id)
             watcher.expect(kind, "octavia_loadbalancer_operating_status", "loadbalancer_id",
                            lb_id, "OFFLINE")
+        elif kind == "create":
+            name = f"churn-{n:04d}"
+            writer.create(real.octavia_url, real.token("admin"), project_id, name)
+            watcher.expect(kind, "octavia_loadbalancer_info", "name", name, "")
         else:
             writer.delete(lb_id)
             watcher.expect(kind, "", "loadbalancer_id", lb_id, "ABSENT")
-    watcher.settle(args.settle)
+    watcher.settle(args.churn_settle)
     return {"changes": dict(kinds), "seen": len(watcher.done),
             "unseen": [p[2] for p in watcher.pending],
             "seconds": stats([d["seconds"] for d in watcher.done])}
@@ -437,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     parser.add_argument("--churn", type=int, default=0)
     parser.add_argument("--churn-seconds", type=float, default=1200.0)
+    parser.add_argument("--churn-settle", type=float, default=180.0,
+                        help="seconds to wait for the churn's last change to show")
     parser.add_argument("--outage", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--simulator", action="store_true",
@@ -449,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exporter-label", help="what to call it in the results")
     parser.add_argument("--exporter-args", default="")
     parser.add_argument("--json")
+    parser.add_argument("--keep-logs", help="copy the servers' and the exporter's logs here "
+                        "(benchmarks/probe_overlap.py reads Octavia's request log)")
     args = parser.parse_args(argv)
     args.exporter_args = args.exporter_args.split()
     build = real_api.ExporterBuild(args.exporter_python, args.exporter_src)
