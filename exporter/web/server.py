@@ -1,5 +1,5 @@
-"""HTTP endpoints: the telemetry path (/metrics), / (overview), /healthz, /readyz — served from
-their own thread.
+"""HTTP endpoints: the telemetry path (/metrics), / (overview), /healthz, /readyz and the
+PROMETHEUS listeners' service discovery — served from their own thread.
 
 The poller's event loop is busy for seconds at a time during a large cycle (thousands of
 responses to parse). A scrape must not queue behind that work, so the HTTP server runs its own
@@ -21,7 +21,7 @@ from exporter.config import DEFAULT_TELEMETRY_PATH, Settings
 from exporter.export.exposition import Exposition
 from exporter.model.snapshot import CloudView
 from exporter.telemetry import LastError, Telemetry
-from exporter.web import middleware, overview
+from exporter.web import discovery, middleware, overview
 from exporter.web.webconfig import WebConfig
 
 
@@ -124,6 +124,7 @@ def build_app(service: Polling, exposition: Exposition, web_config: WebConfig | 
     app.router.add_get(telemetry_path, metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get(discovery.PATH, discovery.handler(service.views))
     return app
 
 
