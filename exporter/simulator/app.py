@@ -5,7 +5,7 @@ Layout of the URL space (devstack style):
 - ``/load-balancer`` …       Octavia of ``RegionOne``
 - ``/networking`` …          Neutron (floating IPs) of ``RegionOne``
 - ``/<Region>/load-balancer``, ``/<Region>/networking``: every further region (own fleet)
-- ``/_sim/`` …               control API
+- ``/_sim/`` …               control API (and the PROMETHEUS listeners': haproxy_metrics.py)
 
 Three middlewares wrap the Keystone, Octavia and Neutron routes: the outer one counts requests per
 endpoint template and status, the middle one applies faults (and the configured base latency), the
@@ -33,6 +33,7 @@ from exporter.simulator.control import ControlAPI
 from exporter.simulator.faults import Decision, FaultSet, RequestCounter
 from exporter.simulator.fleet import Fleet
 from exporter.simulator.generator import generate
+from exporter.simulator.haproxy_metrics import DataPlane
 from exporter.simulator.keystone import (
     APPCRED_ID,
     APPCRED_SECRET,
@@ -153,6 +154,7 @@ class Simulator:
             projects=self.projects,
         )
         self.control = ControlAPI(self)
+        self.data_plane = DataPlane(self)
         self._runner: web.AppRunner | None = None
         self._host = "127.0.0.1"
         self._port: int | None = None
@@ -277,6 +279,7 @@ class Simulator:
         self._port = bound
         for region in self.regions.values():
             region.scenario.start()
+        await self.data_plane.start()
         return self.base_url
 
     async def stop(self) -> None:
@@ -285,6 +288,7 @@ class Simulator:
         for region in self.regions.values():
             await region.scenario.stop()
         self.faults.release_hangs()
+        await self.data_plane.stop()
         if runner is not None:
             await runner.cleanup()
 
@@ -370,7 +374,7 @@ class Simulator:
     def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._count_middleware, self._fault_middleware,
                                            self._capacity_middleware])
-        for method, path, handler in self.control.routes():
+        for method, path, handler in [*self.control.routes(), *self.data_plane.routes()]:
             app.router.add_route(method, path, handler)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         return app
