@@ -145,7 +145,7 @@ class RealWriter:
 
     def admin_down(self, lb_id: str) -> None:
         with contextlib.closing(self._conn()) as conn:
-            conn.execute("UPDATE load_balancer SET admin_state_up = 0, operating_status = "
+            conn.execute("UPDATE load_balancer SET enabled = 0, operating_status = "
                          "'OFFLINE', updated_at = ? WHERE id = ?", (now_stamp(), lb_id))
 
     def delete(self, lb_id: str) -> None:
