@@ -166,10 +166,12 @@ class OctaviaClient:
 
     async def get(
         self, endpoint: str, path: str, params: Sequence[tuple[str, str]] = (),
-        service: str = "load-balancer",
+        service: str = "load-balancer", on_answer: Callable[[float], None] | None = None,
     ) -> Any:
         """GET `path` (relative to the service's root: Octavia, or Neutron with
-        service="network") and return the decoded JSON body."""
+        service="network") and return the decoded JSON body. `on_answer` is given the seconds
+        the answered request took from its admission (without the wait for a slot or a
+        token)."""
         reauthenticated = False
         attempt = 0
         while True:
@@ -210,6 +212,8 @@ class OctaviaClient:
                         else:
                             body = await self._read(response, endpoint)
                             self._count(endpoint, str(status), started)
+                            if on_answer is not None:
+                                on_answer(time.monotonic() - started)
                             try:
                                 return json.loads(body)
                             except ValueError as exc:
@@ -243,7 +247,7 @@ class OctaviaClient:
         service: str = "load-balancer",
         query: Sequence[tuple[str, str]] = (),
         pace: Callable[[], AbstractAsyncContextManager[None]] | None = None,
-        resize: Callable[[int, int], int] | None = None,
+        resize: Callable[[int, int, float | None], int] | None = None,
     ) -> list[Any]:
         """Every item of a collection, following `<collection>_links` to a short or empty page.
 
@@ -252,7 +256,8 @@ class OctaviaClient:
         `on_page` returning False ends the read there (the changes feed stops at its
         watermark). `query` (sort=, filters) is sent with every page: Octavia's next links drop
         filters. `pace` wraps each page's request (one page at a time, gaps between pages);
-        `resize(rows, size)` gives the next page's limit= from the last page's.
+        `resize(rows, size, seconds)` gives the next page's limit= from the last page's rows,
+        limit= and the seconds the API took to answer it (None: not known).
         """
         base: list[tuple[str, str]] = [("fields", f) for f in fields]
         base.extend(query)
@@ -261,12 +266,14 @@ class OctaviaClient:
         params = list(base)
         items: list[Any] = []
         seen_markers: set[str] = set()
+        answered: list[float] = []
         for _ in range(MAX_PAGES):
+            answered.clear()
             if pace is None:
-                body = await self.get(endpoint, path, params, service)
+                body = await self.get(endpoint, path, params, service, answered.append)
             else:
                 async with pace():
-                    body = await self.get(endpoint, path, params, service)
+                    body = await self.get(endpoint, path, params, service, answered.append)
             if not isinstance(body, Mapping) or not isinstance(body.get(collection), list):
                 raise ApiError(endpoint, MALFORMED, f"no '{collection}' list in the response",
                                url=await self.url(endpoint, path, service))
@@ -292,7 +299,7 @@ class OctaviaClient:
             paging = [(k, v) for k, v in next_query
                       if k in ("marker", "limit", "page_reverse", "sort")]
             if resize is not None and page_size:
-                page_size = resize(len(page), page_size)
+                page_size = resize(len(page), page_size, answered[-1] if answered else None)
                 paging = [(k, v) for k, v in paging if k != "limit"]
                 paging.append(("limit", str(page_size)))
             taken = {k for k, _ in paging}

@@ -14,9 +14,13 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-# The longest one page of ours should hold the API (another client waits behind it at most
-# this long); page sizes follow from what the last page of the same list took.
-PAGE_SECONDS = 0.25
+# About how long one page of ours should hold the API; page sizes follow from what the last
+# page of the same list took. On a one-worker Octavia another client's request that meets one
+# of our pages is slowed by it: past twice its idle time when the page held the API 0.2 s or
+# more, hardly at all below 0.12 s (benchmarks/probe_overlap.py on a freshness run's request
+# log, docs/benchmarks.md "Freshness"). Smaller pages cost more requests per row, so tier 1 at
+# start-up takes longer within the same --api-max-rate.
+PAGE_SECONDS = 0.12
 MIN_PAGE, MAX_PAGE = 20, 1000
 
 
@@ -47,12 +51,14 @@ class Pacer:
                 # Held under the lock: the next page of any list waits out the gap too.
                 await self._sleep(took * (1.0 / self.share - 1.0))
 
-    def next_size(self, rows: int, size: int) -> int:
+    def next_size(self, rows: int, size: int, took: float | None = None) -> int:
         """The limit= of a list's next page, after a page of `rows` rows (asked: `size`) took
-        `last_took`: as many rows as page_seconds holds at that pace, within bounds, and never
-        more than twice the last (a quick page of few rows says little)."""
-        if self.page_seconds is None or rows <= 0 or self.last_took <= 0:
+        the API `took` seconds (default `last_took`, which counts the wait for the rate budget
+        too): as many rows as page_seconds holds at that pace, within bounds, and never more
+        than twice the last (a quick page of few rows says little)."""
+        took = self.last_took if took is None else took
+        if self.page_seconds is None or rows <= 0 or took <= 0:
             return size
-        fitting = int(rows * self.page_seconds / self.last_took)
+        fitting = int(rows * self.page_seconds / took)
         return max(MIN_PAGE, min(MAX_PAGE, 2 * size, fitting))
 

@@ -1,6 +1,7 @@
 """Edge cases of the API client, with aioresponses standing in for the network."""
 
 import re
+import time
 
 import aiohttp
 import pytest
@@ -8,6 +9,7 @@ from aioresponses import aioresponses
 
 from exporter.octavia.client import OctaviaClient, api_root, retry_after_seconds
 from exporter.octavia.errors import ApiError
+from exporter.octavia.limiter import Limiter
 from exporter.telemetry import Telemetry
 
 ROOT = "http://octavia.test:9876"
@@ -185,3 +187,31 @@ async def test_malformed_and_oversized_bodies() -> None:
     assert failures == [("m", "malformed", f"{ROOT}/m"), ("big", "too_large", f"{ROOT}/big"),
                         ("list", "malformed", f"{ROOT}/list"),
                         ("declared", "too_large", f"{ROOT}/declared")]
+
+
+async def test_a_page_is_resized_on_the_apis_time_not_on_the_wait_for_the_rate_budget() -> None:
+    """The next page's limit= follows what the API took to answer: the wait for a token of a
+    rate budget is our own queue, and counting it would shrink pages to the minimum."""
+    client, _, _ = make(limiter=Limiter(rate=2.0))
+    pages = [{"pools": [{"id": f"{n}"}], "pools_links": [
+        {"rel": "next", "href": f"{ROOT}/v2/lbaas/pools?limit=1&marker={n}"}]} for n in range(3)]
+    pages[-1]["pools_links"] = []
+    seen: list[tuple[int, int, float | None]] = []
+
+    def resize(rows: int, size: int, seconds: float | None) -> int:
+        seen.append((rows, size, seconds))
+        return size
+
+    started = time.monotonic()
+    with aioresponses() as mocked:
+        mocked.get(f"{ROOT}/v2/lbaas/pools?limit=1", payload=pages[0])
+        mocked.get(f"{ROOT}/v2/lbaas/pools?limit=1&marker=0", payload=pages[1])
+        mocked.get(f"{ROOT}/v2/lbaas/pools?limit=1&marker=1", payload=pages[2])
+        items = await client.list_all("pools", "v2/lbaas/pools", "pools", page_size=1,
+                                      resize=resize)
+    await client.close()
+    assert [i["id"] for i in items] == ["0", "1", "2"]
+    # Later pages waited about half a second each for a token (2 requests/s).
+    assert time.monotonic() - started >= 0.8
+    assert [(rows, size) for rows, size, _ in seen] == [(1, 1), (1, 1)]
+    assert all(s is not None and s < 0.25 for _, _, s in seen), seen

@@ -213,6 +213,9 @@ def test_page_sizes_follow_what_the_last_page_took() -> None:
     pacer.last_took = 0.001
     assert pacer.next_size(1000, 1000) == 1000  # never past the API's usual cap
     assert Pacer(1.0, page_seconds=None).next_size(200, 200) == 200
+    # The API's own time, when known, rather than the page's wait for the rate budget too.
+    assert pacer.next_size(200, 200, took=0.125) == 400
+    assert pacer.next_size(200, 200, took=1.0) == 50
 
 
 def test_a_deleted_amphora_leaves_and_asks_after_its_load_balancer() -> None:
