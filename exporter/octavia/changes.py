@@ -17,7 +17,7 @@ from exporter.model.capabilities import Capabilities
 from exporter.model.parts import Delta
 from exporter.model.plan import in_shard
 from exporter.model.snapshot import FleetSnapshot
-from exporter.octavia import feed, parse
+from exporter.octavia import feed, parse, source
 from exporter.octavia.client import OctaviaClient
 from exporter.octavia.lists import (
     AMPHORA_FIELDS,
@@ -45,7 +45,7 @@ FEED_PAGE_SIZE = 50
 class ChangeReader:
     def __init__(self, client: OctaviaClient, capabilities: Capabilities, *,
                  shard: tuple[int, int] = (1, 1), page_size: int = FEED_PAGE_SIZE,
-                 on_malformed: Callable[[str, str, str], None] | None = None,
+                 on_malformed: source.Malformed = lambda endpoint, problem, url: None,
                  overlap: float = feed.OVERLAP,
                  clock: Callable[[], float] = time.time) -> None:
         self.cloud = client.cloud
@@ -114,13 +114,7 @@ class ChangeReader:
     def _parse(self, endpoint: str, url: Mapping[str, str], rows: list[Any],
                build: Callable[[Any], Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for row in rows:
-            try:
-                obj = build(row)
-            except parse.ParseError as exc:
-                if self._on_malformed is not None:
-                    self._on_malformed(endpoint, str(exc), url[endpoint])
-                continue
+        for obj in source.each(rows, build, endpoint, url[endpoint], self._on_malformed):
             out.setdefault(obj.id, obj)  # newest first: the first row of an id is its latest
         return out
 

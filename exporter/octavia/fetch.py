@@ -25,7 +25,7 @@ from exporter.model.capabilities import Capabilities
 from exporter.model.parts import Detail
 from exporter.model.plan import Parts, Rules, Work, reads_tree, stats_amphorae
 from exporter.model.snapshot import Amphora, Member, Stats
-from exporter.octavia import failures, parse
+from exporter.octavia import failures, parse, source
 from exporter.octavia.client import OctaviaClient
 from exporter.octavia.errors import ApiError
 from exporter.telemetry import Telemetry
@@ -94,22 +94,14 @@ class Fetcher:
     def failed(self, error: ApiError) -> None:
         failures.report(self._telemetry, self.cloud, error)
 
-    async def _parsed(self, endpoint: str, path: str, body: Any, read: Callable[[Any], T]) -> T:
-        """`read(body)`; JSON of the wrong shape fails like any other call, with its URL."""
-        try:
-            return read(body)
-        except parse.ParseError as exc:
-            raise ApiError(endpoint, "malformed", str(exc),
-                           url=await self._client.url(endpoint, path)) from exc
-
     async def status_tree(self, parts: Parts,
                           pools: frozenset[str] | None = None) -> dict[str, Member]:
         """The members the status tree shows (of `pools` only, when given)."""
         lb = parts.loadbalancer
         endpoint, path = "loadbalancers/{id}/status", f"v2/lbaas/loadbalancers/{lb.id}/status"
         body = await self._lb_call(endpoint, path)
-        return await self._parsed(endpoint, path, body,
-                                  lambda raw: parse.status_tree_members(raw, lb, pools))
+        return await source.parsed(self._client, endpoint, path, body,
+                                   lambda raw: parse.status_tree_members(raw, lb, pools))
 
     async def _lb_call(self, endpoint: str, path: str) -> Any:
         try:
@@ -128,13 +120,12 @@ class Fetcher:
 
     async def listener_stats(self, listener_id: str) -> Stats:
         endpoint, path = "listeners/{id}/stats", f"v2/lbaas/listeners/{listener_id}/stats"
-        return await self._parsed(endpoint, path, await self._client.get(endpoint, path),
-                                  parse.stats)
+        return await source.get_one(self._client, endpoint, path, parse.stats)
 
     async def loadbalancer_stats(self, lb_id: str) -> Stats:
         endpoint, path = "loadbalancers/{id}/stats", f"v2/lbaas/loadbalancers/{lb_id}/stats"
-        return await self._parsed(endpoint, path, await self._lb_call(endpoint, path),
-                                  parse.stats)
+        return await source.parsed(self._client, endpoint, path,
+                                   await self._lb_call(endpoint, path), parse.stats)
 
     async def amphora_stats(self, amphora_id: str) -> dict[tuple[str, str], Stats]:
         endpoint, path = "amphorae/{id}/stats", f"v2/octavia/amphorae/{amphora_id}/stats"
@@ -151,7 +142,7 @@ class Fetcher:
                 self._capabilities.disable_stats_via_amphorae()
                 log.warning("stats_via_amphorae_forbidden", cloud=self.cloud, url=exc.url)
             raise
-        rows = await self._parsed(endpoint, path, body, parse.amphora_stats)
+        rows = await source.parsed(self._client, endpoint, path, body, parse.amphora_stats)
         return {(amphora_id, lid): row for lid, row in rows.items()}
 
     async def _try(self, endpoint: str, call: Callable[..., Awaitable[Any]], *args: Any) -> Any:

@@ -20,7 +20,7 @@ import structlog
 from exporter.model.capabilities import Capabilities
 from exporter.model.parts import Inventory
 from exporter.model.snapshot import FleetSnapshot, L7Policy
-from exporter.octavia import l7, offerings, parse, quotas
+from exporter.octavia import l7, offerings, quotas, source
 from exporter.octavia.client import OctaviaClient
 from exporter.octavia.errors import ApiError
 from exporter.octavia.projects import ProjectNames
@@ -42,8 +42,7 @@ class InventoryReader:
     def __init__(self, client: OctaviaClient, capabilities: Capabilities, *,
                  page_size: int | None = None,
                  on_error: Callable[[ApiError], None] = lambda exc: None,
-                 on_malformed: Callable[[str, str, str], None] = (
-                     lambda endpoint, problem, url: None),
+                 on_malformed: source.Malformed = lambda endpoint, problem, url: None,
                  names: ProjectNames | None = None) -> None:
         self.cloud = client.cloud
         self._names = names
@@ -74,22 +73,9 @@ class InventoryReader:
                       build: Callable[[Any], T], key: Callable[[T], str]) -> dict[str, T] | None:
         if raw is None:
             return None
-        found: dict[str, T] = {}
-        url: str | None = None
-        for item in raw:
-            try:
-                obj = build(item)
-            except parse.ParseError as exc:
-                if url is None:
-                    # The list answered, so the endpoint is known: no new Keystone call.
-                    try:
-                        url = await self._client.url(endpoint, path)
-                    except ApiError:
-                        url = ""
-                self._on_malformed(endpoint, str(exc), url)
-                continue
-            found[key(obj)] = obj
-        return found
+        url = await source.url_of(self._client, endpoint, path)
+        return {key(obj): obj for obj in source.each(raw, build, endpoint, url,
+                                                     self._on_malformed)}
 
     async def read(self, previous: FleetSnapshot | None) -> Inventory:
         known_projects = sorted({lb.project_id for lb in previous.loadbalancers.values()}

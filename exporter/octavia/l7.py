@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from exporter.model.snapshot import L7Policy, L7Rule
-from exporter.octavia import parse
+from exporter.octavia import parse, source
 from exporter.octavia.client import OctaviaClient
 from exporter.octavia.errors import ApiError
+from exporter.octavia.failures import MALFORMED
 
 POLICY_FIELDS = (
     "id", "name", "project_id", "listener_id", "provisioning_status", "operating_status",
@@ -73,20 +74,15 @@ def rule(obj: Any, owner: L7Policy) -> L7Rule:
 
 
 async def list_policies(client: OctaviaClient, page_size: int | None,
-                        on_malformed: Callable[[str, str, str], None]) -> dict[str, L7Policy]:
+                        on_malformed: source.Malformed) -> dict[str, L7Policy]:
     """Every L7 policy the credentials may see (raises ApiError when the list fails)."""
     found: dict[str, L7Policy] = {}
     path = "v2/lbaas/l7policies"
     url = await client.url("l7policies", path)
 
     def on_page(page: list[Any]) -> None:
-        for item in page:
-            try:
-                obj = policy(item)
-            except parse.ParseError as exc:
-                on_malformed("l7policies", str(exc), url)
-                continue
-            found[obj.id] = obj
+        found.update((p.id, p) for p in source.each(page, policy, "l7policies", url,
+                                                    on_malformed))
 
     await client.list_all("l7policies", path, "l7policies", POLICY_FIELDS, page_size,
                           on_page=on_page)
@@ -115,6 +111,10 @@ class RuleReader:
         # waits for the next publish while the stream runs), and a policy that is not due is
         # carried over from here: from the snapshot, an unpublished read would be lost.
         self._last: dict[str, L7Rule] | None = None
+
+    def _malformed(self, endpoint: str, problem: str, url: str) -> None:
+        # A rule that cannot be parsed is a failed call of its policy's, counted as the others.
+        self._on_error(ApiError(endpoint, MALFORMED, problem, url=url))
 
     def due(self, pol: L7Policy, before: L7Policy | None, old_rules: Iterable[L7Rule],
             now: float) -> bool:
@@ -163,13 +163,8 @@ class RuleReader:
                 rules.update((r.id, r) for r in old_by_policy.get(pol.id, ())
                              if r.id in pol.rule_ids)
                 return
-            for item in raw:
-                try:
-                    fresh = rule(item, pol)
-                except parse.ParseError as exc:
-                    self._on_error(ApiError("l7policies/{id}/rules", "malformed", str(exc),
-                                            url=url))
-                    continue
+            for fresh in source.each(raw, lambda item: rule(item, pol), "l7policies/{id}/rules",
+                                     url, self._malformed):
                 before = previous_rules.get(fresh.id)
                 rules[fresh.id] = before if before == fresh else fresh
             self._fetched[pol.id] = now

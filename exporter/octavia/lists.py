@@ -24,7 +24,7 @@ from exporter.model.parts import Inventory
 from exporter.model.plan import in_shard
 from exporter.model.share import same
 from exporter.model.snapshot import Amphora, FleetSnapshot, FloatingIP, HealthMonitor
-from exporter.octavia import failures, parse
+from exporter.octavia import failures, parse, source
 from exporter.octavia.client import OctaviaClient
 from exporter.octavia.errors import ApiError
 from exporter.octavia.inventory import InventoryReader
@@ -132,12 +132,7 @@ class ListReader:
         """Parse a page as it arrives into `into`, so raw pages are freed page by page."""
         def on_page(page: list[Any]) -> None:
             self._note_newest(endpoint, page)
-            for item in page:
-                try:
-                    obj = build(item)
-                except parse.ParseError as exc:
-                    self._malformed(endpoint, str(exc), url)
-                    continue
+            for obj in source.each(page, build, endpoint, url, self._malformed):
                 into[obj.id] = same(before, obj.id, obj)
         return on_page
 
@@ -312,12 +307,8 @@ class ListReader:
         by_port = {lb.vip_port_id: lb.id for lb in loadbalancers.values() if lb.vip_port_id}
         found: dict[str, FloatingIP] = {}
         before = previous.floating_ips if previous else {}
-        for item in raw:
-            try:
-                fip = parse.floating_ip(item, by_port)
-            except parse.ParseError as exc:
-                self._malformed("floatingips", str(exc), url)
-                continue
+        for fip in source.each(raw, lambda item: parse.floating_ip(item, by_port),
+                               "floatingips", url, self._malformed):
             if fip is not None:
                 found[fip.id] = same(before, fip.id, fip)
         return found

@@ -15,9 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from exporter.octavia import parse
+from exporter.octavia import parse, source
 from exporter.octavia.client import OctaviaClient
-from exporter.octavia.errors import ApiError
 
 # Our resource label -> the API's key, then its deprecated spelling (both are still served).
 RESOURCES: tuple[tuple[str, str, str], ...] = (
@@ -53,6 +52,12 @@ def limits(obj: Mapping[str, Any], fallback: Mapping[str, int]) -> dict[str, int
     return found
 
 
+def default_limits(body: Any) -> dict[str, int]:
+    if not isinstance(body, Mapping) or not isinstance(body.get("quota"), Mapping):
+        raise parse.ParseError("response has no 'quota' object")
+    return limits(body["quota"], {})
+
+
 async def read(client: OctaviaClient, page_size: int | None,
                known_projects: Iterable[str]) -> Quotas:
     """The quota rows and the defaults. The defaults call needs a project the credentials may
@@ -67,10 +72,6 @@ async def read(client: OctaviaClient, page_size: int | None,
     probe = next(iter(sorted(raw)), None) or next(iter(sorted(set(known_projects))), None)
     defaults: dict[str, int] = {}
     if probe is not None:
-        body = await client.get("quotas/{project_id}/default",
-                                f"v2/lbaas/quotas/{probe}/default")
-        if not isinstance(body, Mapping) or not isinstance(body.get("quota"), Mapping):
-            raise ApiError("quotas/{project_id}/default", "malformed",
-                           "response has no 'quota' object")
-        defaults = limits(body["quota"], {})
+        defaults = await source.get_one(client, "quotas/{project_id}/default",
+                                        f"v2/lbaas/quotas/{probe}/default", default_limits)
     return Quotas({project: limits(row, defaults) for project, row in raw.items()}, defaults)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from exporter.model.parts import Subtree
 from exporter.model.snapshot import HealthMonitor, Listener, Pool
-from exporter.octavia import parse
+from exporter.octavia import parse, source
 from exporter.octavia.client import OctaviaClient
 from exporter.octavia.errors import ApiError
 
@@ -26,15 +26,13 @@ T = TypeVar("T")
 async def _one(client: OctaviaClient, kind: str, key: str, obj_id: str,
                build: Callable[[Any], T]) -> T:
     endpoint, path = f"{kind}/{{id}}", f"v2/lbaas/{kind}/{obj_id}"
-    body = await client.get(endpoint, path)
-    try:
+
+    def unwrapped(body: Any) -> T:
         if not isinstance(body, Mapping) or key not in body:
             raise parse.ParseError(f"no '{key}' in the response")
         return build(body[key])
-    except parse.ParseError as exc:
-        # Where the object came from, for refresh_failed's log line.
-        raise ApiError(endpoint, "malformed", str(exc),
-                       url=await client.url(endpoint, path)) from exc
+    # Malformed with where the object came from, for refresh_failed's log line.
+    return await source.get_one(client, endpoint, path, unwrapped)
 
 
 async def read_subtree(client: OctaviaClient, lb_id: str) -> Subtree | None:
