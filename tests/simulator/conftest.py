@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
-from exporter.simulator import FleetSpec, Simulator
-
-START = 1_790_000_000  # a fixed clock, so runs are comparable
-
-TokenFactory = Callable[..., Awaitable[str]]
-
-
-def password_body(user: str, password: str, project: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {"name": user, "domain": {"name": "Default"}, "password": password}
-                },
-            }
-        }
-    }
-    if project is not None:
-        body["auth"]["scope"] = {"project": {"name": project, "domain": {"name": "Default"}}}
-    return body
-
-
-def small_spec(**overrides: Any) -> FleetSpec:
-    values: dict[str, Any] = {"lbs": 12, "seed": 7, "start_time": START}
-    values.update(overrides)
-    return FleetSpec(**values)
+from exporter.simulator import Simulator
+from tests.support.simulator import TokenFactory, password_body, spec
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
-    simulator = Simulator(small_spec())
+    simulator = Simulator(spec())
     await simulator.start()
     try:
         yield simulator
@@ -75,8 +49,3 @@ async def admin(get_token: TokenFactory) -> dict[str, str]:
 async def demo(get_token: TokenFactory) -> dict[str, str]:
     return {"X-Auth-Token": await get_token("demo")}
 
-
-async def get_json(http: aiohttp.ClientSession, url: str,
-                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    async with http.get(url, headers=headers) as resp:
-        return resp.status, await resp.json(content_type=None)

@@ -11,8 +11,7 @@ import pytest
 from exporter.simulator import Simulator
 from exporter.simulator.capacity import Capacity, ServiceTimes, kind_of
 from exporter.simulator.cli import build_parser
-
-from .conftest import get_json
+from tests.support.simulator import get_json
 
 
 class FakeTime:

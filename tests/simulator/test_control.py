@@ -7,8 +7,7 @@ from typing import Any
 import aiohttp
 
 from exporter.simulator import Simulator
-
-from .conftest import get_json
+from tests.support.simulator import get_json
 
 
 async def _sim_json(http: aiohttp.ClientSession, method: str, url: str,

@@ -11,8 +11,7 @@ import aiohttp
 import pytest
 
 from exporter.simulator import Simulator
-
-from .conftest import get_json
+from tests.support.simulator import get_json
 
 
 async def _set_faults(sim: Simulator, http: aiohttp.ClientSession,

@@ -10,8 +10,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
 from exporter.simulator import Simulator
-
-from .conftest import TokenFactory, get_json, password_body
+from tests.support.simulator import TokenFactory, get_json, password_body
 
 UNAUTHORIZED = {
     "error": {

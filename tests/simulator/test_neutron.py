@@ -17,8 +17,7 @@ from exporter.simulator.control import dump_fleet
 from exporter.simulator.generator import generate
 from exporter.simulator.model import FleetSpec
 from exporter.simulator.scenario import ScenarioRates, step
-
-from .conftest import START, TokenFactory, get_json, password_body, small_spec
+from tests.support.simulator import START, TokenFactory, get_json, password_body, spec
 
 FIP_KEYS = {
     "id", "tenant_id", "project_id", "floating_ip_address", "floating_network_id", "router_id",
@@ -47,13 +46,13 @@ async def _sim_json(http: aiohttp.ClientSession, method: str, url: str,
 
 # ----- the model -----------------------------------------------------------------------------
 def test_generated_floating_ips_are_deterministic_and_cover_every_case() -> None:
-    one = json.dumps(dump_fleet(Simulator(small_spec()).default_region, ["floatingips"]))
-    two = json.dumps(dump_fleet(Simulator(small_spec()).default_region, ["floatingips"]))
+    one = json.dumps(dump_fleet(Simulator(spec()).default_region, ["floatingips"]))
+    two = json.dumps(dump_fleet(Simulator(spec()).default_region, ["floatingips"]))
     assert one == two
-    assert one != json.dumps(dump_fleet(Simulator(small_spec(seed=8)).default_region,
+    assert one != json.dumps(dump_fleet(Simulator(spec(seed=8)).default_region,
                                         ["floatingips"]))
     for seed in range(20):
-        fleet = generate(small_spec(lbs=8, seed=seed))
+        fleet = generate(spec(lbs=8, seed=seed))
         per_lb = Counter(len(fleet.fips_by_port.get(lb.vip_port_id, []))
                          for lb in fleet.loadbalancers.values())
         assert per_lb[0] and per_lb[1] and per_lb[2], (seed, per_lb)
@@ -82,7 +81,7 @@ def test_generated_floating_ips_are_deterministic_and_cover_every_case() -> None
 
 
 def test_deleting_a_load_balancer_detaches_and_the_scenario_moves_them() -> None:
-    sim = Simulator(small_spec(lbs=30))
+    sim = Simulator(spec(lbs=30))
     fleet = sim.fleet
     lb = next(lb for lb in fleet.loadbalancers.values()
               if len(fleet.fips_by_port.get(lb.vip_port_id, [])) == 2)
@@ -98,7 +97,7 @@ def test_deleting_a_load_balancer_detaches_and_the_scenario_moves_them() -> None
                           fip_move_chance=1.0)
     results = []
     for _ in range(2):
-        sim = Simulator(small_spec(lbs=30))
+        sim = Simulator(spec(lbs=30))
         fleet = sim.fleet
         reports = [step(fleet, sim.scenario.rng, rates, n, fip_rng=random.Random(5))
                    for n in range(20)]
@@ -180,7 +179,7 @@ async def test_list_and_show_shapes(sim: Simulator, http: aiohttp.ClientSession,
 
 
 async def test_pagination_is_neutrons(http: aiohttp.ClientSession) -> None:
-    sim = Simulator(small_spec(lbs=40))
+    sim = Simulator(spec(lbs=40))
     await sim.start()
     try:
         body = password_body("admin", "admin-secret", "admin")
@@ -385,7 +384,7 @@ async def test_control_api_attach_detach_move(sim: Simulator, http: aiohttp.Clie
 
 @pytest.fixture
 async def no_neutron() -> AsyncIterator[Simulator]:
-    simulator = Simulator(small_spec(), neutron=False)
+    simulator = Simulator(spec(), neutron=False)
     await simulator.start()
     try:
         yield simulator

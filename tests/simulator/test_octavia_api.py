@@ -6,8 +6,7 @@ import aiohttp
 import pytest
 
 from exporter.simulator import Simulator
-
-from .conftest import get_json
+from tests.support.simulator import get_json
 
 # The *Response types of octavia/api/v2/types, plus tenant_id (added for types with project_id).
 LB_KEYS = {
@@ -284,9 +283,9 @@ async def test_stats_are_sums(sim: Simulator, http: aiohttp.ClientSession,
 
 
 async def test_provider_without_amphorae_stats(http: aiohttp.ClientSession) -> None:
-    from .conftest import small_spec
+    from tests.support.simulator import spec
 
-    sim = Simulator(small_spec(amphorae_per_lb=0, lbs=3, no_listener_share=0.0))
+    sim = Simulator(spec(amphorae_per_lb=0, lbs=3, no_listener_share=0.0))
     await sim.start()
     try:
         lb = next(iter(sim.fleet.loadbalancers.values()))

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 
 from exporter.simulator import Simulator
-
-from .conftest import small_spec
+from tests.support.simulator import spec
 
 
 @pytest.fixture
 async def capped() -> Any:
-    sim = Simulator(small_spec(lbs=23), page_cap=5)
+    sim = Simulator(spec(lbs=23), page_cap=5)
     await sim.start()
     try:
         yield sim
@@ -70,7 +69,7 @@ async def test_openstacksdk_lists_floating_ips(tmp_path: Path) -> None:
     import openstack
     from openstack import config as os_config
 
-    sim = Simulator(small_spec(lbs=23), neutron_page_cap=4)
+    sim = Simulator(spec(lbs=23), neutron_page_cap=4)
     await sim.start()
     try:
         path = tmp_path / "clouds.yaml"

@@ -10,13 +10,12 @@ import aiohttp
 import pytest
 
 from exporter.simulator import Simulator
-
-from .conftest import get_json, small_spec
+from tests.support.simulator import get_json, spec
 
 
 @pytest.fixture
 async def capped() -> AsyncIterator[Simulator]:
-    sim = Simulator(small_spec(lbs=12, pending_share=0.0), page_cap=5)
+    sim = Simulator(spec(lbs=12, pending_share=0.0), page_cap=5)
     await sim.start()
     try:
         yield sim
@@ -73,7 +72,7 @@ async def test_pages_of_5_5_2_following_next_links(capped: Simulator,
 
 
 async def test_final_empty_page_when_count_is_a_multiple(http: aiohttp.ClientSession) -> None:
-    sim = Simulator(small_spec(lbs=10), page_cap=5)
+    sim = Simulator(spec(lbs=10), page_cap=5)
     await sim.start()
     try:
         headers = await _admin(sim, http)

@@ -13,12 +13,11 @@ import yaml
 
 from exporter.simulator import Simulator
 from exporter.simulator.cli import build_parser, spec_from_args
-
-from .conftest import get_json, small_spec
+from tests.support.simulator import get_json, spec
 
 
 async def test_two_regions_have_their_own_fleets(http: aiohttp.ClientSession) -> None:
-    sim = Simulator(small_spec(), regions=["RegionOne", "RegionTwo"])
+    sim = Simulator(spec(), regions=["RegionOne", "RegionTwo"])
     await sim.start()
     try:
         body = {"auth": {"identity": {
