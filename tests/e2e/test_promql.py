@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.e2e.harness import wait_until
-from tests.rules.promql_inventory import all_expressions, label_value_queries
+from tests.rules.promql_inventory import all_expressions, label_value_queries, leftover_variables
 from tests.rules.rulefiles import alerting_rules, recording_rules
 from tests.support.e2e import E2E_VALUES, RECORDING_RULES, Stack, query_nonempty
 
@@ -44,7 +44,7 @@ def test_the_recording_rule_copy_only_drops_group_intervals(stack: Stack) -> Non
 
 def test_every_grafana_variable_was_substituted() -> None:
     assert EXPRESSIONS
-    leftovers = [(where, expr) for where, expr in EXPRESSIONS if "$" in expr or "[[" in expr]
+    leftovers = [(where, expr) for where, expr in EXPRESSIONS if leftover_variables(expr)]
     assert not leftovers
 
 

@@ -42,7 +42,9 @@ BUILTIN_VALUES = {
 # is a valid stand-in for any of them.
 DEFAULT_VALUE = ".*"
 
-_VARIABLE = re.compile(r"\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$(\w+)")
+# A Grafana variable's name starts with a letter or "_": `$1` is label_replace's first group.
+_VARIABLE = re.compile(
+    r"\$\{([A-Za-z_]\w*)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$([A-Za-z_]\w*)")
 _LABEL_VALUES = re.compile(
     r"^\s*label_values\((?P<selector>.+),\s*(?P<label>\w+)\s*\)\s*$", re.S
 )
@@ -63,6 +65,11 @@ def substitute(expr: str, values: dict[str, str] | None = None) -> str:
         return chosen.get(name, DEFAULT_VALUE)
 
     return _VARIABLE.sub(replace, expr)
+
+
+def leftover_variables(expr: str) -> list[str]:
+    """The Grafana variable references left in `expr` (none once substitute() ran)."""
+    return [m.group(0) for m in _VARIABLE.finditer(expr)]
 
 
 def variable_query_to_promql(query: str) -> str | None:

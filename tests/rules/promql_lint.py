@@ -11,8 +11,12 @@ import re
 # A status series: octavia_<kind>_provisioning_status, _operating_status, octavia_amphora_status.
 # Recording-rule names that contain such a name (cloud_project_status:octavia_..._status:sum) are
 # not raw status series and are excluded by the look-around.
+# Octavia's own PROMETHEUS listener has octavia_listener_status, octavia_pool_status and
+# octavia_member_status too: HAProxy's check state, a gauge (1 UP, 0 DOWN), not a state set.
+PROXY_STATUS = ("octavia_listener_status", "octavia_pool_status", "octavia_member_status")
 _STATUS_SERIES = re.compile(
-    r"(?<![:\w])(octavia_[a-z]+_(?:provisioning_|operating_)?status)(?![:\w])(\{[^}]*\})?"
+    r"(?<![:\w])(?!(?:" + "|".join(PROXY_STATUS) + r")(?![:\w]))"
+    r"(octavia_[a-z]+_(?:provisioning_|operating_)?status)(?![:\w])(\{[^}]*\})?"
 )
 # Counters, and the buckets of histograms, which are counters too — except gauge histograms
 # (computed afresh at every scrape, so never rated).
