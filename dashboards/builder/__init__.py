@@ -7,12 +7,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from . import amphorae, availability, capacity, exporter, fleet, loadbalancer
+from . import amphorae, availability, capacity, dataplane, exporter, fleet, loadbalancer
 
 # File name → builder, in the order the files are written.
 BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     module.FILE: module.build
-    for module in (fleet, loadbalancer, amphorae, exporter, capacity, availability)
+    for module in (fleet, loadbalancer, amphorae, exporter, capacity, availability, dataplane)
 }
 
 
