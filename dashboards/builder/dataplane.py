@@ -191,7 +191,7 @@ def build() -> dict[str, Any]:
         lay, "timeseries", "Member downtime",
         "Share of the time each member was DOWN in HAProxy "
         "(rate of octavia_member_downtime_seconds_total: 1 = down all along; the "
-        "OctaviaMemberDowntime alert fires above 0.5 for 5 minutes).",
+        "OctaviaMemberDowntime alert fires once it has grown for 5 minutes).",
         "percentunit",
         [target(_as_id(f"max by ({by_member}) (rate("
                        f"octavia_member_downtime_seconds_total{{{DP}}}[$__rate_interval]))",
