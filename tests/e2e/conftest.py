@@ -18,7 +18,9 @@ All on 127.0.0.1, each process started here and stopped here by PID:
   exporter C: cloud `simulator-member` (project-scoped account). It is stopped once Prometheus
   has scraped it, so its cloud stops being reported (OctaviaCloudNotReported) and its target is
   down (OctaviaExporterTargetDown).
-- Prometheus: scrape and evaluation interval 1 s, job `octavia-exporter` (A, B, C), a copy of
+- Prometheus: scrape and evaluation interval 1 s, job `octavia-exporter` (A, B, C), job
+  `octavia-amphora` fed by exporter A's `/discovery/prometheus-listeners?address=floating_ip`
+  (the scenario's PROMETHEUS listener, served by the simulator on 127.0.0.1), a copy of
   the shipped recording rules in which only group `interval:`s are removed (the SLO's long
   windows run every 2m30s, and a group's first evaluation can come that late: without its own
   interval a group runs at the 1 s global one; see
@@ -65,6 +67,9 @@ from tests.support.tools import require_binary
 from tests.system.rabbit import Rabbit, require_rabbitmq
 
 JOB = "octavia-exporter"
+# Octavia's own PROMETHEUS listeners, found through exporter A's service discovery (a job
+# name that does not start with JOB: OctaviaExporterTargetDown must not see them).
+AMPHORA_JOB = "octavia-amphora"
 STARTUP_TIMEOUT = 30.0
 BROKEN_REGION = "RegionTwo"
 
@@ -125,12 +130,17 @@ def _write_clouds(work: Path) -> Path:
 
 
 def _prometheus_config(work: Path, targets: list[str], alertmanager: str,
-                       rule_files: list[Path]) -> Path:
+                       rule_files: list[Path], discovery: str) -> Path:
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(p) for p in rule_files],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
-        "scrape_configs": [{"job_name": JOB, "static_configs": [{"targets": targets}]}],
+        "scrape_configs": [
+            {"job_name": JOB, "static_configs": [{"targets": targets}]},
+            # As docs/operations.md ships it, with a refresh of 1 s instead of 1 min.
+            {"job_name": AMPHORA_JOB,
+             "http_sd_configs": [{"url": discovery, "refresh_interval": "1s"}]},
+        ],
     }
     path = work / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -200,6 +210,13 @@ def _probes(scenario: Scenario) -> list[tuple[str, int]]:
           for tree in t.values() for address in tree.floating_ips],
         *[(f'octavia_floating_ip_changes_total{{cloud="simulator",change="{change}"}} >= 1', 2)
           for change in ("attached", "moved", "detached")],
+        # The data plane: one target, found through discovery, with our labels; the failed
+        # member's checks and downtime counted, the pumped 5xx answered.
+        (f'up{{job="{AMPHORA_JOB}",cloud="simulator",loadbalancer_id="{lb["data_plane"]}",'
+         f'project_id="{t["data_plane"].project_id}"}} == 1', 1),
+        (f'increase(octavia_member_check_failures_total{{member="{t["data_plane"].members[0]}"}}[1m]) > 0', 1),
+        (f'rate(octavia_member_downtime_seconds_total{{member="{t["data_plane"].members[0]}"}}[30s]) > 0', 1),
+        (f'rate(octavia_listener_http_responses_total{{listener="{t["data_plane"].listeners[0]}",code="5xx"}}[30s]) > 0', 1),
     ]
 
 
@@ -279,8 +296,10 @@ def _start(binaries: Binaries, work: Path, procs: Processes, webhook: Webhook,
     recording_rules_copy = work / "octavia-recording.no-interval.rules.yml"
     no_interval_copy(RECORDING_RULES, recording_rules_copy)
     prom_address = f"{HOST}:{free_port()}"
+    discovery = (f"http://{exporters['a']}/discovery/prometheus-listeners"
+                 "?address=floating_ip")
     prom_config = _prometheus_config(work, list(exporters.values()), am_address,
-                                     [recording_rules_copy, alert_rules_copy])
+                                     [recording_rules_copy, alert_rules_copy], discovery)
     before_any_data = time.time() - 1.0
     procs.start("prometheus", [
         binaries.prometheus,
@@ -318,6 +337,21 @@ def _start(binaries: Binaries, work: Path, procs: Processes, webhook: Webhook,
     wait_until(lambda: prom.query('octavia_notifications_connected{cloud="simulator"} == 1'),
                "exporter B connected to RabbitMQ", STARTUP_TIMEOUT)
     publish(rabbit.url, scenario.trees["traffic"].loadbalancer)
+
+    # 5b. The data plane: Prometheus found the PROMETHEUS listener through exporter A and
+    # scraped its members UP; now one fails.
+    data_plane = scenario.trees["data_plane"]
+
+    def data_plane_scraped() -> bool:
+        alive()
+        return len(prom.query(f'octavia_member_status{{job="{AMPHORA_JOB}",'
+                              f'loadbalancer_id="{data_plane.loadbalancer}"}} == 1')) >= len(
+            data_plane.members)
+
+    wait_until(data_plane_scraped, "the PROMETHEUS listener scraped through discovery",
+               STARTUP_TIMEOUT)
+    scenario.fail_data_plane_member()
+    timings["data plane scraped"] = time.monotonic() - t0
 
     # 6. Prometheus shows the seeded scenario, from both replicas.
     for expr, minimum in _probes(scenario):

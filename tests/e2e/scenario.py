@@ -5,6 +5,10 @@ Each state gets a load balancer of its own, created through the control API with
 does not depend on which special cases the generated fleet happens to contain. The generated
 fleet (30 load balancers, seed 7) stays around them as background.
 
+The "data_plane" tree gets a PROMETHEUS listener (the simulator serves it on 127.0.0.1, reached
+through the tree's loopback floating IP), which Prometheus finds through exporter A's service
+discovery.
+
 Neutron floating IPs (FLOATING_IPS) are attached through the control API too: some trees get
 none, one or two, so every floating IP join is exercised with and without a floating IP, and
 apply() attaches, moves and detaches one each (octavia_floating_ip_changes_total).
@@ -40,6 +44,8 @@ ROLES = (
     "amphora_failover_stopped",  # an amphora in FAILOVER_STOPPED
     "cert_expiring",  # an amphora certificate expiring in one day
     "alert",  # left healthy: the Alertmanager test owns it
+    "data_plane",  # a PROMETHEUS listener too, scraped through discovery; traffic pumped, one
+    #                member failed once Prometheus scrapes it (fail_data_plane_member)
 )
 
 CONNECTION_LIMIT = 100
@@ -58,6 +64,10 @@ FLOATING_IPS = {
     "alert": ["198.51.100.30"],
     "traffic": ["198.51.100.40"],  # apply() moves it to "healthmonitor_error"
     "cert_expiring": ["198.51.100.50"],  # apply() detaches it
+    # The simulator serves PROMETHEUS listeners on 127.0.0.1 (no VIP routes anywhere here), so
+    # this load balancer's floating IP is the loopback address: Prometheus reaches the
+    # listener through the floating IP, as one outside the tenant network would.
+    "data_plane": ["127.0.0.1"],
 }
 ATTACHED_BY_APPLY = ("member_error", "198.51.100.60")
 MOVED_BY_APPLY = ("traffic", "healthmonitor_error")
@@ -78,6 +88,7 @@ class Tree:
     healthmonitors: list[str]
     amphorae: list[str]
     floating_ips: dict[str, str] = field(default_factory=dict)  # address -> floating IP id
+    prometheus_listener: str = ""  # its PROMETHEUS listener, if any
 
 
 @dataclass
@@ -114,6 +125,17 @@ class Scenario:
         for role, addresses in FLOATING_IPS.items():
             for address in addresses:
                 self.attach_new_floating_ip(role, address)
+        tree = self.trees["data_plane"]
+        made = self.call("POST", f"loadbalancers/{tree.loadbalancer}/prometheus",
+                         {"name": "e2e-metrics"})
+        tree.prometheus_listener = made["listener"]
+
+    def fail_data_plane_member(self) -> None:
+        """HAProxy counts check failures and downtime from the moment it sees the member go
+        DOWN: done once Prometheus has scraped the member UP, so the counters rise in
+        Prometheus rather than start high."""
+        member = self.trees["data_plane"].members[0]
+        self.call("PATCH", f"members/{member}", {"operating_status": "ERROR"})
 
     def attach_new_floating_ip(self, role: str, address: str) -> None:
         tree = self.trees[role]
@@ -168,12 +190,15 @@ class Scenario:
         self._pump.start()
 
     def _pump_traffic(self) -> None:
-        listener = self.trees["traffic"].listeners[0]
+        # The data plane's HTTP listener answers its request errors as 5xx (the simulator's
+        # PROMETHEUS listener): 20 % of them.
+        listeners = [self.trees[role].listeners[0] for role in ("traffic", "data_plane")]
         while not self._stop.is_set():
-            try:
-                self.call("POST", f"listeners/{listener}/stats", {"mode": "add", **PUMP})
-            except Exception as exc:  # reported by the tests that need the traffic
-                self.pump_errors.append(repr(exc))
+            for listener in listeners:
+                try:
+                    self.call("POST", f"listeners/{listener}/stats", {"mode": "add", **PUMP})
+                except Exception as exc:  # reported by the tests that need the traffic
+                    self.pump_errors.append(repr(exc))
             self._stop.wait(PUMP_PERIOD)  # pacing, not synchronisation
 
     def stop(self) -> None:
