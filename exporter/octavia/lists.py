@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
@@ -73,6 +74,31 @@ class ListsFailed(Exception):
         self.error = error
 
 
+@dataclass(slots=True)
+class ListRead:
+    """What one read of the lists keeps while it runs, apart from every other read's: a
+    reconciliation's paced read and a round's may overlap."""
+
+    # Through the reconciliation's pacer (or one page at a time), or as fast as allowed.
+    pace: Pacer | None = None
+    # Its lists not answered yet, endpoint -> URL: what a cycle timeout abandoned, for its log.
+    unanswered: dict[str, str] = field(default_factory=dict)
+    # The newest updated_at each of its lists showed (API time).
+    newest: dict[str, float] = field(default_factory=dict)
+
+    def note_newest(self, endpoint: str, page: list[Any]) -> None:
+        stamps = [t for row in page if parse.is_mapping(row)
+                  and (t := parse.timestamp(row.get("updated_at"))) is not None]
+        if stamps:
+            self.newest[endpoint] = max(self.newest.get(endpoint, 0.0), *stamps)
+
+    def pages(self) -> Any:
+        return None if self.pace is None else self.pace.page
+
+    def resize(self) -> Any:
+        return None if self.pace is None else self.pace.next_size
+
+
 class ListReader:
     def __init__(self, client: OctaviaClient, telemetry: Telemetry, capabilities: Capabilities,
                  *, shard: tuple[int, int] = (1, 1), page_size: int | None = None,
@@ -95,19 +121,21 @@ class ListReader:
         self._inventory = InventoryReader(client, capabilities, page_size=page_size,
                                           on_error=self._failed, on_malformed=self._malformed,
                                           names=names)
-        # The lists of the current read not answered yet, endpoint -> URL: what a cycle
-        # timeout abandoned, for its log line.
-        self.unanswered: dict[str, str] = {}
-        # The newest updated_at each list of the last read showed (API time): where the
-        # changes feed starts from.
+        # The read started last (its unanswered lists), and the newest updated_at each list
+        # of the last complete read showed: where the changes feed starts from.
+        self._latest = ListRead()
         self.newest: dict[str, float] = {}
-        self._pace: Pacer | None = None
 
-    async def _answered(self, endpoint: str, path: str, call: Callable[[str], Awaitable[T]],
-                        service: str = "load-balancer") -> T:
+    @property
+    def unanswered(self) -> dict[str, str]:
+        """The lists of the read started last not answered yet, endpoint -> URL."""
+        return self._latest.unanswered
+
+    async def _answered(self, run: ListRead, endpoint: str, path: str,
+                        call: Callable[[str], Awaitable[T]], service: str = "load-balancer") -> T:
         url = await self._client.url(endpoint, path, service)
         # This read's own record: a list of a failed read may still be running in the next.
-        waiting = self.unanswered
+        waiting = run.unanswered
         waiting[endpoint] = url
         try:
             result = await call(url)
@@ -127,37 +155,28 @@ class ListReader:
         log.warning("malformed_object", cloud=self.cloud, endpoint=endpoint, reason="malformed",
                     url=url, problem=problem)
 
-    def _collector(self, endpoint: str, build: Callable[[Any], Any], into: dict[str, Any],
-                   before: Mapping[str, Any], url: str = "") -> Callable[[list[Any]], None]:
-        """Parse a page as it arrives into `into`, so raw pages are freed page by page."""
+    def _collector(self, run: ListRead | None, endpoint: str, build: Callable[[Any], Any],
+                   into: dict[str, Any], before: Mapping[str, Any],
+                   url: str = "") -> Callable[[list[Any]], None]:
+        """Parse a page as it arrives into `into`, so raw pages are freed page by page; with
+        `run`, the page's newest updated_at is noted there."""
         def on_page(page: list[Any]) -> None:
-            self._note_newest(endpoint, page)
+            if run is not None:
+                run.note_newest(endpoint, page)
             for obj in source.each(page, build, endpoint, url, self._malformed):
                 into[obj.id] = same(before, obj.id, obj)
         return on_page
 
-    def _note_newest(self, endpoint: str, page: list[Any]) -> None:
-        stamps = [t for row in page if parse.is_mapping(row)
-                  and (t := parse.timestamp(row.get("updated_at"))) is not None]
-        if stamps:
-            self.newest[endpoint] = max(self.newest.get(endpoint, 0.0), *stamps)
-
-    def _pages(self) -> Any:
-        return None if self._pace is None else self._pace.page
-
-    def _resize(self) -> Any:
-        return None if self._pace is None else self._pace.next_size
-
-    async def _list(self, endpoint: str, path: str, key: str, fields: tuple[str, ...],
-                    size: int | None, build: Callable[[Any], Any], into: dict[str, Any],
-                    before: Mapping[str, Any]) -> None:
+    async def _list(self, run: ListRead, endpoint: str, path: str, key: str,
+                    fields: tuple[str, ...], size: int | None, build: Callable[[Any], Any],
+                    into: dict[str, Any], before: Mapping[str, Any]) -> None:
         # The URL is known before the pages arrive: a malformed object is logged as parsed.
-        await self._answered(endpoint, path, lambda url: self._client.list_all(
+        await self._answered(run, endpoint, path, lambda url: self._client.list_all(
             endpoint, path, key, fields, size,
-            on_page=self._collector(endpoint, build, into, before, url), pace=self._pages(),
-            resize=self._resize()))
+            on_page=self._collector(run, endpoint, build, into, before, url),
+            pace=run.pages(), resize=run.resize()))
 
-    async def _optional(self, enabled: bool, endpoint: str, path: str, key: str,
+    async def _optional(self, run: ListRead, enabled: bool, endpoint: str, path: str, key: str,
                         fields: tuple[str, ...], size: int | None,
                         service: str = "load-balancer", paced: bool = True,
                         ) -> list[Any] | ApiError | None:
@@ -169,12 +188,12 @@ class ListReader:
             pages: list[Any] = []
 
             def on_page(page: list[Any]) -> None:
-                self._note_newest(endpoint, page)
+                run.note_newest(endpoint, page)
                 pages.extend(page)
-            await self._answered(endpoint, path, lambda _: self._client.list_all(
+            await self._answered(run, endpoint, path, lambda _: self._client.list_all(
                 endpoint, path, key, fields, size, service=service, on_page=on_page,
-                pace=self._pages() if paced else None,
-                resize=self._resize() if paced else None), service)
+                pace=run.pages() if paced else None,
+                resize=run.resize() if paced else None), service)
             return pages
         except ApiError as exc:
             return exc
@@ -187,8 +206,8 @@ class ListReader:
         reconciliation); followed by the changes feed, pages go one at a time anyway.
         `loadbalancers_first`: read the load-balancer list before the others and hand it
         over as soon as it is in (a snapshot of load balancers only). Raises ListsFailed."""
-        self._pace = pace if pace is not None or not self.feed else Pacer(1.0)
-        self.newest = {}
+        run = ListRead(pace if pace is not None or not self.feed else Pacer(1.0))
+        self._latest = run
         started = time.time()
         empty: Mapping[str, Any] = {}
         raw_lbs: dict[str, Any] = {}
@@ -196,12 +215,11 @@ class ListReader:
         raw_pools: dict[str, Any] = {}
         hms_raw: list[Any] = []
         caps = self.capabilities
-        self.unanswered = {}
         # Followed by the changes feed, even the first lists are read in small pages, one at a
         # time: nothing else then needs them fast enough to hold other clients up.
         size = (self._page_size if previous is not None or self.feed
                 else self._first_page_size)
-        lb_list = self._list("loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers",
+        lb_list = self._list(run, "loadbalancers", "v2/lbaas/loadbalancers", "loadbalancers",
                              LB_FIELDS, size, parse.loadbalancer, raw_lbs,
                              previous.loadbalancers if previous else empty)
         try:
@@ -214,21 +232,21 @@ class ListReader:
                 lb_list = asyncio.sleep(0)
             _, _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
                 lb_list,
-                self._list("listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
+                self._list(run, "listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
                            size, parse.listener, raw_listeners,
                            previous.listeners if previous else empty),
-                self._list("pools", "v2/lbaas/pools", "pools", POOL_FIELDS, size, parse.pool,
+                self._list(run, "pools", "v2/lbaas/pools", "pools", POOL_FIELDS, size, parse.pool,
                            raw_pools, previous.pools if previous else empty),
                 # Health monitors name their pool, which may arrive later: parsed at the end.
-                self._answered("healthmonitors", "v2/lbaas/healthmonitors",
+                self._answered(run, "healthmonitors", "v2/lbaas/healthmonitors",
                                lambda _: self._client.list_all(
                                    "healthmonitors", "v2/lbaas/healthmonitors",
                                    "healthmonitors", HM_FIELDS, size,
-                                   on_page=self._hm_pages(hms_raw), pace=self._pages(),
-                                   resize=self._resize())),
-                self._optional(caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
+                                   on_page=self._hm_pages(run, hms_raw), pace=run.pages(),
+                                   resize=run.resize())),
+                self._optional(run, caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
                                AMPHORA_FIELDS, size),
-                self._optional(caps.floating_ips, "floatingips", "v2.0/floatingips",
+                self._optional(run, caps.floating_ips, "floatingips", "v2.0/floatingips",
                                "floatingips", FLOATING_IP_FIELDS, size, service="network"),
             )
         except ApiError as exc:
@@ -238,7 +256,7 @@ class ListReader:
         listeners = {k: v for k, v in raw_listeners.items() if v.loadbalancer_id in loadbalancers}
         pools = {k: v for k, v in raw_pools.items() if v.loadbalancer_id in loadbalancers}
         healthmonitors: dict[str, HealthMonitor] = {}
-        self._collector("healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
+        self._collector(None, "healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
                         healthmonitors, previous.healthmonitors if previous else empty,
                         await self._client.url("healthmonitors", "v2/lbaas/healthmonitors"),
                         )(hms_raw)
@@ -252,11 +270,12 @@ class ListReader:
             cloud=self.cloud, taken_at=started, loadbalancers=loadbalancers,
             listeners=listeners, pools=pools, healthmonitors=healthmonitors, amphorae=amphorae,
             floating_ips=floating_ips)
+        self.newest = run.newest
         return lists
 
-    def _hm_pages(self, into: list[Any]) -> Any:
+    def _hm_pages(self, run: ListRead, into: list[Any]) -> Any:
         def on_page(page: list[Any]) -> None:
-            self._note_newest("healthmonitors", page)
+            run.note_newest("healthmonitors", page)
             into.extend(page)
         return on_page
 
@@ -266,7 +285,7 @@ class ListReader:
         deletion. A failure keeps what `snapshot` had."""
         # Not through the pacer of a reconciliation that may be reading at the same time:
         # its pages must keep their gaps, and Neutron is not the API they spare.
-        raw = await self._optional(self.capabilities.floating_ips, "floatingips",
+        raw = await self._optional(ListRead(), self.capabilities.floating_ips, "floatingips",
                                    "v2.0/floatingips", "floatingips", FLOATING_IP_FIELDS,
                                    self._page_size, service="network", paced=False)
         return self._floating_ips(raw, snapshot.loadbalancers, snapshot, await self._url_of(
@@ -329,7 +348,7 @@ class ListReader:
             self._failed(raw)
             return dict(previous.amphorae) if previous else {}
         amphorae: dict[str, Amphora] = {}
-        self._collector("amphorae", lambda item: parse.amphora(item, loadbalancers),
+        self._collector(None, "amphorae", lambda item: parse.amphora(item, loadbalancers),
                         amphorae, previous.amphorae if previous else {}, url)(raw)
         # Octavia keeps DELETED amphorae in the list until housekeeping purges them (a week by
         # default); exporting them would grow the series count with every failover. Spares

@@ -46,7 +46,9 @@ ROUND_TIMEOUT = 12.0
 class FullLists(Protocol):
     """The bulk lists (octavia.lists.ListReader)."""
 
-    unanswered: dict[str, str]
+    @property
+    def unanswered(self) -> dict[str, str]:
+        """The lists of the read started last not answered yet, endpoint -> URL."""
 
     async def read(self, previous: FleetSnapshot | None, pace: Any = None,
                    loadbalancers_first: Callable[[FleetSnapshot], None] | None = None,

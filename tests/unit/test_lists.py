@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from exporter.model.capabilities import Capabilities
+from exporter.octavia import parse
 from exporter.octavia.lists import ListReader
+from exporter.octavia.pacing import Pacer
 from exporter.telemetry import Telemetry
 
 
@@ -54,3 +57,47 @@ async def test_an_explicit_page_size_holds_from_the_start() -> None:
                         page_size=50)
     await reader.read(await reader.read(None))
     assert client.sizes["loadbalancers"] == [50, 50]
+
+
+class Overlapping(Client):
+    """Holds the first read's load-balancer list until released; every page shows one row
+    updated at the read's own stamp, and every call records the pacing it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.held = asyncio.Event()
+        self.paces: list[tuple[str, Any]] = []
+        self.stamp = "2026-01-01T00:00:00"
+
+    async def list_all(self, endpoint: str, path: str, key: str, fields: Any = (),
+                       page_size: int | None = None, **kwargs: Any) -> list[Any]:
+        stamp = self.stamp
+        if endpoint == "loadbalancers" and not self.held.is_set():
+            self.held.set()
+            await self.release.wait()
+        self.paces.append((stamp, kwargs.get("pace")))
+        if kwargs.get("on_page") is not None:
+            kwargs["on_page"]([{"id": f"x-{endpoint}", "updated_at": stamp}])
+        return []
+
+
+async def test_two_reads_at_once_keep_their_own_pacing_and_watermarks() -> None:
+    client = Overlapping()
+    reader = ListReader(client, Telemetry(), Capabilities(floating_ips=False),  # type: ignore[arg-type]
+                        feed=False)
+    pacer = Pacer(0.5)
+    first = asyncio.create_task(reader.read(None, pace=pacer))
+    await client.held.wait()
+    client.stamp = "2026-01-02T00:00:00"
+    await reader.read(None)  # unpaced, newer rows, done while the first is held
+    assert reader.newest["pools"] == parse.timestamp("2026-01-02T00:00:00")
+    client.release.set()
+    await first
+    # The first read's calls kept its pacer; the second's had none.
+    assert {pace for stamp, pace in client.paces if stamp.startswith("2026-01-01")} == {
+        pacer.page}
+    assert {pace for stamp, pace in client.paces if stamp.startswith("2026-01-02")} == {None}
+    # The last read to end is the first: its own watermarks, not a mix with the second's.
+    assert reader.newest["loadbalancers"] == parse.timestamp("2026-01-01T00:00:00")
+    assert reader.unanswered == {}
