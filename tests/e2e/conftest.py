@@ -43,6 +43,7 @@ fails them under the strict mode (tests/support/tools.py).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -129,6 +130,20 @@ def _write_clouds(work: Path) -> Path:
     return path
 
 
+def _amphora_job(discovery: str) -> dict[str, object]:
+    """The data-plane scrape job as docs/operations.md ships it, with exporter A's URL and a
+    refresh of 1 s instead of 1 min."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(
+        encoding="utf-8")
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
+              if f"job_name: {AMPHORA_JOB}" in b]
+    assert len(blocks) == 1, "docs/operations.md lost its data-plane scrape job"
+    job: dict[str, object] = blocks[0]["scrape_configs"][0]
+    (sd,) = job["http_sd_configs"]  # type: ignore[misc]
+    sd.update(url=discovery, refresh_interval="1s")
+    return job
+
+
 def _prometheus_config(work: Path, targets: list[str], alertmanager: str,
                        rule_files: list[Path], discovery: str) -> Path:
     config = {
@@ -137,9 +152,7 @@ def _prometheus_config(work: Path, targets: list[str], alertmanager: str,
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
         "scrape_configs": [
             {"job_name": JOB, "static_configs": [{"targets": targets}]},
-            # As docs/operations.md ships it, with a refresh of 1 s instead of 1 min.
-            {"job_name": AMPHORA_JOB,
-             "http_sd_configs": [{"url": discovery, "refresh_interval": "1s"}]},
+            _amphora_job(discovery),
         ],
     }
     path = work / "prometheus.yml"
