@@ -56,6 +56,17 @@ async def test_a_prometheus_listener_serves_the_proxys_families(
     found = await samples(http, made["url"])
     names = {name for name, _ in found}
     assert names <= proxy_names()
+    # The proxy's label scheme: none of their own on the load balancer's families, then
+    # listener, pool and pool + member, each HTTP response family with its code class.
+    scheme = {"octavia_loadbalancer_": set(), "octavia_listener_": {"listener"},
+              "octavia_pool_": {"pool"}, "octavia_member_": {"pool", "member"}}
+    for name, labels in found:
+        (expected,) = [v for k, v in scheme.items() if name.startswith(k)]
+        code = {"code"} if name.endswith("_http_responses_total") else set()
+        assert {k for k, _ in labels} == expected | code, (name, labels)
+    assert {dict(labels)["code"] for name, labels in found
+            if name == "octavia_listener_http_responses_total"} == {
+        "1xx", "2xx", "3xx", "4xx", "5xx", "other"}
     http_listener, pool = tree["listeners"][0], tree["pools"][0]
     backend = f"{pool}:{http_listener}"
     # Every listener of the load balancer is reported, the PROMETHEUS one too.
