@@ -1,7 +1,9 @@
 """Evaluate the trickiest dashboard queries with promtool against synthetic series.
 
 The expressions are read from the committed dashboards (variables substituted), so this tests
-what ships. Two replicas (exp-a, exp-b) and state-set zeros are part of the data on purpose.
+what ships. Two replicas (exp-a, exp-b) and state-set zeros are part of the data on purpose;
+the Data plane board's series are Octavia's PROMETHEUS listener's, with the target labels the
+exporter's discovery gives them.
 """
 
 from __future__ import annotations
@@ -345,6 +347,69 @@ def test_amphorae_capacity_and_availability_queries(promtool: str, tmp_path: Pat
                 {"labels": '{cloud="prod",project_id="p1"}', "value": 0.5},
                 {"labels": '{cloud="prod",project_id="p2"}', "value": -0.5},
             ],
+        },
+    ]
+    _run(promtool, tmp_path, series, cases)
+
+DATAPLANE = "octavia-dataplane.json"
+# The target labels the exporter's discovery gives Octavia's PROMETHEUS listener series.
+AMPHORA_TARGET = {"cloud": "prod", "project_id": "p1", "loadbalancer_id": "lb1",
+          "job": "octavia-amphora", "instance": "192.0.2.10:9100"}
+
+
+def _amphora(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
+    body = ",".join(f'{k}="{v}"' for k, v in {**AMPHORA_TARGET, **labels}.items())
+    return {"series": f"{name}{{{body}}}", "values": values}
+
+
+def test_dataplane_joins_name_listeners_pools_and_members(promtool: str, tmp_path: Path) -> None:
+    lb = {"cloud": "prod", "loadbalancer_id": "lb1", "project_id": "p1"}
+    series = [
+        *_series("octavia_listener_info", {**lb, "listener_id": "l1", "name": "web",
+                                           "protocol": "HTTP", "protocol_port": "80",
+                                           "default_pool_id": "pool1"}, "1x10", 2),
+        *_series("octavia_pool_info", {**lb, "pool_id": "pool1", "name": "web-pool",
+                                       "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"},
+                 "1x10", 2),
+        *_series("octavia_member_info", {**lb, "member_id": "m1", "pool_id": "pool1",
+                                         "name": "web-1", "address": "10.0.0.11",
+                                         "protocol_port": "80"}, "1x10", 2),
+        *_series("octavia_member_info", {**lb, "member_id": "m2", "pool_id": "pool1",
+                                         "name": "web-2", "address": "10.0.0.12",
+                                         "protocol_port": "80"}, "1x10", 2),
+        _amphora("octavia_member_status", {"pool": "pool1:l1", "member": "m1"}, "0x10"),
+        _amphora("octavia_member_status", {"pool": "pool1:l1", "member": "m2"}, "1x10"),
+        # 100 answers per second, 20 of them 5xx.
+        _amphora("octavia_listener_http_responses_total", {"listener": "l1", "code": "5xx"},
+                 "0+1200x10"),
+        _amphora("octavia_listener_http_responses_total", {"listener": "l1", "code": "2xx"},
+                 "0+4800x10"),
+        _amphora("octavia_pool_queue_time_average_seconds", {"pool": "pool1:l1"}, "1.5x10"),
+    ]
+    cases = [
+        {
+            "expr": _expr(DATAPLANE, "Members DOWN in HAProxy"),
+            "eval_time": "5m",
+            "exp_samples": [{
+                "labels": '{cloud="prod",loadbalancer_id="lb1",pool="pool1:l1",member="m1",'
+                          'member_id="m1",name="web-1",address="10.0.0.11",protocol_port="80"}',
+                "value": 0}],
+        },
+        {
+            "expr": _expr(DATAPLANE, "HTTP 5xx share per listener"),
+            "eval_time": "5m",
+            "exp_samples": [{
+                "labels": '{cloud="prod",loadbalancer_id="lb1",listener="l1",listener_id="l1",'
+                          'name="web",protocol="HTTP",protocol_port="80"}',
+                "value": 0.2}],
+        },
+        {
+            "expr": _expr(DATAPLANE, "Queue time per pool"),
+            "eval_time": "5m",
+            "exp_samples": [{
+                "labels": '{cloud="prod",loadbalancer_id="lb1",pool="pool1:l1",pool_id="pool1",'
+                          'name="web-pool"}',
+                "value": 1.5}],
         },
     ]
     _run(promtool, tmp_path, series, cases)
