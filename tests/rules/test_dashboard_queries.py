@@ -354,7 +354,7 @@ def test_amphorae_capacity_and_availability_queries(promtool: str, tmp_path: Pat
 DATAPLANE = "octavia-dataplane.json"
 # The target labels the exporter's discovery gives Octavia's PROMETHEUS listener series.
 AMPHORA_TARGET = {"cloud": "prod", "project_id": "p1", "loadbalancer_id": "lb1",
-          "job": "octavia-amphora", "instance": "192.0.2.10:9100"}
+                  "job": "octavia-amphora", "instance": "192.0.2.10:9100"}
 
 
 def _amphora(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
