@@ -49,23 +49,24 @@ def _host_port(address: str, port: int) -> str:
     return f"{address}:{port}"
 
 
-def _floating_ip(snapshot: FleetSnapshot, loadbalancer_id: str) -> FloatingIP | None:
-    """The load balancer's floating IP to scrape through: an ACTIVE one first, then the
+def _floating_ips(snapshot: FleetSnapshot) -> dict[str, FloatingIP]:
+    """Each load balancer's floating IP to scrape through: an ACTIVE one first, then the
     lowest address, so that the choice is stable while the attachments are."""
-    found = [f for f in snapshot.floating_ips.values() if f.loadbalancer_id == loadbalancer_id]
-    if not found:
-        return None
-    return min(found, key=lambda f: (f.status != "ACTIVE", f.address))
+    chosen: dict[str, FloatingIP] = {}
+    for fip in snapshot.floating_ips.values():
+        best = chosen.get(fip.loadbalancer_id)
+        if best is None or (fip.status != "ACTIVE", fip.address) < (
+                best.status != "ACTIVE", best.address):
+            chosen[fip.loadbalancer_id] = fip
+    return chosen
 
 
 def _group(snapshot: FleetSnapshot, listener: Listener, address_kind: str,
-           fips: dict[str, FloatingIP | None]) -> dict[str, Any] | None:
+           fips: dict[str, FloatingIP]) -> dict[str, Any] | None:
     lb = snapshot.loadbalancers.get(listener.loadbalancer_id)
     if lb is None or listener.protocol_port is None:
         return None
-    if lb.id not in fips:
-        fips[lb.id] = _floating_ip(snapshot, lb.id)
-    fip = fips[lb.id]
+    fip = fips.get(lb.id)
     address = lb.vip_address if address_kind == "vip" else (fip.address if fip else "")
     if not address:
         return None
@@ -99,8 +100,9 @@ def target_groups(views: Sequence[CloudView], address_kind: str = "vip",
         snapshot = view.snapshot
         if snapshot is None or (cloud is not None and snapshot.cloud != cloud):
             continue
-        fips: dict[str, FloatingIP | None] = {}
-        for listener in _prometheus_listeners(snapshot):
+        listeners = list(_prometheus_listeners(snapshot))
+        fips = _floating_ips(snapshot) if listeners else {}
+        for listener in listeners:
             group = _group(snapshot, listener, address_kind, fips)
             if group is not None:
                 groups.append(group)

@@ -9,6 +9,14 @@ from typing import Any
 import bcrypt
 from aiohttp.test_utils import TestClient, TestServer
 
+from exporter.model.snapshot import (
+    CloudHealth,
+    CloudView,
+    FleetSnapshot,
+    FloatingIP,
+    Listener,
+    LoadBalancer,
+)
 from exporter.simulator import Simulator
 from exporter.web import discovery
 from exporter.web.server import build_app
@@ -110,3 +118,25 @@ async def test_discovery_is_behind_basic_auth(make_exporter) -> None:
 def test_ipv6_addresses_are_bracketed() -> None:
     assert discovery._host_port("2001:db8::1", 9100) == "[2001:db8::1]:9100"
     assert discovery._host_port("192.0.2.1", 9100) == "192.0.2.1:9100"
+
+
+def test_the_floating_ip_taken_is_an_active_one_then_the_lowest() -> None:
+    lb = LoadBalancer(id="lb1", name="web", project_id="p1", provisioning_status="ACTIVE",
+                      operating_status="ONLINE", admin_state_up=True, vip_address="2001:db8::5")
+    listener = Listener(id="l1", name="metrics", project_id="p1", loadbalancer_id="lb1",
+                        provisioning_status="ACTIVE", operating_status="ONLINE",
+                        admin_state_up=True, protocol="PROMETHEUS", protocol_port=9100)
+    fips = {f.id: f for f in (
+        FloatingIP(id="f1", address="198.51.100.1", loadbalancer_id="lb1", status="DOWN"),
+        FloatingIP(id="f2", address="198.51.100.9", loadbalancer_id="lb1", status="ACTIVE"),
+        FloatingIP(id="f3", address="198.51.100.5", loadbalancer_id="lb1", status="ACTIVE"),
+    )}
+    snapshot = FleetSnapshot(cloud="prod", taken_at=0.0, loadbalancers={"lb1": lb},
+                             listeners={"l1": listener}, floating_ips=fips)
+    views = [CloudView(CloudHealth("prod"), snapshot)]
+    (group,) = discovery.target_groups(views, "floating_ip")
+    assert group["targets"] == ["198.51.100.5:9100"]
+    (group,) = discovery.target_groups(views, "vip", cloud="prod")
+    assert group["targets"] == ["[2001:db8::5]:9100"]
+    assert group["labels"]["__meta_octavia_floating_ip_address"] == "198.51.100.5"
+    assert discovery.target_groups(views, "vip", cloud="other") == []
