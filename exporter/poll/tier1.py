@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import structlog
@@ -28,14 +28,13 @@ from exporter.model.snapshot import CloudHealth, FleetSnapshot, FloatingIP
 from exporter.octavia.errors import ApiError
 from exporter.octavia.feed import FeedUnusable
 from exporter.octavia.lists import ListsFailed
+from exporter.poll.deleting import DELETING, DeletionWatch
 from exporter.poll.publisher import Publisher
 from exporter.poll.state import FleetState
 from exporter.poll.stream import DetailStream
 from exporter.telemetry import Telemetry
 
 log = structlog.get_logger("exporter.scheduler")
-DELETING = "PENDING_DELETE"
-DELETING_EVERY = 16
 # A feed round is a handful of small requests (about a second on a busy API): one still
 # unanswered after this long (half the interval, at least 5 s for an API that has just
 # restarted) means the API is in trouble, and octavia_up must say so within an interval rather
@@ -102,9 +101,7 @@ class Tier1:
         self.touched: set[str] | None = None
         self.lock = asyncio.Lock()
         self._needs_lists = False
-        self._round = 0
-        # PENDING_DELETE load balancers: (round of the next read, rounds between reads).
-        self._deleting: dict[str, tuple[int, int]] = {}
+        self._deleting = DeletionWatch()
         telemetry.feed_enabled.labels(cloud).set(1 if feed is not None else 0)
 
     @property
@@ -149,16 +146,18 @@ class Tier1:
             log.error("poll_cycle_failed", cloud=self.cloud, endpoint=exc.error.endpoint,
                       reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
         except TimeoutError:
-            # Where it hung: the first list still unanswered (all of them in the detail).
-            waiting = dict(self.lists.unanswered)
-            url = next(iter(waiting.values()), "")
-            detail = f"lists over {self._cycle_timeout:g} s" + (
-                f"; unanswered: {', '.join(waiting)}" if waiting else "")
-            self._telemetry.poll_error(self.cloud, "cycle", "timeout", url, detail)
-            log.error("poll_cycle_timeout", cloud=self.cloud, endpoint="cycle",
-                      reason="timeout", url=url, detail=detail,
-                      timeout_seconds=self._cycle_timeout)
+            self._timed_out("lists", self._cycle_timeout, self.lists.unanswered)
         return None
+
+    def _timed_out(self, what: str, timeout: float, unanswered: Mapping[str, str]) -> None:
+        """Where a round hung: the first list still unanswered (all of them in the detail)."""
+        waiting = dict(unanswered)
+        url = next(iter(waiting.values()), "")
+        detail = f"{what} over {timeout:g} s" + (
+            f"; unanswered: {', '.join(waiting)}" if waiting else "")
+        self._telemetry.poll_error(self.cloud, "cycle", "timeout", url, detail)
+        log.error("poll_cycle_timeout", cloud=self.cloud, endpoint="cycle", reason="timeout",
+                  url=url, detail=detail, timeout_seconds=timeout)
 
     def _loadbalancers_in(self, partial: FleetSnapshot) -> None:
         self._state.publishable(partial)
@@ -184,14 +183,8 @@ class Tier1:
                 log.error("poll_cycle_failed", cloud=self.cloud, endpoint=exc.endpoint,
                           reason=exc.reason, url=exc.url, detail=str(exc))
             except TimeoutError:
-                waiting = dict(self.feed.unanswered) if self.feed is not None else {}
-                url = next(iter(waiting.values()), "")
-                detail = f"changes feed over {self._round_timeout:g} s" + (
-                    f"; unanswered: {', '.join(waiting)}" if waiting else "")
-                self._telemetry.poll_error(self.cloud, "cycle", "timeout", url, detail)
-                log.error("poll_cycle_timeout", cloud=self.cloud, endpoint="cycle",
-                          reason="timeout", url=url, detail=detail,
-                          timeout_seconds=self._round_timeout)
+                self._timed_out("changes feed", self._round_timeout,
+                                self.feed.unanswered if self.feed is not None else {})
             else:
                 ok = True
                 self._merge(delta, started_wall)
@@ -237,24 +230,14 @@ class Tier1:
             self._stream.queue(self._state.replan(now), after_lists=True)
 
     def _check_deleting(self) -> None:
-        """Load balancers in PENDING_DELETE are read again until one answers 404 (deleted rows
-        leave the lists unseen): after 1, 2, 4 … rounds, then every DELETING_EVERY, so one
-        stuck in PENDING_DELETE costs little."""
+        """Load balancers in PENDING_DELETE are read again until one answers 404
+        (deleting.py)."""
         snapshot = self._state.snapshot
         if snapshot is None:
             return
-        self._round += 1
-        deleting = {k for k, lb in snapshot.loadbalancers.items()
-                    if lb.provisioning_status == DELETING}
-        for lb_id in [k for k in self._deleting if k not in deleting]:
-            del self._deleting[lb_id]
-        for lb_id in deleting:
-            due, step = self._deleting.get(lb_id, (self._round, 1))
-            if self._round >= due:
-                self._ask_refresh(lb_id)
-                step = min(2 * step, DELETING_EVERY)
-                due = self._round + step
-            self._deleting[lb_id] = (due, step)
+        for lb_id in self._deleting.due(k for k, lb in snapshot.loadbalancers.items()
+                                        if lb.provisioning_status == DELETING):
+            self._ask_refresh(lb_id)
 
     def _ask_refresh(self, lb_id: str) -> None:
         if self._refresh is not None:
