@@ -158,7 +158,6 @@ class Served:
     listener_id: str
     port: int
     runner: web.AppRunner | None = None
-    started: float = field(default_factory=time.time)
     # (listener id) -> the listener's statistics at the last scrape
     seen: dict[str, dict[str, int]] = field(default_factory=dict)
     # (kind, labels..., statistic) -> counter value
