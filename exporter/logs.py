@@ -39,6 +39,13 @@ def redact_url(url: str, *, mask_password: bool = False) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def cloud_logger(name: str, cloud: str) -> Any:
+    """The logger `name` with `cloud` on every line (first, as the callers wrote it before).
+    Assembled at each call like structlog's own lazy loggers, so a configure() made after the
+    logger was taken (a test's log buffer) still applies to it."""
+    return structlog.get_logger(name, cloud=cloud)
+
+
 class Redactor:
     """Replaces every known secret (passwords, tokens, credential secrets) in every log field.
 

@@ -12,11 +12,14 @@ import platform
 import threading
 import time
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
 
 from exporter import __version__
+
+M = TypeVar("M", Counter, Gauge, Histogram)
 
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -213,6 +216,59 @@ class Telemetry:
 
     def auth_recorder(self, cloud: str) -> AuthRecorder:
         return AuthRecorder(self, cloud)
+
+    def for_cloud(self, cloud: str) -> CloudTelemetry:
+        return CloudTelemetry(self, cloud)
+
+
+class Bound(Generic[M]):
+    """One family's series of one cloud: `labels` takes the family's other labels. Nothing is
+    created before `labels` is called, so a series appears when it is first recorded, as with
+    the family itself."""
+
+    __slots__ = ("_cloud", "_family")
+
+    def __init__(self, family: M, cloud: str) -> None:
+        self._family: M = family
+        self._cloud = cloud
+
+    def labels(self, *values: str) -> M:
+        child: M = self._family.labels(self._cloud, *values)
+        return child
+
+
+class CloudTelemetry:
+    """The telemetry as one cloud's poller records it: every series carries its cloud label,
+    so nothing below the runtime passes the cloud's name along with each number."""
+
+    def __init__(self, telemetry: Telemetry, cloud: str) -> None:
+        self.telemetry = telemetry
+        self.cloud = cloud
+        self.poll_cycles = Bound(telemetry.poll_cycles, cloud)
+        self.transitions = Bound(telemetry.transitions, cloud)
+        self.floating_ip_changes = Bound(telemetry.floating_ip_changes, cloud)
+        self.unknown_values = Bound(telemetry.unknown_values, cloud)
+        self.notification_latency = Bound(telemetry.notification_latency, cloud)
+        self.api_concurrency_limit = Bound(telemetry.api_concurrency_limit, cloud)
+        self.api_in_flight = Bound(telemetry.api_in_flight, cloud)
+        self.api_rate_limit = Bound(telemetry.api_rate_limit, cloud)
+        self.api_limit_decreases = Bound(telemetry.api_limit_decreases, cloud)
+        self.detail_backlog = Bound(telemetry.detail_backlog, cloud)
+        self.detail_pass_duration = Bound(telemetry.detail_pass_duration, cloud)
+        self.feed_missed = Bound(telemetry.feed_missed, cloud)
+        self.feed_rows = Bound(telemetry.feed_rows, cloud)
+        self.feed_enabled = Bound(telemetry.feed_enabled, cloud)
+        self.feed_lag = Bound(telemetry.feed_lag, cloud)
+        self.reconciliation_age = Bound(telemetry.reconciliation_age, cloud)
+        self.reconciliation_duration = Bound(telemetry.reconciliation_duration, cloud)
+
+    def poll_error(self, endpoint: str, reason: str, url: str = "", detail: str = "",
+                   when: float | None = None) -> None:
+        """Count a failed call of this cloud and make it the endpoint's latest error."""
+        self.telemetry.poll_error(self.cloud, endpoint, reason, url, detail, when)
+
+    def auth_recorder(self) -> AuthRecorder:
+        return AuthRecorder(self.telemetry, self.cloud)
 
 
 class AuthRecorder:

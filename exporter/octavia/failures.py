@@ -18,7 +18,7 @@ import structlog
 from exporter.octavia.errors import ApiError
 
 if TYPE_CHECKING:
-    from exporter.telemetry import Telemetry
+    from exporter.telemetry import CloudTelemetry
 
 log = structlog.get_logger("exporter.failures")
 
@@ -118,9 +118,9 @@ def service_reason(exc: BaseException) -> str:
     return classify(exc) or CONNECTION_ERROR
 
 
-def report(telemetry: Telemetry, cloud: str, error: ApiError) -> None:
-    """A call that failed for good: counted as the endpoint's latest error and logged with its
-    reason and URL, the same way whichever tier made it."""
-    telemetry.poll_error(cloud, error.endpoint, error.reason, error.url, str(error))
-    log.warning("api_call_failed", cloud=cloud, endpoint=error.endpoint, reason=error.reason,
-                url=error.url, detail=str(error))
+def report(telemetry: CloudTelemetry, error: ApiError) -> None:
+    """A call of `telemetry`'s cloud that failed for good: counted as the endpoint's latest
+    error and logged with its reason and URL, the same way whichever tier made it."""
+    telemetry.poll_error(error.endpoint, error.reason, error.url, str(error))
+    log.warning("api_call_failed", cloud=telemetry.cloud, endpoint=error.endpoint,
+                reason=error.reason, url=error.url, detail=str(error))

@@ -19,8 +19,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
 
-import structlog
-
+from exporter.logs import cloud_logger
 from exporter.model.capabilities import Capabilities
 from exporter.model.parts import Detail
 from exporter.model.plan import Parts, Rules, Work, reads_tree, stats_amphorae
@@ -29,8 +28,6 @@ from exporter.octavia import failures, parse, source
 from exporter.octavia.client import OctaviaClient
 from exporter.octavia.errors import ApiError
 from exporter.telemetry import Telemetry
-
-log = structlog.get_logger("exporter.fetch")
 
 T = TypeVar("T")
 # One call of a load balancer's read, made when its turn comes.
@@ -82,9 +79,10 @@ class Fetcher:
     def __init__(self, client: OctaviaClient, telemetry: Telemetry, rules: Rules,
                  capabilities: Capabilities, page_size: int | None = None) -> None:
         self.cloud = client.cloud
+        self._log = cloud_logger("exporter.fetch", self.cloud)
         self.client = client
         self._client = client
-        self._telemetry = telemetry
+        self._telemetry = telemetry.for_cloud(self.cloud)
         self._rules = rules
         self._page_size = page_size
         # The cloud's one record, shared with the list reader: amphorae switched off there (a
@@ -92,7 +90,7 @@ class Fetcher:
         self._capabilities = capabilities
 
     def failed(self, error: ApiError) -> None:
-        failures.report(self._telemetry, self.cloud, error)
+        failures.report(self._telemetry, error)
 
     async def status_tree(self, parts: Parts,
                           pools: frozenset[str] | None = None) -> dict[str, Member]:
@@ -140,7 +138,7 @@ class Fetcher:
             if exc.status == 403 and self._capabilities.stats_via_amphorae:
                 # Listing amphorae is allowed but not their stats: ask the listeners from now on.
                 self._capabilities.disable_stats_via_amphorae()
-                log.warning("stats_via_amphorae_forbidden", cloud=self.cloud, url=exc.url)
+                self._log.warning("stats_via_amphorae_forbidden", url=exc.url)
             raise
         rows = await source.parsed(self._client, endpoint, path, body, parse.amphora_stats)
         return {(amphora_id, lid): row for lid, row in rows.items()}
@@ -197,9 +195,8 @@ class Fetcher:
             if sums is not None and not went_back(sums, known or {}):
                 stats = [sums[lid] for lid in listener_ids]
             else:
-                log.debug("stats_via_amphorae_fell_back", cloud=self.cloud,
-                          loadbalancer_id=lb_id,
-                          reason="failed" if sums is None else "counter_went_back")
+                self._log.debug("stats_via_amphorae_fell_back", loadbalancer_id=lb_id,
+                                reason="failed" if sums is None else "counter_went_back")
                 stats = await in_turn(self._stats_calls(lb_id, listener_ids))
         failed: set[str] = set()
         member_pools: set[str] = set()

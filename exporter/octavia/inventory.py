@@ -15,8 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-import structlog
-
+from exporter.logs import cloud_logger
 from exporter.model.capabilities import Capabilities
 from exporter.model.parts import Inventory
 from exporter.model.snapshot import FleetSnapshot, L7Policy
@@ -25,7 +24,6 @@ from exporter.octavia.client import OctaviaClient
 from exporter.octavia.errors import ApiError
 from exporter.octavia.projects import ProjectNames
 
-log = structlog.get_logger("exporter.inventory")
 T = TypeVar("T")
 
 
@@ -45,6 +43,7 @@ class InventoryReader:
                  on_malformed: source.Malformed = lambda endpoint, problem, url: None,
                  names: ProjectNames | None = None) -> None:
         self.cloud = client.cloud
+        self._log = cloud_logger("exporter.inventory", self.cloud)
         self._names = names
         self._client = client
         self._page_size = page_size
@@ -62,9 +61,9 @@ class InventoryReader:
         except ApiError as exc:
             if exc.status in REFUSED:
                 self.capabilities.disable(name)
-                log.warning(f"{name}_disabled", cloud=self.cloud,
-                            reason=f"the API answered {exc.status}: {WHY[name]}; "
-                            f"{name} metrics are off until restart")
+                self._log.warning(f"{name}_disabled",
+                                  reason=f"the API answered {exc.status}: {WHY[name]}; "
+                                  f"{name} metrics are off until restart")
             else:
                 self._on_error(exc)
             return None

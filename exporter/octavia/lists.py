@@ -18,8 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import structlog
-
+from exporter.logs import cloud_logger
 from exporter.model.capabilities import Capabilities
 from exporter.model.parts import Inventory
 from exporter.model.plan import in_shard
@@ -32,8 +31,6 @@ from exporter.octavia.inventory import InventoryReader
 from exporter.octavia.pacing import Pacer
 from exporter.octavia.projects import ProjectNames
 from exporter.telemetry import Telemetry
-
-log = structlog.get_logger("exporter.lists")
 
 T = TypeVar("T")
 
@@ -111,9 +108,10 @@ class ListReader:
         pages of 1,000 took 11 s; afterwards small pages let other clients in between ours
         (docs/benchmarks.md)."""
         self.cloud = client.cloud
+        self._log = cloud_logger("exporter.lists", self.cloud)
         self.feed = feed
         self._client = client
-        self._telemetry = telemetry
+        self._telemetry = telemetry.for_cloud(self.cloud)
         self.capabilities = capabilities
         self._shard = shard
         self._page_size = page_size
@@ -148,12 +146,12 @@ class ListReader:
         return result
 
     def _failed(self, error: ApiError) -> None:
-        failures.report(self._telemetry, self.cloud, error)
+        failures.report(self._telemetry, error)
 
     def _malformed(self, endpoint: str, problem: str, url: str = "") -> None:
-        self._telemetry.poll_error(self.cloud, endpoint, "malformed", url, problem)
-        log.warning("malformed_object", cloud=self.cloud, endpoint=endpoint, reason="malformed",
-                    url=url, problem=problem)
+        self._telemetry.poll_error(endpoint, "malformed", url, problem)
+        self._log.warning("malformed_object", endpoint=endpoint, reason="malformed",
+                          url=url, problem=problem)
 
     def _collector(self, run: ListRead | None, endpoint: str, build: Callable[[Any], Any],
                    into: dict[str, Any], before: Mapping[str, Any],
@@ -311,8 +309,8 @@ class ListReader:
         if isinstance(raw, ApiError):
             if raw.reason == "no_endpoint" or raw.status in (403, 404):
                 self.capabilities.disable_floating_ips()
-                log.warning(
-                    "floating_ips_disabled", cloud=self.cloud, url=url,
+                self._log.warning(
+                    "floating_ips_disabled", url=url,
                     reason="no network (Neutron) endpoint in the service catalog"
                     if raw.reason == "no_endpoint" else
                     f"Neutron answered {raw.status} to the floating IP list",
@@ -339,8 +337,8 @@ class ListReader:
         if isinstance(raw, ApiError):
             if raw.status == 403:
                 self.capabilities.disable_amphorae()
-                log.warning(
-                    "amphorae_disabled", cloud=self.cloud, url=url,
+                self._log.warning(
+                    "amphorae_disabled", url=url,
                     reason="the API answered 403: listing amphorae needs the admin or "
                     "global observer role; amphora metrics are off until restart",
                 )

@@ -14,13 +14,10 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-import structlog
-
+from exporter.logs import cloud_logger
 from exporter.model.capabilities import Capabilities
 from exporter.octavia.errors import AuthFailed
 from exporter.octavia.failures import MALFORMED, keystone_reason
-
-log = structlog.get_logger("exporter.projects")
 
 ALL_PROJECTS = "projects"
 MY_PROJECTS = "auth/projects"
@@ -61,6 +58,7 @@ class ProjectNames:
                  on_error: Callable[[str, str, str], None] = lambda reason, url, detail: None,
                  ) -> None:
         self.cloud = cloud
+        self._log = cloud_logger("exporter.projects", self.cloud)
         self._identity = identity
         self.capabilities = capabilities
         self._every = max(1, every)
@@ -100,9 +98,9 @@ class ProjectNames:
                 self._path = MY_PROJECTS
                 return await self._fetch()
             self.capabilities.disable_project_names()
-            log.warning("project_names_disabled", cloud=self.cloud, url=exc.url,
-                        reason=f"Keystone answered {exc.status} to both GET /v3/projects and "
-                        "GET /v3/auth/projects; octavia_project_info is off until restart")
+            self._log.warning("project_names_disabled", url=exc.url,
+                              reason=f"Keystone answered {exc.status} to both GET /v3/projects and "
+                              "GET /v3/auth/projects; octavia_project_info is off until restart")
             return None
         except Exception as exc:  # whatever breaks here must not fail tier 1
             reason = keystone_reason(exc)
@@ -116,5 +114,5 @@ class ProjectNames:
 
     def _failed(self, reason: str, url: str, detail: str) -> None:
         self._on_error(reason, url, detail)
-        log.warning("project_names_failed", cloud=self.cloud, reason=reason, url=url,
-                    detail=detail)
+        self._log.warning("project_names_failed", reason=reason, url=url,
+                          detail=detail)

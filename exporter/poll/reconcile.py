@@ -19,8 +19,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-import structlog
-
+from exporter.logs import cloud_logger
 from exporter.model.snapshot import FleetSnapshot
 from exporter.octavia.lists import ListsFailed
 from exporter.octavia.pacing import Pacer
@@ -30,7 +29,6 @@ from exporter.poll.stream import DetailStream
 from exporter.poll.tier1 import Tier1
 from exporter.telemetry import Telemetry
 
-log = structlog.get_logger("exporter.scheduler")
 KINDS = (("loadbalancers", "loadbalancer"), ("listeners", "listener"), ("pools", "pool"),
          ("healthmonitors", "healthmonitor"), ("amphorae", "amphora"))
 
@@ -78,12 +76,13 @@ class Reconciler:
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         """`after`: after each reconciliation that succeeded (the inventory, the L7 rules)."""
         self.cloud = cloud
+        self._log = cloud_logger("exporter.scheduler", self.cloud)
         self._lists = lists
         self._tier1 = tier1
         self._state = state
         self._stream = stream
         self._publisher = publisher
-        self._telemetry = telemetry
+        self._telemetry = telemetry.for_cloud(self.cloud)
         self._every = every
         self._share = share
         self._after = after
@@ -102,8 +101,8 @@ class Reconciler:
             full = await self._lists.read(self._state.snapshot, pace=pacer)
         except ListsFailed as exc:
             self._tier1.touched = None
-            log.error("reconciliation_failed", cloud=self.cloud, endpoint=exc.error.endpoint,
-                      reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
+            self._log.error("reconciliation_failed", endpoint=exc.error.endpoint,
+                            reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
             return False
         if self._tier1.following:
             await self._tier1.run_feed()  # what changed while the pages were read
@@ -114,18 +113,18 @@ class Reconciler:
                 return False
             lists, missed = corrected(current, full, touched)
             for (resource, reason), count in missed.items():
-                self._telemetry.feed_missed.labels(self.cloud, resource, reason).inc(count)
+                self._telemetry.feed_missed.labels(resource, reason).inc(count)
             if missed:
-                log.warning("reconciliation_corrected", cloud=self.cloud,
-                            **{f"{r}_{why}": n for (r, why), n in sorted(missed.items())})
+                self._log.warning("reconciliation_corrected",
+                                  **{f"{r}_{why}": n for (r, why), n in sorted(missed.items())})
             self._stream.queue(self._state.install(lists, started_wall, self._publisher.merged),
                                after_lists=True)
             self.last_missed = missed
             self.last_started = started_wall
             took = self._monotonic() - started
-            self._telemetry.reconciliation_duration.labels(self.cloud).set(took)
-            log.info("reconciliation_done", cloud=self.cloud, duration_seconds=round(took, 3),
-                     busy_seconds=round(pacer.busy, 3), corrected=sum(missed.values()))
+            self._telemetry.reconciliation_duration.labels().set(took)
+            self._log.info("reconciliation_done", duration_seconds=round(took, 3),
+                           busy_seconds=round(pacer.busy, 3), corrected=sum(missed.values()))
             await self._publisher.now()
         if self._after is not None:
             await self._after()

@@ -11,8 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-import structlog
-
+from exporter.logs import cloud_logger
 from exporter.model import plan
 from exporter.model.parts import LoadBalancerEvent, Subtree
 from exporter.octavia.errors import ApiError
@@ -25,7 +24,6 @@ from exporter.poll.stream import DetailStream
 from exporter.poll.tier1 import Tier1
 from exporter.telemetry import Telemetry
 
-log = structlog.get_logger("exporter.scheduler")
 REFRESH = "octavia.loadbalancer.update.end"
 
 
@@ -36,12 +34,13 @@ class Refresher:
                  debounce: float = 0.25, clock: Callable[[], float] = time.time) -> None:
         """`subtrees`: reads one load balancer's subtree by id (None: it is gone)."""
         self.cloud = cloud
+        self._log = cloud_logger("exporter.scheduler", self.cloud)
         self._rules = rules
         self._state = state
         self._tier1 = tier1
         self._stream = stream
         self._publisher = publisher
-        self._telemetry = telemetry
+        self._telemetry = telemetry.for_cloud(self.cloud)
         self._subtrees = subtrees
         self._clock = clock
         self.pending = Pending(debounce)
@@ -65,7 +64,7 @@ class Refresher:
             now = self._clock()
             for event in batch.values():
                 if event.timestamp is not None:
-                    self._telemetry.notification_latency.labels(self.cloud).observe(
+                    self._telemetry.notification_latency.labels().observe(
                         max(0.0, now - event.timestamp))
 
     async def refresh_one(self, event: LoadBalancerEvent) -> None:
@@ -80,9 +79,9 @@ class Refresher:
             # A Keystone failure stays Keystone's, whatever call needed the token.
             endpoint = (KEYSTONE if isinstance(exc, ApiError) and exc.endpoint == KEYSTONE
                         else "refresh")
-            self._telemetry.poll_error(self.cloud, endpoint, reason, url, str(exc))
-            log.warning("refresh_failed", cloud=self.cloud, endpoint=endpoint,
-                        loadbalancer_id=lb_id, reason=reason, url=url)
+            self._telemetry.poll_error(endpoint, reason, url, str(exc))
+            self._log.warning("refresh_failed", endpoint=endpoint,
+                              loadbalancer_id=lb_id, reason=reason, url=url)
             return
         async with self._tier1.lock:
             touched = self._tier1.touched

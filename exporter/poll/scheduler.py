@@ -19,8 +19,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
-import structlog
-
+from exporter.logs import cloud_logger
 from exporter.model import plan
 from exporter.model.capabilities import Capabilities
 from exporter.model.parts import LoadBalancerEvent, Subtree
@@ -41,7 +40,6 @@ from exporter.poll.stream import DetailStream
 from exporter.poll.tier1 import Feed, Tier1
 from exporter.telemetry import Telemetry
 
-log = structlog.get_logger("exporter.scheduler")
 # Reconcile every this many intervals unless --reconcile-interval says otherwise.
 RECONCILE_INTERVALS = 10
 
@@ -74,11 +72,12 @@ class CloudScheduler:
         """`feed`: follow the changes feed after the first lists (None: the full lists every
         cycle); `reconcile_interval` 0: RECONCILE_INTERVALS x `interval`."""
         self.cloud = lists.cloud
+        self._log = cloud_logger("exporter.scheduler", self.cloud)
         self.lists = lists
         self.fetcher = fetcher
         self.rules = rules
         self.capabilities = capabilities
-        self._telemetry = telemetry
+        self._telemetry = telemetry.for_cloud(self.cloud)
         self._clock = clock
         self._monotonic = monotonic
         self._settle = after_lists
@@ -108,8 +107,8 @@ class CloudScheduler:
         self._rules_task: asyncio.Task[None] | None = None
         self._inventory_read = False
         self._tasks: list[asyncio.Task[None]] = []
-        telemetry.feed_lag.labels(self.cloud).set_function(self._feed_lag)
-        telemetry.reconciliation_age.labels(self.cloud).set_function(self._reconciliation_age)
+        self._telemetry.feed_lag.labels().set_function(self._feed_lag)
+        self._telemetry.reconciliation_age.labels().set_function(self._reconciliation_age)
 
     # -- what others read ---------------------------------------------------------------
 
@@ -181,9 +180,9 @@ class CloudScheduler:
         except TimeoutError:
             detail = (f"inventory over --cycle-timeout ({self._cycle_timeout:g} s); the last "
                       "one stands")
-            self._telemetry.poll_error(self.cloud, "inventory", "timeout", "", detail)
-            log.error("inventory_timeout", cloud=self.cloud, endpoint="inventory",
-                      reason="timeout", detail=detail, timeout_seconds=self._cycle_timeout)
+            self._telemetry.poll_error("inventory", "timeout", "", detail)
+            self._log.error("inventory_timeout", endpoint="inventory",
+                            reason="timeout", detail=detail, timeout_seconds=self._cycle_timeout)
             return
         first = not self._inventory_read
         self._inventory_read = True
@@ -210,7 +209,7 @@ class CloudScheduler:
                 rules = await reader.read(new.l7policies, before, new.l7rules,
                                           self._monotonic())
             except Exception:  # a bug must cost the rules' freshness, not the scheduler
-                log.exception("l7_rules_read_crashed", cloud=self.cloud)
+                self._log.exception("l7_rules_read_crashed")
                 return
             self.publisher.rules(rules)
             if self.stream.idle.is_set():

@@ -15,8 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-import structlog
-
+from exporter.logs import cloud_logger
 from exporter.model import plan
 from exporter.model.parts import Detail
 from exporter.model.snapshot import Stats
@@ -24,7 +23,6 @@ from exporter.octavia.limiter import TIER2, tier
 from exporter.poll.state import FleetState, Planned
 from exporter.telemetry import Telemetry
 
-log = structlog.get_logger("exporter.scheduler")
 # Seconds between two progress lines of a pass (a pass of thousands of load balancers at the
 # default rate budget takes many minutes, --once included).
 PROGRESS_EVERY = 10.0
@@ -52,10 +50,11 @@ class DetailStream:
                  gone: Callable[[str], None] | None = None) -> None:
         """`gone`: called with a load balancer whose detail read answered 404."""
         self.cloud = cloud
+        self._log = cloud_logger("exporter.scheduler", self.cloud)
         self._state = state
         self._source = source
         self._sink = sink
-        self._telemetry = telemetry
+        self._telemetry = telemetry.for_cloud(self.cloud)
         self._workers = max(1, workers)
         self._clock = clock
         self._monotonic = monotonic
@@ -149,7 +148,7 @@ class DetailStream:
                         if here:
                             self._sink.add(detail, stamp)
             except Exception:  # a bug must cost one load balancer's detail, not a worker
-                log.exception("detail_read_crashed", cloud=self.cloud, loadbalancer_id=lb_id)
+                self._log.exception("detail_read_crashed", loadbalancer_id=lb_id)
             finally:
                 self.in_flight.discard(lb_id)
                 self._pass_left.discard(lb_id)
@@ -163,9 +162,8 @@ class DetailStream:
         if self._pass_started is None:
             return
         self.last_pass_seconds = self._monotonic() - self._pass_started
-        self._telemetry.detail_pass_duration.labels(self.cloud).set(self.last_pass_seconds)
-        log.info("detail_pass_done", cloud=self.cloud,
-                 duration_seconds=round(self.last_pass_seconds, 3))
+        self._telemetry.detail_pass_duration.labels().set(self.last_pass_seconds)
+        self._log.info("detail_pass_done", duration_seconds=round(self.last_pass_seconds, 3))
         self._pass_started = None
         self._sink.publish_soon()
         if self._queued:
@@ -188,10 +186,10 @@ class DetailStream:
         done = self._pass_size - len(self._pass_left)
         elapsed = now - self._pass_started
         eta = elapsed / done * len(self._pass_left) if done else None
-        log.info("detail_pass_progress", cloud=self.cloud, read=done, planned=self._pass_size,
-                 percent=round(100.0 * done / max(1, self._pass_size), 1),
-                 elapsed_seconds=round(elapsed, 1),
-                 eta_seconds=None if eta is None else round(eta, 1))
+        self._log.info("detail_pass_progress", read=done, planned=self._pass_size,
+                       percent=round(100.0 * done / max(1, self._pass_size), 1),
+                       elapsed_seconds=round(elapsed, 1),
+                       eta_seconds=None if eta is None else round(eta, 1))
 
     def start(self) -> None:
         """Start the workers (idempotent); they wait while there is nothing to read."""

@@ -20,8 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-import structlog
-
+from exporter.logs import cloud_logger
 from exporter.model import health, plan
 from exporter.model.parts import Delta, Inventory
 from exporter.model.snapshot import CloudHealth, FleetSnapshot, FloatingIP
@@ -34,7 +33,6 @@ from exporter.poll.state import FleetState
 from exporter.poll.stream import DetailStream
 from exporter.telemetry import Telemetry
 
-log = structlog.get_logger("exporter.scheduler")
 # A feed round is a handful of small requests (about a second on a busy API): one still
 # unanswered after this long (half the interval, at least 5 s for an API that has just
 # restarted) means the API is in trouble, and octavia_up must say so within an interval rather
@@ -77,12 +75,13 @@ class Tier1:
         """`refresh`: read one load balancer's subtree by id soon; `after_lists`: after each
         full lists (the inventory, the L7 rules)."""
         self.cloud = cloud
+        self._log = cloud_logger("exporter.scheduler", self.cloud)
         self.lists = lists
         self.feed = feed
         self._state = state
         self._stream = stream
         self._publisher = publisher
-        self._telemetry = telemetry
+        self._telemetry = telemetry.for_cloud(self.cloud)
         self._interval = interval
         self._cycle_timeout = cycle_timeout
         self._lists_share = lists_share
@@ -102,7 +101,7 @@ class Tier1:
         self.lock = asyncio.Lock()
         self._needs_lists = False
         self._deleting = DeletionWatch()
-        telemetry.feed_enabled.labels(cloud).set(1 if feed is not None else 0)
+        self._telemetry.feed_enabled.labels().set(1 if feed is not None else 0)
 
     @property
     def following(self) -> bool:
@@ -143,8 +142,8 @@ class Tier1:
             return await asyncio.wait_for(self.lists.read(previous),
                                           timeout=self._cycle_timeout)
         except ListsFailed as exc:
-            log.error("poll_cycle_failed", cloud=self.cloud, endpoint=exc.error.endpoint,
-                      reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
+            self._log.error("poll_cycle_failed", endpoint=exc.error.endpoint,
+                            reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
         except TimeoutError:
             self._timed_out("lists", self._cycle_timeout, self.lists.unanswered)
         return None
@@ -155,9 +154,9 @@ class Tier1:
         url = next(iter(waiting.values()), "")
         detail = f"{what} over {timeout:g} s" + (
             f"; unanswered: {', '.join(waiting)}" if waiting else "")
-        self._telemetry.poll_error(self.cloud, "cycle", "timeout", url, detail)
-        log.error("poll_cycle_timeout", cloud=self.cloud, endpoint="cycle", reason="timeout",
-                  url=url, detail=detail, timeout_seconds=timeout)
+        self._telemetry.poll_error("cycle", "timeout", url, detail)
+        self._log.error("poll_cycle_timeout", endpoint="cycle", reason="timeout",
+                        url=url, detail=detail, timeout_seconds=timeout)
 
     def _loadbalancers_in(self, partial: FleetSnapshot) -> None:
         self._state.publishable(partial)
@@ -178,10 +177,10 @@ class Tier1:
             except FeedUnusable as exc:
                 self._fall_back(exc)
             except ApiError as exc:
-                self._telemetry.poll_error(self.cloud, exc.endpoint, exc.reason, exc.url,
+                self._telemetry.poll_error(exc.endpoint, exc.reason, exc.url,
                                            str(exc))
-                log.error("poll_cycle_failed", cloud=self.cloud, endpoint=exc.endpoint,
-                          reason=exc.reason, url=exc.url, detail=str(exc))
+                self._log.error("poll_cycle_failed", endpoint=exc.endpoint,
+                                reason=exc.reason, url=exc.url, detail=str(exc))
             except TimeoutError:
                 self._timed_out("changes feed", self._round_timeout,
                                 self.feed.unanswered if self.feed is not None else {})
@@ -208,11 +207,11 @@ class Tier1:
                                ("healthmonitor", delta.healthmonitors),
                                ("amphora", delta.amphorae)):
             if rows:
-                self._telemetry.feed_rows.labels(self.cloud, resource).inc(len(rows))
+                self._telemetry.feed_rows.labels(resource).inc(len(rows))
         delta = self._state.news(delta)
         if not delta.complete:
-            log.warning("changes_feed_overflow", cloud=self.cloud,
-                        detail="more changed rows than one round reads: reconciling now")
+            self._log.warning("changes_feed_overflow",
+                              detail="more changed rows than one round reads: reconciling now")
             self._needs_lists = True
         if not delta.empty:
             if self.touched is not None:
@@ -244,11 +243,11 @@ class Tier1:
             self._refresh(lb_id)
 
     def _fall_back(self, exc: FeedUnusable) -> None:
-        log.warning("changes_feed_unusable", cloud=self.cloud, endpoint=exc.endpoint,
-                    reason=exc.reason, url=exc.url, detail=str(exc),
-                    fallback="the full lists every cycle, stretched to --lists-share")
-        self._telemetry.poll_error(self.cloud, exc.endpoint, exc.reason, exc.url, str(exc))
-        self._telemetry.feed_enabled.labels(self.cloud).set(0)
+        self._log.warning("changes_feed_unusable", endpoint=exc.endpoint,
+                          reason=exc.reason, url=exc.url, detail=str(exc),
+                          fallback="the full lists every cycle, stretched to --lists-share")
+        self._telemetry.poll_error(exc.endpoint, exc.reason, exc.url, str(exc))
+        self._telemetry.feed_enabled.labels().set(0)
         self.feed = None
 
     # -- health -------------------------------------------------------------------------
@@ -267,24 +266,23 @@ class Tier1:
                                          has_snapshot=self._state.snapshot is not None,
                                          period=period)
         if self.health.interval > self._interval and was_period == self._interval:
-            log.warning("lists_interval_stretched", cloud=self.cloud,
-                        lists_seconds=round(duration, 3), interval_seconds=self._interval,
-                        next_in_seconds=round(self.health.interval, 3),
-                        share=self._lists_share)
+            self._log.warning("lists_interval_stretched", lists_seconds=round(duration, 3),
+                              interval_seconds=self._interval,
+                              next_in_seconds=round(self.health.interval, 3),
+                              share=self._lists_share)
         elif self.health.interval == self._interval and was_period > self._interval:
-            log.info("lists_interval_restored", cloud=self.cloud,
-                     lists_seconds=round(duration, 3), interval_seconds=self._interval)
+            self._log.info("lists_interval_restored", lists_seconds=round(duration, 3),
+                           interval_seconds=self._interval)
         if self.health.stale_withdrawn and not was_withdrawn:
-            log.warning("fleet_data_withdrawn", cloud=self.cloud,
-                        last_success=self.health.last_success,
-                        max_staleness_seconds=self._max_staleness)
-        self._telemetry.poll_cycles.labels(self.cloud, "success" if ok else "failure").inc()
+            self._log.warning("fleet_data_withdrawn", last_success=self.health.last_success,
+                              max_staleness_seconds=self._max_staleness)
+        self._telemetry.poll_cycles.labels("success" if ok else "failure").inc()
         snapshot = self._state.snapshot
-        log.info("poll_cycle_done", cloud=self.cloud, ok=ok, duration_seconds=round(duration, 3),
-                 started=started_wall, detail_backlog=self._stream.backlog,
-                 next_in_seconds=round(self.health.interval, 3),
-                 source=source,
-                 **(snapshot.counts() if snapshot else {}))
+        self._log.info("poll_cycle_done", ok=ok, duration_seconds=round(duration, 3),
+                       started=started_wall, detail_backlog=self._stream.backlog,
+                       next_in_seconds=round(self.health.interval, 3),
+                       source=source,
+                       **(snapshot.counts() if snapshot else {}))
 
     # -- the loop -----------------------------------------------------------------------
 

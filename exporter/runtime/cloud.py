@@ -41,15 +41,16 @@ def rules(settings: config.Settings) -> plan.Rules:
 
 def limiter(settings: config.Settings, telemetry: Telemetry, cloud: str) -> Limiter:
     """The cloud's API budget, its limits and state exported as gauges."""
-    decreases = telemetry.api_limit_decreases
+    metrics = telemetry.for_cloud(cloud)
+    decreases = metrics.api_limit_decreases
     for reason in ("latency", "429", "503", "timeout"):
-        decreases.labels(cloud, reason)
+        decreases.labels(reason)
     budget = Limiter(rate=settings.api_max_rate, ceiling=settings.concurrency,
                      adaptive=settings.adaptive_concurrency,
-                     on_decrease=lambda reason: decreases.labels(cloud, reason).inc())
-    telemetry.api_concurrency_limit.labels(cloud).set_function(lambda: budget.limit)
-    telemetry.api_in_flight.labels(cloud).set_function(lambda: budget.in_flight)
-    telemetry.api_rate_limit.labels(cloud).set(settings.api_max_rate)
+                     on_decrease=lambda reason: decreases.labels(reason).inc())
+    metrics.api_concurrency_limit.labels().set_function(lambda: budget.limit)
+    metrics.api_in_flight.labels().set_function(lambda: budget.in_flight)
+    metrics.api_rate_limit.labels().set(settings.api_max_rate)
     return budget
 
 
@@ -58,7 +59,8 @@ def build(settings: config.Settings, cloud: Cloud, telemetry: Telemetry, redacto
           ) -> tuple[OctaviaClient, Poller]:
     """The cloud's API client (the caller closes it) and its poller, not started."""
     redactor.add(cloud.secrets)
-    tokens = KeystoneTokens(cloud, on_auth=telemetry.auth_recorder(cloud.name))
+    metrics = telemetry.for_cloud(cloud.name)
+    tokens = KeystoneTokens(cloud, on_auth=metrics.auth_recorder())
     redactor.add(tokens.secrets)
     client = OctaviaClient(
         cloud.name, tokens, telemetry,
@@ -73,7 +75,7 @@ def build(settings: config.Settings, cloud: Cloud, telemetry: Telemetry, redacto
     names = ProjectNames(
         cloud.name, tokens, capabilities,
         every=cycles_between(settings.project_names_interval, settings.interval),
-        on_error=functools.partial(telemetry.poll_error, cloud.name, KEYSTONE))
+        on_error=functools.partial(metrics.poll_error, KEYSTONE))
     page_size = (config.DEFAULT_PAGE_SIZE if settings.page_size is None
                  else settings.page_size)
     cloud_rules = rules(settings)
@@ -91,10 +93,10 @@ def build(settings: config.Settings, cloud: Cloud, telemetry: Telemetry, redacto
         rule_reader=l7.RuleReader(
             client, page_size=page_size, healthy_interval=settings.l7_rules_interval,
             concurrency=settings.concurrency,
-            on_error=functools.partial(failures.report, telemetry, cloud.name)),
+            on_error=functools.partial(failures.report, metrics)),
         feed=ChangeReader(client, capabilities, shard=settings.shard,
                           page_size=min(page_size or FEED_PAGE_SIZE, FEED_PAGE_SIZE))
         if settings.changes_feed else None,
         reconcile_interval=settings.reconcile_interval)
-    telemetry.detail_backlog.labels(cloud.name).set_function(lambda: poller.backlog)
+    metrics.detail_backlog.labels().set_function(lambda: poller.backlog)
     return client, poller
