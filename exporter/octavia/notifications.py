@@ -21,14 +21,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import structlog
-
-from exporter.logs import redact_url
+from exporter.logs import cloud_logger, redact_url
 from exporter.model.parts import LoadBalancerEvent
 from exporter.octavia.errors import MalformedNotification
 from exporter.telemetry import Telemetry
-
-log = structlog.get_logger("exporter.notifications")
 
 EVENT_PREFIX = "octavia.loadbalancer."
 BACKOFF_MAX = 30.0
@@ -92,15 +88,16 @@ class NotificationListener:
         queue: str | None = None,
     ) -> None:
         self.cloud = cloud
+        self._log = cloud_logger("exporter.notifications", cloud)
         self._url = url
-        self._telemetry = telemetry
+        self._telemetry = telemetry.for_cloud(cloud)
         self._on_event = on_event
         self._exchange = exchange
         self._topic = topic
         self._queue = queue or f"octavia-exporter-{cloud}-{uuid.uuid4().hex[:8]}"
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
-        telemetry.notifications_connected.labels(cloud).set(0)
+        self._telemetry.notifications_connected.labels().set(0)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"notifications-{self.cloud}")
@@ -115,16 +112,16 @@ class NotificationListener:
         try:
             event = decode(body)
         except MalformedNotification as exc:
-            self._telemetry.notifications_dropped.labels(self.cloud, "malformed").inc()
-            log.warning("notification_malformed", cloud=self.cloud, reason="malformed",
-                        url=redact_url(self._url, mask_password=True), problem=str(exc))
+            self._telemetry.notifications_dropped.labels("malformed").inc()
+            self._log.warning("notification_malformed", reason="malformed",
+                              url=redact_url(self._url, mask_password=True), problem=str(exc))
             return
         if event is None:
-            self._telemetry.notifications_dropped.labels(self.cloud, "not_loadbalancer").inc()
+            self._telemetry.notifications_dropped.labels("not_loadbalancer").inc()
             return
-        self._telemetry.notifications_received.labels(self.cloud, event.event_type).inc()
-        log.debug("notification_received", cloud=self.cloud, event_type=event.event_type,
-                  loadbalancer_id=event.loadbalancer_id)
+        self._telemetry.notifications_received.labels(event.event_type).inc()
+        self._log.debug("notification_received", event_type=event.event_type,
+                        loadbalancer_id=event.loadbalancer_id)
         self._on_event(event)
 
     async def _run(self) -> None:
@@ -148,10 +145,11 @@ class NotificationListener:
                                                         auto_delete=True)
                     await queue.bind(exchange, routing_key=f"{self._topic}.info")
                     failures = 0
-                    self._telemetry.notifications_connected.labels(self.cloud).set(1)
+                    self._telemetry.notifications_connected.labels().set(1)
                     self.connected.set()
-                    log.info("notifications_connected", cloud=self.cloud,
-                             url=redact_url(self._url, mask_password=True), queue=self._queue)
+                    self._log.info("notifications_connected",
+                                   url=redact_url(self._url, mask_password=True),
+                                   queue=self._queue)
                     async with queue.iterator() as messages:
                         async for message in messages:
                             async with message.process(ignore_processed=True):
@@ -159,14 +157,14 @@ class NotificationListener:
                 # The iterator ends when the broker closes the channel.
                 raise ConnectionError("the broker closed the consumer")
             except asyncio.CancelledError:
-                self._telemetry.notifications_connected.labels(self.cloud).set(0)
+                self._telemetry.notifications_connected.labels().set(0)
                 raise
             except Exception as exc:
                 self.connected.clear()
-                self._telemetry.notifications_connected.labels(self.cloud).set(0)
+                self._telemetry.notifications_connected.labels().set(0)
                 failures += 1
                 delay = min(BACKOFF_MAX, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1)
-                log.warning("notifications_disconnected", cloud=self.cloud,
-                            url=redact_url(self._url, mask_password=True),
-                            error=type(exc).__name__, retry_in_seconds=round(delay, 1))
+                self._log.warning("notifications_disconnected",
+                                  url=redact_url(self._url, mask_password=True),
+                                  error=type(exc).__name__, retry_in_seconds=round(delay, 1))
                 await asyncio.sleep(delay)
