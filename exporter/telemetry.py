@@ -193,6 +193,12 @@ class Telemetry:
             "octavia_reconciliation_duration_seconds",
             "Wall time of the last complete reconciliation, paced within --lists-share.",
             ["cloud"], registry=self.registry)
+        self.reconciliation_removed = Counter(
+            "octavia_reconciliation_removed_loadbalancers",
+            "Load balancers the reconciliation's load-balancer list no longer showed, removed "
+            "with everything they held as soon as that list was in: a deletion between two "
+            "feed rounds leaves no row for the feed to read.", ["cloud"],
+            registry=self.registry)
 
     def poll_error(self, cloud: str, endpoint: str, reason: str, url: str = "",
                    detail: str = "", when: float | None = None) -> None:
@@ -264,6 +270,7 @@ class CloudTelemetry:
         self.feed_lag = Bound(telemetry.feed_lag, cloud)
         self.reconciliation_age = Bound(telemetry.reconciliation_age, cloud)
         self.reconciliation_duration = Bound(telemetry.reconciliation_duration, cloud)
+        self.reconciliation_removed = Bound(telemetry.reconciliation_removed, cloud)
 
     def poll_error(self, endpoint: str, reason: str, url: str = "", detail: str = "",
                    when: float | None = None) -> None:
