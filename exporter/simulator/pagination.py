@@ -7,12 +7,19 @@ Read from ``octavia/api/common/pagination.py``:
 - default order ``created_at`` then ``id``, ascending; ``sort=k1:dir,k2`` or
   ``sort_key``/``sort_dir``; the default keys are appended to any requested ones.
 - ``marker`` is looked up by id among all objects of the kind (not found: 400, rendered by
-  WSME); the page holds the objects after it in the sort order. With ``page_reverse=True``
+  WSME); the page holds the objects after it in the sort order: the marker's values of the
+  sort keys cut the list, earlier keys compared for equality, the first that differs for
+  order (id, appended last, breaks ties). With ``page_reverse=True``
   (that exact spelling) it holds the objects *before* the marker, still in forward order, from
   the start of the collection — the SQL filters then limits without reversing.
 - links: ``previous`` when a marker was given and the page is not empty; ``next`` whenever
   the page is full (``len >= limit``). Links carry ``limit``, ``sort``/``sort_key`` and
   ``marker`` (+ ``page_reverse=True`` on previous) — but not filters or ``fields``.
+- NULLs: ``ORDER BY`` puts them lowest (first ascending, last descending). Past a marker, a
+  NULL date column compares as SQL's unknown, so a row whose ``updated_at`` is NULL is never
+  on a page after a marker sorted on it; a marker whose own date is NULL cuts at ``''``, a
+  date before every other and equal to none (MySQL's answer; SQLite's driver refuses the
+  comparison with a 500). NULL strings and numbers compare as ``''`` / 0.
 - every other query parameter is an equality filter on a top-level attribute (unknown: 400),
   plus ``tags``, ``tags-any``, ``not-tags``, ``not-tags-any`` (comma lists or repeated).
 """
@@ -47,6 +54,8 @@ class ListQuery:
     marker: str | None = None
     page_reverse: bool = False
     sort_keys: list[tuple[str, str]] = field(default_factory=list)
+    # the keys asked for, before the default ones are appended
+    asked_keys: list[tuple[str, str]] = field(default_factory=list)
     sort_param: str | None = None
     sort_key_param: str | None = None
     fields: list[str] | None = None
@@ -108,6 +117,7 @@ def parse_query(query: MultiMapping[str], page_cap: int | None) -> ListQuery:
         dirs += ["asc"] * (len(keys) - len(dirs))
         for k, d in zip(keys, dirs, strict=False):
             sort_keys.append((k, _validate_dir(d)))
+    asked_keys = list(sort_keys)
     present = {k for k, _ in sort_keys}
     for k in ("created_at", "id"):
         if k not in present:
@@ -133,6 +143,7 @@ def parse_query(query: MultiMapping[str], page_cap: int | None) -> ListQuery:
         marker=_last(query, "marker"),
         page_reverse=_last(query, "page_reverse") == "True",
         sort_keys=sort_keys,
+        asked_keys=asked_keys,
         sort_param=sort,
         sort_key_param=sort_key,
         fields=fields,
@@ -204,8 +215,13 @@ def tags_match(tags: Sequence[str], wanted: dict[str, list[str]]) -> bool:
 
 
 # ----- ordering -------------------------------------------------------------------------------
+# Columns of SQLAlchemy's DateTime type: PaginationHelper's NULL default for them is NULL itself.
+DATE_KEYS = frozenset({"created_at", "updated_at", "cert_expiration"})
+
+
 def _norm(value: Any) -> tuple[int, Any]:
-    # NULLs first, compared as the smallest value (Octavia compares them as '' / 0).
+    # ORDER BY puts NULLs lowest; past a marker Octavia compares NULL strings as '' and
+    # NULL numbers as 0, the lowest values too.
     return (0, 0) if value is None else (1, value)
 
 
@@ -222,6 +238,24 @@ def compare(a: Sequence[Any], b: Sequence[Any], keys: Sequence[tuple[str, str]])
     return 0
 
 
+def beyond_marker(row: Sequence[Any], marker: Sequence[Any],
+                  keys: Sequence[tuple[str, str]], reverse: bool) -> bool:
+    """Whether a row (its raw sort-key values) passes PaginationHelper's marker filter:
+    ``(k1 > m1) or (k1 = m1 and k2 > m2) or ...``, each ``>`` a ``<`` for a descending key,
+    both swapped by ``page_reverse``; NULLs as the SQL compares them."""
+    for value, mark, (key, direction) in zip(row, marker, keys, strict=False):
+        greater = (direction == "asc") != reverse
+        if key in DATE_KEYS:
+            if value is None:
+                return False  # unknown: neither this criterion nor any later one holds
+            if mark is None:
+                return greater  # the marker's '' is a date before every other
+        a, b = _norm(value), _norm(mark)
+        if a != b:
+            return (a > b) == greater
+    return False
+
+
 def _key_at(pos: int) -> Callable[[tuple[Any, Any]], Any]:
     def key(kv: tuple[Any, Any]) -> Any:
         return kv[0][pos]
@@ -236,13 +270,31 @@ def custom_page(objs: Iterable[Any], q: ListQuery, getter: Callable[[Any, str], 
     # stable multi-pass sort, least significant key first
     for pos in range(len(q.sort_keys) - 1, -1, -1):
         keyed.sort(key=_key_at(pos), reverse=q.sort_keys[pos][1] == "desc")
-    selected: Iterator[tuple[Any, Any]] = iter(keyed)
+    selected: Iterator[Any] = (obj for _, obj in keyed)
     if marker_obj is not None:
-        mkey = sort_value(marker_obj, q.sort_keys, getter)
-        want = -1 if q.page_reverse else 1
-        selected = (kv for kv in keyed if compare(kv[0], mkey, q.sort_keys) == want)
+        mark = [getter(marker_obj, k) for k, _ in q.sort_keys]
+        selected = (obj for _, obj in keyed if beyond_marker(
+            [getter(obj, k) for k, _ in q.sort_keys], mark, q.sort_keys, q.page_reverse))
     page = []
-    for _, obj in selected:
+    for obj in selected:
+        page.append(obj)
+        if q.limit is not None and len(page) >= q.limit:
+            break
+    return page
+
+
+def unsorted_page(objs: Iterable[Any], q: ListQuery, getter: Callable[[Any, str], Any],
+                  marker_obj: Any | None) -> list[Any]:
+    """A page as Octavia serves it with ``allow_sorting = False``: no ORDER BY (the rows in
+    the table's order, ``objs``), the marker still cutting on the keys asked for alone
+    (the default keys are appended only where sorting is applied)."""
+    selected: Iterator[Any] = iter(objs)
+    if marker_obj is not None:
+        mark = [getter(marker_obj, k) for k, _ in q.asked_keys]
+        selected = (o for o in selected if beyond_marker(
+            [getter(o, k) for k, _ in q.asked_keys], mark, q.asked_keys, q.page_reverse))
+    page = []
+    for obj in selected:
         page.append(obj)
         if q.limit is not None and len(page) >= q.limit:
             break

@@ -186,3 +186,71 @@ async def test_demo_paginates_its_own_project(capped: Simulator,
         seen.extend(o["id"] for o in page["loadbalancers"])
         url = _links(page, "loadbalancers").get("next")
     assert seen == expected
+
+
+# ----- the changes feed's queries: sort=updated_at with markers, NULLs -----------------------
+def _stamp_updated(sim: Simulator) -> tuple[list[str], list[str]]:
+    """updated_at on the 12 load balancers: four NULL (never updated), two ties of three.
+    Returns the ids in sort=updated_at:desc order as Octavia's SQL has them: the dated rows
+    (updated_at desc, then created_at asc, id asc), then the NULL ones (created_at, id)."""
+    lbs = sorted(sim.fleet.loadbalancers.values(), key=lambda lb: (lb.created_at, lb.id))
+    assert len(lbs) == 12
+    base = 1_790_000_500
+    stamps = [None, base + 3, base + 1, None, base + 3, base + 2, base + 1, None, base + 3,
+              base + 9, None, base + 1]
+    for lb, stamp in zip(lbs, stamps, strict=True):
+        lb.updated_at = stamp
+    dated = sorted((lb for lb in lbs if lb.updated_at is not None),
+                   key=lambda lb: (-(lb.updated_at or 0), lb.created_at, lb.id))
+    return [lb.id for lb in dated], [lb.id for lb in lbs if lb.updated_at is None]
+
+
+async def test_updated_at_desc_pages_stop_before_nulls(capped: Simulator,
+                                                       http: aiohttp.ClientSession) -> None:
+    dated, nulls = _stamp_updated(capped)
+    headers = await _admin(capped, http)
+    base = f"{capped.octavia_url}/v2/lbaas/loadbalancers"
+    # one page: the dated rows, newest first with the created_at/id tie-break, NULLs last
+    _, body = await get_json(http, f"{base}?sort=updated_at:desc&limit=0", headers)
+    assert [o["id"] for o in body["loadbalancers"]] == dated + nulls
+    # pages of 3 by their next links: past a marker a NULL updated_at is never listed
+    url: str | None = f"{base}?sort=updated_at:desc&limit=3"
+    seen, sizes = [], []
+    while url:
+        _, body = await get_json(http, url, headers)
+        sizes.append(len(body["loadbalancers"]))
+        seen.extend(o["id"] for o in body["loadbalancers"])
+        url = _links(body, "loadbalancers").get("next")
+        if url:
+            assert parse_qs(urlsplit(url).query) == {
+                "limit": ["3"], "sort": ["updated_at:desc"], "marker": [seen[-1]]}
+    assert seen == dated
+    assert sizes == [3, 3, 2]
+
+
+async def test_updated_at_marker_cut_and_reverse(capped: Simulator,
+                                                 http: aiohttp.ClientSession) -> None:
+    dated, nulls = _stamp_updated(capped)
+    headers = await _admin(capped, http)
+    base = f"{capped.octavia_url}/v2/lbaas/loadbalancers?limit=3"
+    # a marker inside a tie: the rest of the tie (created_at, id), then older rows
+    _, body = await get_json(http, f"{base}&sort=updated_at:desc&marker={dated[1]}", headers)
+    assert [o["id"] for o in body["loadbalancers"]] == dated[2:5]
+    # page_reverse: what lies before the marker, in forward order from the start
+    _, body = await get_json(
+        http, f"{base}&sort=updated_at:desc&marker={dated[5]}&page_reverse=True", headers)
+    assert [o["id"] for o in body["loadbalancers"]] == dated[:3]
+    # ascending: NULLs first; past a NULL marker every dated row (its '' is before all dates)
+    _, body = await get_json(http, f"{base}&sort=updated_at:asc", headers)
+    assert [o["id"] for o in body["loadbalancers"]] == nulls[:3]
+    _, body = await get_json(http, f"{base}&sort=updated_at:asc&marker={nulls[-1]}", headers)
+    assert [o["id"] for o in body["loadbalancers"]] == _asc(capped, dated)[:3]
+    # descending past a NULL marker: nothing
+    _, body = await get_json(http, f"{base}&sort=updated_at:desc&marker={nulls[0]}", headers)
+    assert body == {"loadbalancers": [], "loadbalancers_links": []}
+
+
+def _asc(sim: Simulator, ids: list[str]) -> list[str]:
+    lbs = [sim.fleet.loadbalancers[i] for i in ids]
+    return [lb.id for lb in sorted(lbs, key=lambda lb: (lb.updated_at or 0, lb.created_at,
+                                                         lb.id))]
