@@ -13,7 +13,14 @@ Kinds:
 - ``truncate``: the real answer, cut in half (still 200);
 - ``bad_objects``: the real answer, still JSON, with objects nobody can use: each list gets a
   string and an id-less object appended, each object becomes a string (links kept);
-- ``revoke_tokens``: revoke every token, then answer normally (so: 401).
+- ``revoke_tokens``: revoke every token, then answer normally (so: 401);
+- ``sort_refused``: an Octavia list asked for ``sort=``/``sort_key=`` answers 400, "Supplied
+  sort key '...' is not valid." (what a release or a policy without the key says); lists
+  without a sort are untouched;
+- ``unordered``: an Octavia list asked for a sort answers in the table's order, as Octavia
+  does with ``[api_settings] allow_sorting = False`` (the marker still cuts on the keys asked).
+The last two shape the list itself, so the list code applies them (``list_faults``), not the
+middleware; a hit is counted only where one applies.
 ``rate`` is the probability a matching request is hit (1.0 and 0.0 are deterministic; other
 rates draw from a seeded RNG). ``times`` bounds how many requests a fault hits.
 """
@@ -21,6 +28,7 @@ rates draw from a seeded RNG). ``times`` bounds how many requests a fault hits.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import fnmatch
 import random
 from collections import Counter
@@ -28,7 +36,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 FAULT_KINDS = ("latency", "error", "hang", "reset", "malformed", "truncate", "revoke_tokens",
-               "bad_objects")
+               "bad_objects", "sort_refused", "unordered")
+LIST_KINDS = ("sort_refused", "unordered")
+# The list-shaping faults of the request being served: decide() runs in the request's own task,
+# before the handler, so the handler's list code reads what was decided for it.
+_LIST_FAULTS: contextvars.ContextVar[tuple[Fault, ...]] = contextvars.ContextVar(
+    "sim_list_faults", default=())
 SERVICES = ("octavia", "keystone", "neutron", "any")
 
 
@@ -156,8 +169,13 @@ class FaultSet:
     def decide(self, service: str, method: str, template: str, path: str,
                region: str | None) -> Decision:
         decision = Decision()
+        shaping: list[Fault] = []
         for fault in self.faults:
             if not fault.matches(service, method, template, path, region):
+                continue
+            if fault.kind in LIST_KINDS:
+                if self._fires(fault):
+                    shaping.append(fault)
                 continue
             if fault.kind == "latency":
                 if self._fires(fault):
@@ -168,7 +186,13 @@ class FaultSet:
             if decision.fault is None and self._fires(fault):
                 fault.hits += 1
                 decision.fault = fault
+        _LIST_FAULTS.set(tuple(shaping))
         return decision
+
+
+def list_faults() -> tuple[Fault, ...]:
+    """The ``sort_refused`` / ``unordered`` faults decided for the request being served."""
+    return _LIST_FAULTS.get()
 
 
 class RequestCounter:

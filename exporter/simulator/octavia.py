@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from exporter.simulator import errors, views
+from exporter.simulator.faults import list_faults
 from exporter.simulator.fleet import Fleet
 from exporter.simulator.index import SortedIndex
 from exporter.simulator.keystone import AuthContext, Identity
@@ -40,6 +41,7 @@ from exporter.simulator.pagination import (
     parse_query,
     select_fields,
     tags_match,
+    unsorted_page,
 )
 from exporter.simulator.views import JSON
 
@@ -416,6 +418,14 @@ class OctaviaService:
         for key, _ in query.sort_keys:
             if key not in sortable:
                 raise QueryError(f"Supplied sort key '{key}' is not valid.", webob=False)
+        unordered = False
+        if query.asked_keys:
+            for fault in list_faults():
+                fault.hits += 1
+                if fault.kind == "sort_refused":
+                    raise QueryError(f"Supplied sort key '{query.asked_keys[0][0]}' is not "
+                                     "valid.", webob=False)
+                unordered = True
 
         table = fleet.table(kind)
         marker_obj = None
@@ -427,7 +437,11 @@ class OctaviaService:
 
         source = self._source(kind, scope_project, dict(filters), pool, policy)
         page: list[AnyObject]
-        if query.default_order:
+        if unordered:
+            page = unsorted_page(
+                (o for o in (table[i] for i in source.after(None)) if keep(o)), query,
+                lambda o, k: getattr(o, sortable[k]), marker_obj)
+        elif query.default_order:
             page = []
             if marker_obj is None:
                 ids = source.after(None)

@@ -177,3 +177,42 @@ async def test_request_counts(sim: Simulator, http: aiohttp.ClientSession,
     assert body["total"] == 5
     assert all(r["service"] == "octavia" and r["region"] == "RegionOne"
                for r in body["requests"])
+
+
+async def test_sort_refused_only_for_sorted_lists(sim: Simulator, http: aiohttp.ClientSession,
+                                                  admin: dict[str, str]) -> None:
+    await _set_faults(sim, http, [{"kind": "sort_refused", "endpoint": "loadbalancers"}])
+    status, body = await get_json(http, f"{_lbs(sim)}?sort=updated_at:desc&limit=5", admin)
+    assert (status, body) == (400, {"faultcode": "Client", "debuginfo": None,
+                                    "faultstring": "Supplied sort key 'updated_at' is not valid."})
+    # an unsorted list, and another kind's sorted one, are served
+    assert (await get_json(http, f"{_lbs(sim)}?limit=5", admin))[0] == 200
+    status, _ = await get_json(http, f"{sim.octavia_url}/v2/lbaas/pools?sort=updated_at:desc",
+                               admin)
+    assert status == 200
+    async with http.get(f"{sim.base_url}/_sim/faults") as resp:
+        assert (await resp.json())["faults"][0]["hits"] == 1
+
+
+async def test_unordered_serves_the_table_order(sim: Simulator, http: aiohttp.ClientSession,
+                                                admin: dict[str, str]) -> None:
+    created = sim.fleet.index["loadbalancers"].ids()
+    newest = sorted(sim.fleet.loadbalancers.values(),
+                    key=lambda lb: (-(lb.updated_at or 0), lb.created_at, lb.id))
+    assert [lb.id for lb in newest] != created  # the fault must make a difference
+    await _set_faults(sim, http, [{"kind": "unordered"}])
+    status, body = await get_json(http, f"{_lbs(sim)}?sort=updated_at:desc&limit=0", admin)
+    assert status == 200
+    assert [o["id"] for o in body["loadbalancers"]] == created
+    # the marker still cuts on updated_at alone: what is older than it, in table order
+    marker = newest[len(newest) // 3]
+    assert marker.updated_at is not None
+    older = [i for i in created if (sim.fleet.loadbalancers[i].updated_at or marker.updated_at)
+             < marker.updated_at]
+    assert older
+    _, body = await get_json(
+        http, f"{_lbs(sim)}?sort=updated_at:desc&limit=0&marker={marker.id}", admin)
+    assert [o["id"] for o in body["loadbalancers"]] == older
+    await _set_faults(sim, http, [])
+    _, body = await get_json(http, f"{_lbs(sim)}?sort=updated_at:desc&limit=0", admin)
+    assert [o["id"] for o in body["loadbalancers"]] == [lb.id for lb in newest]
