@@ -38,11 +38,16 @@ class PacedLists(Protocol):
                    loadbalancers_first: Callable[[FleetSnapshot], None] | None = None,
                    ) -> FleetSnapshot: ...
 
+    async def loadbalancers(self, previous: FleetSnapshot | None,
+                            pace: Pacer) -> Mapping[str, Any]: ...
+
 
 def corrected(current: FleetSnapshot, full: FleetSnapshot, touched: set[str],
               ) -> tuple[FleetSnapshot, Counter[tuple[str, str]]]:
     """The lists of `current` corrected by `full`, and what was corrected, by (resource,
-    reason). Objects in `touched` keep their current state."""
+    reason). Objects in `touched` keep their current state, and so do load balancers deleted
+    while the lists were read (in `touched` too): their objects in the later lists are not
+    brought back."""
     missed: Counter[tuple[str, str]] = Counter()
     changes: dict[str, Any] = {}
     for name, resource in KINDS:
@@ -50,7 +55,7 @@ def corrected(current: FleetSnapshot, full: FleetSnapshot, touched: set[str],
         listed: Mapping[str, Any] = getattr(full, name)
         out = dict(now)
         for key, obj in listed.items():
-            if key in touched:
+            if key in touched or getattr(obj, "loadbalancer_id", None) in touched:
                 continue
             old = now.get(key)
             if old is None:
@@ -93,17 +98,35 @@ class Reconciler:
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
+        # While a reconciliation runs: its pacer (a sweep shares it: one page of ours at a
+        # time, and the gaps keep both within the share) and whether its load-balancer list
+        # is in.
+        self._pacer: Pacer | None = None
+        self._listed = False
         self.last_started = 0.0  # wall time of the last complete one
         self.last_missed: Counter[tuple[str, str]] = Counter()
 
     async def reconcile(self) -> bool:
         """One reconciliation; True when its lists were read. Never raises for API trouble."""
+        try:
+            return await self._reconcile()
+        finally:
+            self._pacer = None
+
+    async def _reconcile(self) -> bool:
         started_wall, started = self._clock(), self._monotonic()
         pacer = Pacer(self._share, monotonic=self._monotonic, sleep=self._sleep)
         self._tier1.touched = set()
+        known = set(self._state.snapshot.loadbalancers) if self._state.snapshot else set()
+
+        def listed(lbs: FleetSnapshot) -> None:
+            self._listed = True
+            self._remove_unlisted(known, lbs.loadbalancers)
+
+        self._pacer, self._listed = pacer, False
         try:
             full = await self._lists.read(self._state.snapshot, pace=pacer,
-                                          loadbalancers_first=self._removed)
+                                          loadbalancers_first=listed)
         except ListsFailed as exc:
             self._tier1.touched = None
             self._log.error("reconciliation_failed", endpoint=exc.error.endpoint,
@@ -135,16 +158,15 @@ class Reconciler:
             await self._after()
         return True
 
-    def _removed(self, listed: FleetSnapshot) -> None:
-        """The load-balancer list is in (read first, a sixth of the lists' cost): the load
-        balancers it no longer shows are deleted, and go at once rather than when the other
-        lists are in. Not a miss of the feed, which cannot see a deletion; counted apart."""
+    def _remove_unlisted(self, known: set[str], listed: Mapping[str, Any]) -> None:
+        """A load-balancer list is in: the load balancers of `known` (the snapshot's when the
+        list was started, so each existed before its pages were read) that it does not show
+        are deleted, and go at once. Not a miss of the feed, which cannot see a deletion;
+        counted apart."""
         current = self._state.snapshot
         if self._gone is None or current is None:
             return
-        touched = self._tier1.touched or set()
-        gone = [k for k in current.loadbalancers
-                if k not in listed.loadbalancers and k not in touched]
+        gone = [k for k in known if k not in listed and k in current.loadbalancers]
         for lb_id in gone:
             self._gone(lb_id)
         if gone:
@@ -152,12 +174,42 @@ class Reconciler:
             self._log.info("reconciliation_removed", loadbalancers=len(gone),
                            ids=sorted(gone)[:20])
 
+    async def sweep(self, pacer: Pacer) -> bool:
+        """The load-balancer list alone, through `pacer`: the load balancers it no longer shows
+        go. True when the list was read."""
+        current = self._state.snapshot
+        if current is None:
+            return False
+        known = set(current.loadbalancers)
+        try:
+            listed = await self._lists.loadbalancers(current, pace=pacer)
+        except ListsFailed as exc:
+            self._log.error("deletion_sweep_failed", endpoint=exc.error.endpoint,
+                            reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
+            return False
+        self._remove_unlisted(known, listed)
+        return True
+
     async def run(self, first_done: float) -> None:
         """Reconcile every `every` seconds after the start of the one before (the first
-        lists, started at monotonic `first_done`), for as long as tier 1 follows the feed."""
+        lists, started at monotonic `first_done`), for as long as tier 1 follows the feed.
+        A reconciliation of a large fleet within --lists-share takes longer than `every`: while
+        one runs, past its own load-balancer list, the load-balancer list alone is read again
+        every `every` seconds, so a deletion is gone within about `every` plus one such list
+        whatever the fleet's size."""
+        await asyncio.gather(self._reconciliations(first_done), self._sweeps())
+
+    async def _reconciliations(self, first_done: float) -> None:
         next_start = first_done + self._every
         while True:
             await self._sleep(max(0.0, next_start - self._monotonic()))
             next_start = self._monotonic() + self._every
             if self._tier1.following:
                 await self.reconcile()
+
+    async def _sweeps(self) -> None:
+        while True:
+            await self._sleep(self._every)
+            pacer = self._pacer
+            if pacer is not None and self._listed and self._tier1.following:
+                await self.sweep(pacer)

@@ -4,6 +4,7 @@ deletion)."""
 
 from __future__ import annotations
 
+from tests.support.calls import octavia_calls
 from tests.support.exposition import one
 
 
@@ -43,3 +44,44 @@ async def test_a_deletion_the_feed_cannot_see_goes_with_the_load_balancer_list(
                             cloud="simulator") == 1
     assert exporter.counter("octavia_changes_feed_missed_total", cloud="simulator",
                             resource="loadbalancer", reason="deleted") == 0
+
+
+async def test_a_sweep_reads_the_load_balancer_list_alone_and_removes_what_it_lacks(
+        control, make_exporter) -> None:
+    from exporter.octavia.pacing import Pacer
+
+    exporter = make_exporter()
+    ids = await control.call("POST", "/_sim/loadbalancers",
+                             {"listeners": 1, "pools": 1, "members_per_pool": 2})
+    lb_id = ids["loadbalancer"]
+    await exporter.cycle()
+    await control.call("DELETE", f"/_sim/loadbalancers/{lb_id}")
+    await control.call("POST", "/_sim/requests/reset")
+    reconciler = exporter.service.clouds[0].reconciler
+    assert await reconciler.sweep(Pacer(1.0))
+    state = exporter.service.clouds[0].state.snapshot
+    assert lb_id not in state.loadbalancers
+    assert not [x for x in state.listeners.values() if x.loadbalancer_id == lb_id]
+    asked = await octavia_calls(control)
+    assert exporter.counter("octavia_reconciliation_removed_loadbalancers_total",
+                            cloud="simulator") == 1
+    assert set(asked) == {"/v2/lbaas/loadbalancers"}, asked
+
+
+def test_objects_of_a_load_balancer_deleted_during_the_lists_are_not_brought_back() -> None:
+    from exporter.model.snapshot import FleetSnapshot, Listener, LoadBalancer
+    from exporter.poll.reconcile import corrected
+
+    lb = LoadBalancer(id="lb", name="", project_id="p", provisioning_status="ACTIVE",
+                      operating_status="ONLINE", admin_state_up=True)
+    listener = Listener(id="l", name="", project_id="p", loadbalancer_id="lb",
+                        provisioning_status="ACTIVE", operating_status="ONLINE",
+                        admin_state_up=True)
+    full = FleetSnapshot(cloud="c", taken_at=0.0, loadbalancers={"lb": lb},
+                         listeners={"l": listener})
+    current = FleetSnapshot(cloud="c", taken_at=0.0)  # removed by a 404 or a sweep meanwhile
+    fixed, missed = corrected(current, full, touched={"lb"})
+    assert fixed.loadbalancers == {} and fixed.listeners == {}
+    assert not missed
+    fixed, missed = corrected(current, full, touched=set())
+    assert set(fixed.listeners) == {"l"} and missed[("listener", "absent")] == 1
