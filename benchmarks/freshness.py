@@ -332,8 +332,10 @@ def churn(run: real_api.ExporterRun, writer: RealWriter, rng: random.Random,
             watcher.expect(kind, "", "loadbalancer_id", lb_id, "ABSENT")
     watcher.settle(args.churn_settle)
     return {"changes": dict(kinds), "seen": len(watcher.done),
-            "unseen": [p[2] for p in watcher.pending],
-            "seconds": stats([d["seconds"] for d in watcher.done])}
+            "unseen": [f"{p[0]} {p[2]}" for p in watcher.pending],
+            "seconds": stats([d["seconds"] for d in watcher.done]),
+            "seconds_by_kind": {kind: stats([d["seconds"] for d in watcher.done
+                                             if d["kind"] == kind]) for kind in sorted(kinds)}}
 
 
 def outage(run: real_api.ExporterRun, real: real_fleet.RealCloud) -> dict[str, Any]:
