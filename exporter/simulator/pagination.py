@@ -18,8 +18,8 @@ Read from ``octavia/api/common/pagination.py``:
 - NULLs: ``ORDER BY`` puts them lowest (first ascending, last descending). Past a marker, a
   NULL date column compares as SQL's unknown, so a row whose ``updated_at`` is NULL is never
   on a page after a marker sorted on it; a marker whose own date is NULL cuts at ``''``, a
-  date before every other and equal to none (MySQL's answer; SQLite's driver refuses the
-  comparison with a 500). NULL strings and numbers compare as ``''`` / 0.
+  date before every other and equal to none (tests/integration/test_feed_contract.py checks
+  both on the real API). NULL strings and numbers compare as ``''`` / 0.
 - every other query parameter is an equality filter on a top-level attribute (unknown: 400),
   plus ``tags``, ``tags-any``, ``not-tags``, ``not-tags-any`` (comma lists or repeated).
 """
