@@ -43,12 +43,16 @@ class PacedLists(Protocol):
 
 
 def corrected(current: FleetSnapshot, full: FleetSnapshot, touched: set[str],
-              ) -> tuple[FleetSnapshot, Counter[tuple[str, str]]]:
-    """The lists of `current` corrected by `full`, and what was corrected, by (resource,
-    reason). Objects in `touched` keep their current state, and so do load balancers deleted
-    while the lists were read (in `touched` too): their objects in the later lists are not
-    brought back."""
+              ) -> tuple[FleetSnapshot, Counter[tuple[str, str]], set[str]]:
+    """The lists of `current` corrected by `full`, what was corrected, by (resource, reason),
+    and the load balancers to read again by id. Objects in `touched` keep their current state,
+    and so do load balancers deleted while the lists were read (in `touched` too): their
+    objects in the later lists are not brought back. An object the later lists no longer show
+    under a load balancer the first list showed is kept, and its load balancer read again:
+    the load balancer may have been deleted after its list was read (the read by id then
+    answers 404 and removes it), or the object alone."""
     missed: Counter[tuple[str, str]] = Counter()
+    suspect: set[str] = set()
     changes: dict[str, Any] = {}
     for name, resource in KINDS:
         now: Mapping[str, Any] = getattr(current, name)
@@ -64,12 +68,19 @@ def corrected(current: FleetSnapshot, full: FleetSnapshot, touched: set[str],
             elif old != obj:
                 missed[resource, "changed"] += 1
                 out[key] = obj
-        for key in now:
-            if key not in listed and key not in touched:
-                missed[resource, "deleted"] += 1
-                del out[key]
+        for key, obj in now.items():
+            if key in listed or key in touched:
+                continue
+            owner: str = getattr(obj, "loadbalancer_id", "")
+            if name != "loadbalancers" and owner in full.loadbalancers:
+                if owner not in touched:
+                    suspect.add(owner)
+                continue
+            missed[resource, "deleted"] += 1
+            del out[key]
         changes[name] = out
-    return dataclasses.replace(current, floating_ips=full.floating_ips, **changes), missed
+    return (dataclasses.replace(current, floating_ips=full.floating_ips, **changes), missed,
+            suspect)
 
 
 class Reconciler:
@@ -78,11 +89,13 @@ class Reconciler:
                  every: float, share: float,
                  after: Callable[[], Awaitable[None]] | None = None,
                  gone: Callable[[str], None] | None = None,
+                 refresh: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         """`after`: after each reconciliation that succeeded (the inventory, the L7 rules).
-        `gone`: removes a load balancer the load-balancer list no longer shows."""
+        `gone`: removes a load balancer the load-balancer list no longer shows; `refresh`: asks
+        for one load balancer to be read again by id."""
         self.cloud = cloud
         self._log = cloud_logger("exporter.scheduler", self.cloud)
         self._lists = lists
@@ -95,6 +108,7 @@ class Reconciler:
         self._share = share
         self._after = after
         self._gone = gone
+        self._refresh = refresh
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
@@ -139,7 +153,7 @@ class Reconciler:
             current = self._state.snapshot
             if current is None:
                 return False
-            lists, missed = corrected(current, full, touched)
+            lists, missed, suspect = corrected(current, full, touched)
             for (resource, reason), count in missed.items():
                 self._telemetry.feed_missed.labels(resource, reason).inc(count)
             if missed:
@@ -147,6 +161,9 @@ class Reconciler:
                                   **{f"{r}_{why}": n for (r, why), n in sorted(missed.items())})
             self._stream.queue(self._state.install(lists, started_wall, self._publisher.merged),
                                after_lists=True)
+            if self._refresh is not None:
+                for lb_id in sorted(suspect):
+                    self._refresh(lb_id)
             self.last_missed = missed
             self.last_started = started_wall
             took = self._monotonic() - started

@@ -97,7 +97,8 @@ class CloudScheduler:
         self.reconciler = Reconciler(
             self.cloud, lists, self.tier1, self.state, self.stream, self.publisher, telemetry,
             every=reconcile_interval or RECONCILE_INTERVALS * interval, share=lists_share,
-            after=self._after_lists, gone=self._gone, clock=clock, monotonic=monotonic)
+            after=self._after_lists, gone=self._gone,
+            refresh=lambda lb_id: self.refresher.ask(lb_id), clock=clock, monotonic=monotonic)
         self.refresher = Refresher(
             self.cloud, rules, self.state, self.tier1, self.stream, self.publisher, telemetry,
             subtrees or (lambda lb_id: read_subtree(fetcher.client, lb_id)),

@@ -80,8 +80,26 @@ def test_objects_of_a_load_balancer_deleted_during_the_lists_are_not_brought_bac
     full = FleetSnapshot(cloud="c", taken_at=0.0, loadbalancers={"lb": lb},
                          listeners={"l": listener})
     current = FleetSnapshot(cloud="c", taken_at=0.0)  # removed by a 404 or a sweep meanwhile
-    fixed, missed = corrected(current, full, touched={"lb"})
+    fixed, missed, suspect = corrected(current, full, touched={"lb"})
     assert fixed.loadbalancers == {} and fixed.listeners == {}
-    assert not missed
-    fixed, missed = corrected(current, full, touched=set())
+    assert not missed and not suspect
+    fixed, missed, suspect = corrected(current, full, touched=set())
     assert set(fixed.listeners) == {"l"} and missed[("listener", "absent")] == 1
+
+
+def test_objects_gone_from_the_later_lists_under_a_listed_load_balancer_are_read_again() -> None:
+    """The load balancer may have been deleted after its own list was read: its objects are
+    kept, not counted, and it is read again by id (a 404 then removes it)."""
+    from exporter.model.snapshot import FleetSnapshot, Listener, LoadBalancer
+    from exporter.poll.reconcile import corrected
+
+    lb = LoadBalancer(id="lb", name="", project_id="p", provisioning_status="ACTIVE",
+                      operating_status="ONLINE", admin_state_up=True)
+    listener = Listener(id="l", name="", project_id="p", loadbalancer_id="lb",
+                        provisioning_status="ACTIVE", operating_status="ONLINE",
+                        admin_state_up=True)
+    current = FleetSnapshot(cloud="c", taken_at=0.0, loadbalancers={"lb": lb},
+                            listeners={"l": listener})
+    full = FleetSnapshot(cloud="c", taken_at=0.0, loadbalancers={"lb": lb})
+    fixed, missed, suspect = corrected(current, full, touched=set())
+    assert set(fixed.listeners) == {"l"} and not missed and suspect == {"lb"}
