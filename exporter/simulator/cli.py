@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write a clouds.yaml for the simulator to FILE")
     parser.add_argument("--tick", type=float, default=0.0, metavar="SECONDS",
                         help="step the scenario every SECONDS (0 = frozen)")
+    parser.add_argument("--hm-writes", type=float, default=0.0, metavar="N",
+                        help="write N status changes a second as Octavia's health manager "
+                             "does (a member flips, its pool, listeners and load balancer "
+                             "roll up; 0 = none), the same sequence for a seed")
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="latency added to every API answer")
     parser.add_argument("--page-cap", type=int, default=1000,
@@ -115,6 +119,8 @@ async def serve(args: argparse.Namespace) -> None:
         capacity_jitter=args.capacity_jitter,
     )
     await sim.start(port=args.port)
+    for region in sim.regions.values():
+        region.scenario.set_hm_writes(args.hm_writes)
     if args.write_clouds_yaml:
         sim.write_clouds_yaml(args.write_clouds_yaml)
     counts = sim.fleet.counts()
@@ -143,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.capacity_workers < 0:
         print("--capacity-workers must be >= 0 (0 = unlimited)", file=sys.stderr)
+        return 2
+    if args.hm_writes < 0:
+        print("--hm-writes must be >= 0 (0 = none)", file=sys.stderr)
         return 2
     if not 0.0 <= args.capacity_jitter < 1.0:
         print("--capacity-jitter must be within 0..1", file=sys.stderr)

@@ -13,6 +13,11 @@ Each step:
    side of a seed's sequence is what it was before floating IPs existed);
 7. finishes the amphora failovers started last step (old amphora DELETED, replacement
    ALLOCATED, load balancer ACTIVE) and now and then starts one (own RNG again).
+
+Apart from the steps, ``hm_writes`` > 0 writes that many status changes a second the way the
+health manager does (health.py ``health_write``: a member flips, its pool, listeners and load
+balancer roll up, every row written stamped after the last), from an RNG of its own, so a
+seed gives the same sequence of writes; while it runs the fleet's clock follows the wall clock.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from dataclasses import dataclass, field, replace
 
 from exporter.simulator.fleet import Fleet
@@ -258,6 +264,11 @@ class Scenario:
             step_seconds=max(1, int(tick_interval)) if tick_interval > 0 else 10)
         self.steps = 0
         self._task: asyncio.Task[None] | None = None
+        self.hm_rng = random.Random(seed ^ 0x4EA1)
+        self.hm_writes = 0.0
+        self.hm_written: list[str] = []  # the members written, in order
+        self._hm_task: asyncio.Task[None] | None = None
+        self._hm_progress = asyncio.Event()
 
     def step(self, n: int = 1) -> list[StepReport]:
         reports = []
@@ -270,6 +281,8 @@ class Scenario:
     def start(self) -> None:
         if self.tick_interval > 0 and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
+        if self.hm_writes > 0 and self._hm_task is None:
+            self._hm_task = asyncio.get_running_loop().create_task(self._hm_run())
 
     def set_interval(self, interval: float) -> None:
         """Change the tick interval; restarts the ticking task if one runs."""
@@ -282,12 +295,55 @@ class Scenario:
             with contextlib.suppress(RuntimeError):  # no running loop: start() will do it
                 self.start()
 
+    def health_writes(self, n: int = 1) -> list[str]:
+        """Write ``n`` status changes as the health manager does; the members written."""
+        written = []
+        for _ in range(n):
+            member = self.fleet.health_write(self.hm_rng)
+            if member is not None:
+                written.append(member.id)
+        self.hm_written.extend(written)
+        self._hm_progress.set()
+        return written
+
+    def set_hm_writes(self, per_second: float) -> None:
+        """Write ``per_second`` status changes a second from now on (0: stop)."""
+        if per_second < 0:
+            raise ValueError("hm_writes must be >= 0")
+        self.hm_writes = float(per_second)
+        if self._hm_task is not None:
+            self._hm_task.cancel()
+            self._hm_task = None
+        if self.hm_writes > 0:
+            with contextlib.suppress(RuntimeError):  # no running loop: start() will do it
+                self._hm_task = asyncio.get_running_loop().create_task(self._hm_run())
+
+    async def wait_hm_writes(self, count: int) -> None:
+        """Return once ``count`` writes have been made (for tests: no sleeps needed)."""
+        while len(self.hm_written) < count:
+            self._hm_progress.clear()
+            await self._hm_progress.wait()
+
+    async def _hm_run(self) -> None:
+        period = 1.0 / self.hm_writes
+        started, clock = time.monotonic(), self.fleet.clock
+        due = started
+        while True:
+            due += period
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            # Octavia stamps with the wall clock: the fleet's follows it while writes run.
+            elapsed = int(time.monotonic() - started)
+            self.fleet.clock = max(self.fleet.clock, clock + elapsed)
+            self.health_writes(1)
+
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        hm_task, self._hm_task = self._hm_task, None
+        for running in (task, hm_task):
+            if running is not None:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
 
     async def _run(self) -> None:
         while True:
