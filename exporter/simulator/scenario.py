@@ -17,7 +17,8 @@ Each step:
 Apart from the steps, ``hm_writes`` > 0 writes that many status changes a second the way the
 health manager does (health.py ``health_write``: a member flips, its pool, listeners and load
 balancer roll up, every row written stamped after the last), from an RNG of its own, so a
-seed gives the same sequence of writes; while it runs the fleet's clock follows the wall clock.
+seed gives the same sequence of writes; while it runs the fleet's clock follows the wall clock,
+and never lags behind the stamps written (whole seconds, each after the last).
 """
 
 from __future__ import annotations
@@ -298,10 +299,18 @@ class Scenario:
     def health_writes(self, n: int = 1) -> list[str]:
         """Write ``n`` status changes as the health manager does; the members written."""
         written = []
+        fleet = self.fleet
         for _ in range(n):
-            member = self.fleet.health_write(self.hm_rng)
-            if member is not None:
-                written.append(member.id)
+            member = fleet.health_write(self.hm_rng)
+            if member is None:
+                continue
+            written.append(member.id)
+            pool = fleet.pools[member.pool_id]
+            lb = fleet.loadbalancers[pool.loadbalancer_id]
+            rows = [member, pool, lb, *(fleet.listeners[x] for x in lb.listener_ids)]
+            # Stamps are whole seconds, each after the last: the clock keeps up with them, so
+            # that a step's writes (stamped with the clock) are never older than these.
+            fleet.clock = max(fleet.clock, *(r.updated_at or 0 for r in rows))
         self.hm_written.extend(written)
         self._hm_progress.set()
         return written

@@ -86,3 +86,15 @@ def test_cli_option() -> None:
     assert build_parser().parse_args(["--hm-writes", "2.5"]).hm_writes == 2.5
     assert build_parser().parse_args([]).hm_writes == 0.0
     assert main(["--hm-writes", "-1"]) == 2
+
+
+def test_a_step_after_writes_is_stamped_no_older_than_them() -> None:
+    sim = Simulator(spec(lbs=40, degraded_share=0.0, error_share=0.0))
+    sim.scenario.health_writes(30)
+    newest = _newest(sim)
+    assert sim.fleet.clock >= newest
+    [report] = sim.scenario.step()
+    for lb_id in report.updated:
+        stamp = sim.fleet.loadbalancers[lb_id].updated_at
+        assert stamp is not None and stamp > newest
+    assert report.updated
