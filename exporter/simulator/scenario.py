@@ -307,10 +307,11 @@ class Scenario:
             written.append(member.id)
             pool = fleet.pools[member.pool_id]
             lb = fleet.loadbalancers[pool.loadbalancer_id]
-            rows = [member, pool, lb, *(fleet.listeners[x] for x in lb.listener_ids)]
+            stamps = [member.updated_at, pool.updated_at, lb.updated_at,
+                      *(fleet.listeners[x].updated_at for x in lb.listener_ids)]
             # Stamps are whole seconds, each after the last: the clock keeps up with them, so
             # that a step's writes (stamped with the clock) are never older than these.
-            fleet.clock = max(fleet.clock, *(r.updated_at or 0 for r in rows))
+            fleet.clock = max(fleet.clock, *(s or 0 for s in stamps))
         self.hm_written.extend(written)
         self._hm_progress.set()
         return written
