@@ -149,7 +149,8 @@ class CloudScheduler:
         return max(0.0, self._clock() - started) if started else 0.0
 
     def _reconciliation_age(self) -> float:
-        started = self.reconciler.last_started or self.tier1.last_success_started
+        # Until a reconciliation is complete, the full lists read at start-up stand for one.
+        started = self.reconciler.last_started or self.tier1.last_full_lists_started
         return max(0.0, self._clock() - started) if started else 0.0
 
     # -- tier 1 -------------------------------------------------------------------------

@@ -94,6 +94,8 @@ class Tier1:
         self.health = CloudHealth(cloud=cloud, interval=interval)
         self.last_lists_seconds = 0.0
         self.last_success_started = 0.0
+        # Wall time the last successful full lists started (the feed's rounds do not count).
+        self.last_full_lists_started = 0.0
         # Where each list of the feed stands (API time).
         self.watermarks: dict[str, float] = {}
         # Ids the feed or a refresh changed since the running reconciliation started.
@@ -257,6 +259,8 @@ class Tier1:
         self.last_lists_seconds = duration = self._monotonic() - started
         if ok:
             self.last_success_started = started_wall
+            if source == "lists":
+                self.last_full_lists_started = started_wall
         was_withdrawn = self.health.stale_withdrawn
         was_period = self.health.interval
         period = (plan.lists_period(self._interval, duration, self._lists_share) if stretch

@@ -4,6 +4,8 @@ deletion)."""
 
 from __future__ import annotations
 
+import time
+
 from tests.support.calls import octavia_calls
 from tests.support.exposition import one
 
@@ -103,3 +105,16 @@ def test_objects_gone_from_the_later_lists_under_a_listed_load_balancer_are_read
     full = FleetSnapshot(cloud="c", taken_at=0.0, loadbalancers={"lb": lb})
     fixed, missed, suspect = corrected(current, full, touched=set())
     assert set(fixed.listeners) == {"l"} and not missed and suspect == {"lb"}
+
+
+async def test_until_a_reconciliation_is_complete_its_age_is_the_first_lists_not_the_last_round(
+        make_exporter) -> None:
+    exporter = make_exporter()
+    await exporter.cycle()
+    await exporter.cycle()
+    tier1 = exporter.service.clouds[0].tier1
+    assert 0 < tier1.last_full_lists_started < tier1.last_success_started
+    age = exporter.counter("octavia_reconciliation_age_seconds", cloud="simulator")
+    now = time.time()
+    since_lists, since_round = now - tier1.last_full_lists_started, now - tier1.last_success_started
+    assert abs(age - since_lists) < abs(age - since_round), (age, since_lists, since_round)
