@@ -13,6 +13,7 @@ amphora and floating IP lists cannot, and are switched off for good on 403 (see 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -180,6 +181,20 @@ class ListReader:
             on_page=self._collector(run, endpoint, build, into, before, url),
             pace=run.pages(), resize=run.resize()))
 
+    async def _optional_parsed(self, run: ListRead, enabled: bool, endpoint: str, path: str,
+                               key: str, fields: tuple[str, ...], size: int | None,
+                               build: Callable[[Any], Any]) -> dict[str, Any] | ApiError | None:
+        """A list beside the others whose failure must not fail the tier, parsed page by page
+        through the running read's pacer."""
+        if not enabled:
+            return None
+        found: dict[str, Any] = {}
+        try:
+            await self._list(run, endpoint, path, key, fields, size, build, found, {})
+        except ApiError as exc:
+            return exc
+        return found
+
     async def _optional(self, run: ListRead, enabled: bool, endpoint: str, path: str, key: str,
                         fields: tuple[str, ...], size: int | None,
                         service: str = "load-balancer", paced: bool = True,
@@ -232,7 +247,11 @@ class ListReader:
         raw_lbs: dict[str, Any] = {}
         raw_listeners: dict[str, Any] = {}
         raw_pools: dict[str, Any] = {}
-        hms_raw: list[Any] = []
+        # Health monitors and amphorae are parsed page by page as the others are (a paced
+        # reconciliation of 10,000 load balancers would otherwise hold 30,000 raw rows for
+        # its whole duration); what they take from other lists (a monitor's load balancer,
+        # an amphora's project) is filled in when every list is in.
+        raw_hms: dict[str, HealthMonitor] = {}
         caps = self.capabilities
         # Followed by the changes feed, even the first lists are read in small pages, one at a
         # time: nothing else then needs them fast enough to hold other clients up.
@@ -249,22 +268,19 @@ class ListReader:
                                                       k: v for k, v in raw_lbs.items()
                                                       if in_shard(k, self._shard)}))
                 lb_list = asyncio.sleep(0)
-            _, _, _, _, amphorae_raw, floating_raw = await asyncio.gather(
+            _, _, _, _, raw_amphorae, floating_raw = await asyncio.gather(
                 lb_list,
                 self._list(run, "listeners", "v2/lbaas/listeners", "listeners", LISTENER_FIELDS,
                            size, parse.listener, raw_listeners,
                            previous.listeners if previous else empty),
                 self._list(run, "pools", "v2/lbaas/pools", "pools", POOL_FIELDS, size, parse.pool,
                            raw_pools, previous.pools if previous else empty),
-                # Health monitors name their pool, which may arrive later: parsed at the end.
-                self._answered(run, "healthmonitors", "v2/lbaas/healthmonitors",
-                               lambda _: self._client.list_all(
-                                   "healthmonitors", "v2/lbaas/healthmonitors",
-                                   "healthmonitors", HM_FIELDS, size,
-                                   on_page=self._hm_pages(run, hms_raw), pace=run.pages(),
-                                   resize=run.resize())),
-                self._optional(run, caps.amphorae, "amphorae", "v2/octavia/amphorae", "amphorae",
-                               AMPHORA_FIELDS, size),
+                self._list(run, "healthmonitors", "v2/lbaas/healthmonitors", "healthmonitors",
+                           HM_FIELDS, size, lambda raw: parse.healthmonitor(raw, empty), raw_hms,
+                           empty),
+                self._optional_parsed(run, caps.amphorae, "amphorae", "v2/octavia/amphorae",
+                                      "amphorae", AMPHORA_FIELDS, size,
+                                      lambda raw: parse.amphora(raw, empty)),
                 self._optional(run, caps.floating_ips, "floatingips", "v2.0/floatingips",
                                "floatingips", FLOATING_IP_FIELDS, size, service="network"),
             )
@@ -274,14 +290,12 @@ class ListReader:
         loadbalancers = {k: v for k, v in raw_lbs.items() if in_shard(k, self._shard)}
         listeners = {k: v for k, v in raw_listeners.items() if v.loadbalancer_id in loadbalancers}
         pools = {k: v for k, v in raw_pools.items() if v.loadbalancer_id in loadbalancers}
-        healthmonitors: dict[str, HealthMonitor] = {}
-        self._collector(None, "healthmonitors", lambda raw: parse.healthmonitor(raw, pools),
-                        healthmonitors, previous.healthmonitors if previous else empty,
-                        await self._client.url("healthmonitors", "v2/lbaas/healthmonitors"),
-                        )(hms_raw)
-        healthmonitors = {k: v for k, v in healthmonitors.items() if v.pool_id in pools}
-        amphorae = self._amphorae(amphorae_raw, loadbalancers, previous, await self._url_of(
-            amphorae_raw, "amphorae", "v2/octavia/amphorae"))
+        before_hms = previous.healthmonitors if previous else empty
+        healthmonitors = {
+            k: same(before_hms, k, dataclasses.replace(
+                v, loadbalancer_id=pools[v.pool_id].loadbalancer_id))
+            for k, v in raw_hms.items() if v.pool_id in pools}
+        amphorae = self._amphorae(raw_amphorae, loadbalancers, previous)
         floating_ips = self._floating_ips(floating_raw, loadbalancers, previous,
                                           await self._url_of(floating_raw, "floatingips",
                                                              "v2.0/floatingips", "network"))
@@ -292,11 +306,6 @@ class ListReader:
         self.newest = run.newest
         return lists
 
-    def _hm_pages(self, run: ListRead, into: list[Any]) -> Any:
-        def on_page(page: list[Any]) -> None:
-            run.note_newest("healthmonitors", page)
-            into.extend(page)
-        return on_page
 
     async def floating_ips(self, snapshot: FleetSnapshot) -> dict[str, FloatingIP]:
         """Neutron's floating IPs joined to `snapshot`'s load balancers, read whole: Neutron
@@ -351,27 +360,33 @@ class ListReader:
                 found[fip.id] = same(before, fip.id, fip)
         return found
 
-    def _amphorae(self, raw: list[Any] | ApiError | None, loadbalancers: Mapping[str, Any],
-                  previous: FleetSnapshot | None, url: str = "") -> dict[str, Amphora]:
-        if raw is None:
+    def _amphorae(self, parsed: dict[str, Amphora] | ApiError | None,
+                  loadbalancers: Mapping[str, Any],
+                  previous: FleetSnapshot | None) -> dict[str, Amphora]:
+        if parsed is None:
             return {}
-        if isinstance(raw, ApiError):
-            if raw.status == 403:
+        if isinstance(parsed, ApiError):
+            if parsed.status == 403:
                 self.capabilities.disable_amphorae()
                 self._log.warning(
-                    "amphorae_disabled", url=url,
+                    "amphorae_disabled", url=parsed.url,
                     reason="the API answered 403: listing amphorae needs the admin or "
                     "global observer role; amphora metrics are off until restart",
                 )
                 return {}
-            self._failed(raw)
+            self._failed(parsed)
             return dict(previous.amphorae) if previous else {}
+        before = previous.amphorae if previous else {}
         amphorae: dict[str, Amphora] = {}
-        self._collector(None, "amphorae", lambda item: parse.amphora(item, loadbalancers),
-                        amphorae, previous.amphorae if previous else {}, url)(raw)
-        # Octavia keeps DELETED amphorae in the list until housekeeping purges them (a week by
-        # default); exporting them would grow the series count with every failover. Spares
-        # (no load balancer) belong to no shard but the first.
-        return {k: a for k, a in amphorae.items() if a.status != "DELETED" and (
-            a.loadbalancer_id in loadbalancers
-            or (not a.loadbalancer_id and self._shard[0] == 1))}
+        for k, a in parsed.items():
+            # Octavia keeps DELETED amphorae in the list until housekeeping purges them (a
+            # week by default); exporting them would grow the series count with every
+            # failover. Spares (no load balancer) belong to no shard but the first.
+            owner = loadbalancers.get(a.loadbalancer_id)
+            if a.status == "DELETED" or (owner is None and (
+                    a.loadbalancer_id or self._shard[0] != 1)):
+                continue
+            if owner is not None:
+                a = dataclasses.replace(a, project_id=owner.project_id)
+            amphorae[k] = same(before, k, a)
+        return amphorae
