@@ -36,11 +36,21 @@ class Pacer:
         self._monotonic = monotonic
         self._sleep = sleep
         self._lock = asyncio.Lock()
+        self._running = asyncio.Event()
+        self._running.set()
         # Seconds our pages held the API, for the reconciliation's log line and tests.
         self.busy = 0.0
 
+    def pause(self) -> None:
+        """No next page until resume() (the page under way finishes, and its gap)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
     @contextlib.asynccontextmanager
     async def page(self) -> AsyncIterator[None]:
+        await self._running.wait()
         async with self._lock:
             started = self._monotonic()
             yield

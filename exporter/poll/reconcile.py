@@ -112,9 +112,8 @@ class Reconciler:
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
-        # While a reconciliation runs: its pacer (a sweep shares it: one page of ours at a
-        # time, and the gaps keep both within the share) and whether its load-balancer list
-        # is in.
+        # While a reconciliation runs: its pacer (paused while a sweep reads) and whether its
+        # load-balancer list is in.
         self._pacer: Pacer | None = None
         self._listed = False
         self.last_started = 0.0  # wall time of the last complete one
@@ -191,19 +190,27 @@ class Reconciler:
             self._log.info("reconciliation_removed", loadbalancers=len(gone),
                            ids=sorted(gone)[:20])
 
-    async def sweep(self, pacer: Pacer) -> bool:
-        """The load-balancer list alone, through `pacer`: the load balancers it no longer shows
-        go. True when the list was read."""
+    async def sweep(self, running: Pacer | None = None) -> bool:
+        """The load-balancer list alone, paced within the share: the load balancers it no
+        longer shows go. The pages of `running` (the reconciliation under way) wait meanwhile,
+        so the two keep within the share together and deletions do not wait behind four other
+        lists' pages. True when the list was read."""
         current = self._state.snapshot
         if current is None:
             return False
         known = set(current.loadbalancers)
+        pacer = Pacer(self._share, monotonic=self._monotonic, sleep=self._sleep)
+        if running is not None:
+            running.pause()
         try:
             listed = await self._lists.loadbalancers(current, pace=pacer)
         except ListsFailed as exc:
             self._log.error("deletion_sweep_failed", endpoint=exc.error.endpoint,
                             reason=exc.error.reason, url=exc.error.url, detail=str(exc.error))
             return False
+        finally:
+            if running is not None:
+                running.resume()
         self._remove_unlisted(known, listed)
         return True
 
@@ -212,8 +219,8 @@ class Reconciler:
         lists, started at monotonic `first_done`), for as long as tier 1 follows the feed.
         A reconciliation of a large fleet within --lists-share takes longer than `every`: while
         one runs, past its own load-balancer list, the load-balancer list alone is read again
-        every `every` seconds, so a deletion is gone within about `every` plus one such list
-        whatever the fleet's size."""
+        every `every` seconds, its own pages waiting meanwhile, so a deletion is gone within
+        about `every` plus one such list whatever the fleet's size."""
         await asyncio.gather(self._reconciliations(first_done), self._sweeps())
 
     async def _reconciliations(self, first_done: float) -> None:

@@ -50,8 +50,6 @@ async def test_a_deletion_the_feed_cannot_see_goes_with_the_load_balancer_list(
 
 async def test_a_sweep_reads_the_load_balancer_list_alone_and_removes_what_it_lacks(
         control, make_exporter) -> None:
-    from exporter.octavia.pacing import Pacer
-
     exporter = make_exporter()
     ids = await control.call("POST", "/_sim/loadbalancers",
                              {"listeners": 1, "pools": 1, "members_per_pool": 2})
@@ -60,7 +58,7 @@ async def test_a_sweep_reads_the_load_balancer_list_alone_and_removes_what_it_la
     await control.call("DELETE", f"/_sim/loadbalancers/{lb_id}")
     await control.call("POST", "/_sim/requests/reset")
     reconciler = exporter.service.clouds[0].reconciler
-    assert await reconciler.sweep(Pacer(1.0))
+    assert await reconciler.sweep()
     state = exporter.service.clouds[0].state.snapshot
     assert lb_id not in state.loadbalancers
     assert not [x for x in state.listeners.values() if x.loadbalancer_id == lb_id]

@@ -229,3 +229,26 @@ def test_a_deleted_amphora_leaves_and_asks_after_its_load_balancer() -> None:
     planned, _ = state.apply(delta, 10.0)
     assert state.snapshot is not None and not state.snapshot.amphorae
     assert [w.loadbalancer_id for _, w in planned] == ["lb1"]
+
+
+async def test_a_paused_pacer_lets_no_next_page_start_until_resumed() -> None:
+    import asyncio
+
+    from exporter.octavia.pacing import Pacer
+
+    pacer = Pacer(1.0)
+    started: list[int] = []
+
+    async def page(n: int) -> None:
+        async with pacer.page():
+            started.append(n)
+
+    pacer.pause()
+    waiting = asyncio.create_task(page(1))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert started == []
+    pacer.resume()
+    await waiting
+    await page(2)
+    assert started == [1, 2]
