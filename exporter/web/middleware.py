@@ -24,7 +24,7 @@ from exporter.web.webconfig import WebConfig
 
 def middlewares(config: WebConfig) -> list[Middleware]:
     """In exporter-toolkit's order: rate limit, then client-certificate SANs, then basic auth.
-    Every path is behind them, the probes included, as in exporter-toolkit."""
+    Every path is behind the first two; basic auth spares the probes (OPEN_PATHS, below)."""
     found: list[Middleware] = []
     if config.rate_limit is not None:
         found.append(RateLimit(*config.rate_limit).middleware)
