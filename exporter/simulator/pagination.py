@@ -275,10 +275,15 @@ def custom_page(objs: Iterable[Any], q: ListQuery, getter: Callable[[Any, str], 
         mark = [getter(marker_obj, k) for k, _ in q.sort_keys]
         selected = (obj for _, obj in keyed if beyond_marker(
             [getter(obj, k) for k, _ in q.sort_keys], mark, q.sort_keys, q.page_reverse))
+    return _first(selected, q.limit)
+
+
+def _first(selected: Iterable[Any], limit: int | None) -> list[Any]:
+    """The first `limit` of `selected` (all of them without a limit)."""
     page = []
     for obj in selected:
         page.append(obj)
-        if q.limit is not None and len(page) >= q.limit:
+        if limit is not None and len(page) >= limit:
             break
     return page
 
@@ -293,9 +298,4 @@ def unsorted_page(objs: Iterable[Any], q: ListQuery, getter: Callable[[Any, str]
         mark = [getter(marker_obj, k) for k, _ in q.asked_keys]
         selected = (o for o in selected if beyond_marker(
             [getter(o, k) for k, _ in q.asked_keys], mark, q.asked_keys, q.page_reverse))
-    page = []
-    for obj in selected:
-        page.append(obj)
-        if q.limit is not None and len(page) >= q.limit:
-            break
-    return page
+    return _first(selected, q.limit)

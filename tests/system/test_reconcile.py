@@ -10,19 +10,24 @@ from tests.support.calls import octavia_calls
 from tests.support.exposition import one
 
 
-async def test_a_deletion_the_feed_cannot_see_goes_with_the_load_balancer_list(
-        control, make_exporter) -> None:
+async def deleted_after_a_cycle(control, make_exporter):  # type: ignore[no-untyped-def]
+    """An exporter that has read a new load balancer, which the control API then deletes at
+    once: no PENDING_DELETE for a round to see (and no detail read comes between, which would
+    answer 404)."""
     exporter = make_exporter()
     ids = await control.call("POST", "/_sim/loadbalancers",
                              {"listeners": 1, "pools": 1, "members_per_pool": 2})
     lb_id = ids["loadbalancer"]
-    await exporter.cycle()
     metrics = await exporter.cycle()
     assert one(metrics, "octavia_loadbalancer_info", loadbalancer_id=lb_id) == 1
-    # The control API deletes the rows at once: no PENDING_DELETE for a round to see (and no
-    # detail read comes between, which would answer 404).
     await control.call("DELETE", f"/_sim/loadbalancers/{lb_id}")
     assert lb_id in exporter.service.clouds[0].state.snapshot.loadbalancers
+    return exporter, lb_id
+
+
+async def test_a_deletion_the_feed_cannot_see_goes_with_the_load_balancer_list(
+        control, make_exporter) -> None:
+    exporter, lb_id = await deleted_after_a_cycle(control, make_exporter)
     reconciler = exporter.service.clouds[0].reconciler
     seen_after_lb_list: list[bool] = []
     lists = reconciler._lists
@@ -50,12 +55,7 @@ async def test_a_deletion_the_feed_cannot_see_goes_with_the_load_balancer_list(
 
 async def test_a_sweep_reads_the_load_balancer_list_alone_and_removes_what_it_lacks(
         control, make_exporter) -> None:
-    exporter = make_exporter()
-    ids = await control.call("POST", "/_sim/loadbalancers",
-                             {"listeners": 1, "pools": 1, "members_per_pool": 2})
-    lb_id = ids["loadbalancer"]
-    await exporter.cycle()
-    await control.call("DELETE", f"/_sim/loadbalancers/{lb_id}")
+    exporter, lb_id = await deleted_after_a_cycle(control, make_exporter)
     await control.call("POST", "/_sim/requests/reset")
     reconciler = exporter.service.clouds[0].reconciler
     assert await reconciler.sweep()
