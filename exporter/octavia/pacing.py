@@ -14,13 +14,13 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-# About how long one page of ours should hold the API; page sizes follow from what the last
-# page of the same list took. On a one-worker Octavia another client's request that meets one
-# of our pages is slowed by it: past twice its idle time when the page held the API 0.2 s or
-# more, hardly at all below 0.12 s (benchmarks/probe_overlap.py on a freshness run's request
-# log, docs/benchmarks.md "Freshness"). Smaller pages cost more requests per row, so tier 1 at
-# start-up takes longer within the same --api-max-rate.
-PAGE_SECONDS = 0.12
+# About how long one page of ours should hold the API (another client's request that meets it
+# is slowed by it); page sizes follow from what the API took to answer the last page of the
+# same list. Smaller pages slow another client less each, but every request carries a fixed
+# cost: at 0.12 s a 5,000-LB start-up cost the API three times the time (104 s against 33 s),
+# and another client's p95 over the run was worse, not better (docs/benchmarks.md,
+# "Freshness").
+PAGE_SECONDS = 0.25
 MIN_PAGE, MAX_PAGE = 20, 1000
 
 
