@@ -35,9 +35,10 @@ from exporter.poll.pending import Pending
 from exporter.poll.publisher import PUBLISH_EVERY, Publisher
 from exporter.poll.reconcile import Reconciler
 from exporter.poll.refresher import Refresher
+from exporter.poll.sources import Feed
 from exporter.poll.state import FleetState
 from exporter.poll.stream import DetailStream
-from exporter.poll.tier1 import Feed, Tier1
+from exporter.poll.tier1 import Tier1
 from exporter.telemetry import Telemetry
 
 # Reconcile every this many intervals unless --reconcile-interval says otherwise.

@@ -18,17 +18,17 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
 
 from exporter.logs import cloud_logger
 from exporter.model import health, plan
-from exporter.model.parts import Delta, Inventory
-from exporter.model.snapshot import CloudHealth, FleetSnapshot, FloatingIP
+from exporter.model.parts import Delta
+from exporter.model.snapshot import CloudHealth, FleetSnapshot
 from exporter.octavia.errors import ApiError
 from exporter.octavia.feed import FeedUnusable
 from exporter.octavia.lists import ListsFailed
 from exporter.poll.deleting import DELETING, DeletionWatch
 from exporter.poll.publisher import Publisher
+from exporter.poll.sources import Feed, FullLists
 from exporter.poll.state import FleetState
 from exporter.poll.stream import DetailStream
 from exporter.telemetry import Telemetry
@@ -38,30 +38,6 @@ from exporter.telemetry import Telemetry
 # restarted) means the API is in trouble, and octavia_up must say so within an interval rather
 # than after every retry of every request.
 ROUND_TIMEOUT = 12.0
-
-
-class FullLists(Protocol):
-    """The bulk lists (octavia.lists.ListReader)."""
-
-    @property
-    def unanswered(self) -> dict[str, str]:
-        """The lists of the read started last not answered yet, endpoint -> URL."""
-
-    async def read(self, previous: FleetSnapshot | None, pace: Any = None,
-                   loadbalancers_first: Callable[[FleetSnapshot], None] | None = None,
-                   ) -> FleetSnapshot: ...
-
-    async def inventory(self, snapshot: FleetSnapshot) -> Inventory: ...
-
-    async def floating_ips(self, snapshot: FleetSnapshot) -> dict[str, FloatingIP]: ...
-
-
-class Feed(Protocol):
-    """One round of the changes feed (octavia.changes.ChangeReader)."""
-
-    unanswered: dict[str, str]
-
-    async def read(self, since: dict[str, float], snapshot: FleetSnapshot) -> Delta: ...
 
 
 class Tier1:
