@@ -61,6 +61,7 @@ class Settings:
     # None: DEFAULT_PAGE_SIZE, and the API's maximum for the first lists (lists.ListReader).
     page_size: int | None = None
     lists_share: float = LISTS_SHARE
+    startup_share: float = 1.0
     changes_feed: bool = True
     reconcile_interval: float = 0.0
     listener_stats: bool = True
@@ -129,6 +130,12 @@ OPTIONS: tuple[Option, ...] = (
            "without the changes feed tier 1 runs every list duration / share when that is "
            "longer than --interval; 1 = pages back to back (default 0.04)", "float",
            minimum=0.01, maximum=1.0),
+    Option("startup_share", "--startup-share", "the largest share of the time the first "
+           "full lists after start may hold the API once the load-balancer list is in (that "
+           "one is read back to back, so every load balancer's state is on /metrics soonest): "
+           "1 = the other lists back to back too, all of tier 1 soonest; --lists-share's value "
+           "= as polite as a reconciliation, other clients unhindered but tier 1 complete "
+           "1 / share times later (default 1)", "float", minimum=0.01, maximum=1.0),
     Option("changes_feed", "--changes-feed", "after the first full lists, read only the rows "
            "written since the last cycle (sort=updated_at:desc) every --interval, and the full "
            "lists only to reconcile; --no-changes-feed reads the full lists every cycle "

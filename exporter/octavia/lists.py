@@ -107,7 +107,8 @@ class ListReader:
     def __init__(self, client: OctaviaClient, telemetry: Telemetry, capabilities: Capabilities,
                  *, shard: tuple[int, int] = (1, 1), page_size: int | None = None,
                  first_page_size: int | None = None,
-                 names: ProjectNames | None = None, feed: bool = True) -> None:
+                 names: ProjectNames | None = None, feed: bool = True,
+                 startup_share: float = 1.0) -> None:
         """`first_page_size`: limit= of the lists while there is no snapshot yet (default:
         `page_size`). Until the first lists are in, nothing is served and /readyz says not
         ready, so those are read at the API's maximum by default: on a one-worker Octavia at
@@ -117,6 +118,7 @@ class ListReader:
         self.cloud = client.cloud
         self._log = cloud_logger("exporter.lists", self.cloud)
         self.feed = feed
+        self._startup_share = startup_share
         self._client = client
         self._telemetry = telemetry.for_cloud(self.cloud)
         self.capabilities = capabilities
@@ -263,6 +265,9 @@ class ListReader:
         try:
             if loadbalancers_first is not None:
                 await lb_list
+                if pace is None and self._startup_share < 1.0:
+                    # The other kinds, within the start-up's share of the API's time.
+                    run.pace = Pacer(self._startup_share)
                 loadbalancers_first(FleetSnapshot(cloud=self.cloud, taken_at=started,
                                                   loadbalancers={
                                                       k: v for k, v in raw_lbs.items()

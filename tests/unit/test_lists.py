@@ -101,3 +101,40 @@ async def test_two_reads_at_once_keep_their_own_pacing_and_watermarks() -> None:
     # The last read to end is the first: its own watermarks, not a mix with the second's.
     assert reader.newest["loadbalancers"] == parse.timestamp("2026-01-01T00:00:00")
     assert reader.unanswered == {}
+
+
+class Shares(Client):
+    """Records the share of the pacer each list was read through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shares: dict[str, float | None] = {}
+
+    async def list_all(self, endpoint: str, path: str, key: str, fields: Any = (),
+                       page_size: int | None = None, **kwargs: Any) -> list[Any]:
+        pace = kwargs.get("pace")
+        self.shares[endpoint] = None if pace is None else pace.__self__.share
+        return []
+
+
+async def test_the_start_up_share_paces_the_lists_after_the_load_balancers() -> None:
+    client = Shares()
+    reader = ListReader(client, Telemetry(), Capabilities(floating_ips=False),  # type: ignore[arg-type]
+                        startup_share=0.1)
+    seen: list[int] = []
+    first = await reader.read(None, loadbalancers_first=lambda lbs: seen.append(
+        len(lbs.loadbalancers)))
+    assert seen == [0]
+    assert client.shares == {"loadbalancers": 1.0, "listeners": 0.1, "pools": 0.1,
+                             "healthmonitors": 0.1, "amphorae": 0.1}
+    # Later reads are the reconciliation's, through its own pacer.
+    reconciliation = Pacer(0.04)
+    await reader.read(first, pace=reconciliation)
+    assert set(client.shares.values()) == {0.04}
+
+
+async def test_by_default_the_first_lists_run_back_to_back() -> None:
+    client = Shares()
+    reader = ListReader(client, Telemetry(), Capabilities(floating_ips=False))  # type: ignore[arg-type]
+    await reader.read(None, loadbalancers_first=lambda lbs: None)
+    assert set(client.shares.values()) == {1.0}
