@@ -14,7 +14,7 @@ from typing import Any
 
 from exporter.model import states
 from exporter.model.capabilities import OPTIONAL_LISTS
-from exporter.model.snapshot import CloudView, FleetSnapshot, Stats
+from exporter.model.snapshot import PROBE, TIMEOUTS, CloudView, FleetSnapshot, Stats
 
 POLLED = "Polled in the background every --interval."
 STATS_FIELDS = (
@@ -64,6 +64,29 @@ def _str(value: object) -> str:
 
 def _flag(value: bool) -> float:
     return 1.0 if value else 0.0
+
+
+def _maybe(value: bool | None) -> str:
+    """A flag as label text: "true", "false", or "" where the API gave none."""
+    return "" if value is None else "true" if value else "false"
+
+
+# HELP of the settings gauges, in snapshot.TIMEOUTS and snapshot.PROBE order.
+LISTENER_TIMEOUTS = (
+    "How long the listener waits for a client to send or receive data (the API's "
+    "timeout_client_data, in seconds).",
+    "How long the listener waits for a connection to a member (timeout_member_connect).",
+    "How long the listener waits for a member to send or receive data "
+    "(timeout_member_data).",
+    "How long the listener waits for content to inspect on a new connection "
+    "(timeout_tcp_inspect; 0: not at all).",
+)
+MONITOR_PROBE = (
+    "Seconds between the health monitor's probes of a member.",
+    "Seconds the health monitor waits for a probe's answer.",
+    "Successful probes in a row that bring a member ONLINE (the API's max_retries).",
+    "Failed probes in a row that take a member to ERROR (max_retries_down).",
+)
 
 
 def _status(name: str, what: str, labels: list[str], field: str, stateset: bool,
@@ -153,10 +176,16 @@ def loadbalancer_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Ite
     key = _key(snaps, stateset, "loadbalancers")
     yield _info("octavia_loadbalancer", f"Load balancer metadata. {POLLED}", labels,
                 ["name", "vip_address", "vip_port_id", "vip_network_id", "vip_subnet_id",
-                 "provider", "flavor_id", "availability_zone"],
+                 "provider", "flavor_id", "availability_zone", "vip_qos_policy_id",
+                 "vip_vnic_type", "vip_sg_ids"],
                 ((v, [lb.name, lb.vip_address, lb.vip_port_id, lb.vip_network_id,
-                      lb.vip_subnet_id, lb.provider, lb.flavor_id, lb.availability_zone])
+                      lb.vip_subnet_id, lb.provider, lb.flavor_id, lb.availability_zone,
+                      lb.vip_qos_policy_id, lb.vip_vnic_type, lb.vip_sg_ids])
                  for v, lb in rows), key)
+    yield _info("octavia_loadbalancer_additional_vip",
+                f"The load balancer's additional VIPs (API 2.26), one series each. {POLLED}",
+                labels, ["ip_address", "subnet_id", "port_id"],
+                ((v, list(vip)) for v, lb in rows for vip in lb.additional_vips), key)
     yield from _states("octavia_loadbalancer", "Load balancer", labels, rows, stateset, key=key)
     for attr, what in (("created_at", "created"), ("updated_at", "updated")):
         yield _gauge(f"octavia_loadbalancer_{what}_timestamp_seconds",
@@ -191,14 +220,25 @@ def listener_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterato
             for x in s.listeners.values()]
     key = _key(snaps, stateset, "listeners")
     yield _info("octavia_listener", f"Listener metadata. {POLLED}", labels,
-                ["name", "protocol", "protocol_port", "default_pool_id"],
-                ((v, [x.name, x.protocol, _str(x.protocol_port), x.default_pool_id])
+                ["name", "protocol", "protocol_port", "default_pool_id", "allowed_cidrs",
+                 "tls_versions", "alpn_protocols", "hsts_include_subdomains", "hsts_preload"],
+                ((v, [x.name, x.protocol, _str(x.protocol_port), x.default_pool_id,
+                      x.allowed_cidrs, x.tls_versions, x.alpn_protocols, _maybe(x.hsts[1]),
+                      _maybe(x.hsts[2])])
                  for v, x in rows), key)
     yield from _states("octavia_listener", "Listener", labels, rows, stateset, key=key)
     yield _gauge("octavia_listener_connection_limit",
                  f"Maximum connections the listener accepts; absent when unlimited. {POLLED}",
                  labels, ((v, float(x.connection_limit)) for v, x in rows
                           if x.connection_limit > 0), key)
+    for i, (field, doc) in enumerate(zip(TIMEOUTS, LISTENER_TIMEOUTS, strict=True)):
+        yield _gauge(f"octavia_listener_{field}_seconds", f"{doc} {POLLED}", labels,
+                     ((v, ms / 1000.0) for v, x in rows
+                      if (ms := x.timeouts[i]) is not None), key)
+    yield _gauge("octavia_listener_hsts_max_age_seconds",
+                 f"The max-age of the listener's Strict-Transport-Security header (API 2.27); "
+                 f"absent when HSTS is off. {POLLED}", labels,
+                 ((v, float(x.hsts[0])) for v, x in rows if x.hsts[0] is not None), key)
     yield from _stats("octavia_listener", "listener", labels,
                       [(v, s.listener_stats[x.id]) for s in snaps for x in s.listeners.values()
                        if x.id in s.listener_stats
@@ -212,8 +252,11 @@ def pool_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Fa
             for x in s.pools.values()]
     key = _key(snaps, stateset, "pools")
     yield _info("octavia_pool", f"Pool metadata. {POLLED}", labels,
-                ["name", "protocol", "lb_algorithm"],
-                ((v, [x.name, x.protocol, x.lb_algorithm]) for v, x in rows), key)
+                ["name", "protocol", "lb_algorithm", "session_persistence", "tls_enabled",
+                 "tls_versions", "alpn_protocols"],
+                ((v, [x.name, x.protocol, x.lb_algorithm, x.session_persistence,
+                      _maybe(x.tls_enabled), x.tls_versions, x.alpn_protocols])
+                 for v, x in rows), key)
     yield from _states("octavia_pool", "Pool", labels, rows, stateset, key=key)
     yield _gauge("octavia_pool_members", f"Members in the pool. {POLLED}", labels,
                  ((v, float(len(x.member_ids))) for v, x in rows), key)
@@ -238,6 +281,11 @@ def member_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[
     yield _gauge("octavia_member_backup",
                  f"1 when the member is a backup member (with --member-details). {POLLED}",
                  labels, ((v, _flag(m.backup)) for v, m in rows if m.backup is not None), key)
+    yield _info("octavia_member_monitor",
+                f"Where the member's health checks go when not to its own address and port "
+                f"(\"\" where unset; with --member-details). {POLLED}", labels,
+                ["monitor_address", "monitor_port"],
+                ((v, list(m.monitor)) for v, m in rows if m.monitor is not None), key)
 
 
 def healthmonitor_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:
@@ -246,9 +294,15 @@ def healthmonitor_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> It
             for h in s.healthmonitors.values()]
     key = _key(snaps, stateset, "healthmonitors")
     yield _info("octavia_healthmonitor", f"Health monitor metadata. {POLLED}", labels,
-                ["name", "monitor_type"], ((v, [h.name, h.monitor_type]) for v, h in rows), key)
+                ["name", "monitor_type", "http_method", "url_path", "expected_codes"],
+                ((v, [h.name, h.monitor_type, h.http_method, h.url_path, h.expected_codes])
+                 for v, h in rows), key)
     yield from _states("octavia_healthmonitor", "Health monitor", labels, rows, stateset,
                        key=key)
+    for i, (field, doc) in enumerate(zip(PROBE, MONITOR_PROBE, strict=True)):
+        unit = "_seconds" if field in ("delay", "timeout") else ""
+        yield _gauge(f"octavia_healthmonitor_{field}{unit}", f"{doc} {POLLED}", labels,
+                     ((v, float(p)) for v, h in rows if (p := h.probe[i]) is not None), key)
 
 
 def amphora_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterator[Family]:

@@ -50,6 +50,21 @@ class LoadBalancer:
     updated_at: float | None = None
     listener_ids: tuple[str, ...] = ()
     pool_ids: tuple[str, ...] = ()
+    # API 2.26-2.29; "" where the API leaves them out or null. Security groups sorted and
+    # comma-joined; each additional VIP as (ip_address, subnet_id, port_id).
+    vip_qos_policy_id: str = ""
+    vip_vnic_type: str = ""
+    vip_sg_ids: str = ""
+    additional_vips: tuple[tuple[str, str, str], ...] = ()
+
+
+# A listener's timeouts in the API's milliseconds, in this order; None where the API gives none.
+TIMEOUTS = ("timeout_client_data", "timeout_member_connect", "timeout_member_data",
+            "timeout_tcp_inspect")
+NO_TIMEOUTS: tuple[int | None, ...] = (None, None, None, None)
+# A health monitor's probe settings, in this order (delay and timeout in seconds).
+PROBE = ("delay", "timeout", "max_retries", "max_retries_down")
+NO_PROBE: tuple[int | None, ...] = (None, None, None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +80,14 @@ class Listener:
     protocol_port: int | None = None
     default_pool_id: str = ""
     connection_limit: int = -1
+    # One shared tuple per distinct set of values (parse.compact), in TIMEOUTS order, ms.
+    timeouts: tuple[int | None, ...] = NO_TIMEOUTS
+    # Lists as one comma-joined string ("" for none): CIDRs sorted, the others in API order.
+    allowed_cidrs: str = ""
+    tls_versions: str = ""
+    alpn_protocols: str = ""
+    # HSTS (API 2.27): max-age in seconds, include-subdomains, preload; None where not given.
+    hsts: tuple[int | None, bool | None, bool | None] = (None, None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +104,10 @@ class Pool:
     healthmonitor_id: str = ""
     listener_ids: tuple[str, ...] = ()
     member_ids: tuple[str, ...] = ()
+    session_persistence: str = ""  # its type; "" for none
+    tls_enabled: bool | None = None
+    tls_versions: str = ""
+    alpn_protocols: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +126,8 @@ class Member:
     weight: int | None = None
     admin_state_up: bool | None = None
     backup: bool | None = None
+    # (monitor_address, monitor_port) as label text, "" where unset; None when not read.
+    monitor: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +141,11 @@ class HealthMonitor:
     operating_status: str
     admin_state_up: bool
     monitor_type: str = ""
+    # One shared tuple per distinct set of values (parse.compact), in PROBE order.
+    probe: tuple[int | None, ...] = NO_PROBE
+    http_method: str = ""
+    url_path: str = ""  # without a query string or fragment
+    expected_codes: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,20 +45,25 @@ LB_FIELDS = (
     "id", "name", "project_id", "provisioning_status", "operating_status", "admin_state_up",
     "vip_address", "vip_port_id", "vip_network_id", "vip_subnet_id", "provider", "flavor_id",
     "availability_zone", "created_at", "updated_at", "listeners", "pools",
+    "vip_qos_policy_id", "vip_vnic_type", "vip_sg_ids", "additional_vips",
 )
 LISTENER_FIELDS = (
     "id", "name", "project_id", "loadbalancers", "provisioning_status", "operating_status",
     "admin_state_up", "protocol", "protocol_port", "default_pool_id", "connection_limit",
-    "updated_at",
+    "updated_at", "timeout_client_data", "timeout_member_connect", "timeout_member_data",
+    "timeout_tcp_inspect", "allowed_cidrs", "tls_versions", "alpn_protocols", "hsts_max_age",
+    "hsts_include_subdomains", "hsts_preload",
 )
 POOL_FIELDS = (
     "id", "name", "project_id", "loadbalancers", "listeners", "provisioning_status",
     "operating_status", "admin_state_up", "protocol", "lb_algorithm", "healthmonitor_id",
-    "members", "updated_at",
+    "members", "updated_at", "session_persistence", "tls_enabled", "tls_versions",
+    "alpn_protocols",
 )
 HM_FIELDS = (
     "id", "name", "project_id", "pools", "provisioning_status", "operating_status",
-    "admin_state_up", "type", "updated_at",
+    "admin_state_up", "type", "updated_at", "delay", "timeout", "max_retries",
+    "max_retries_down", "http_method", "url_path", "expected_codes",
 )
 FLOATING_IP_FIELDS = (
     "id", "floating_ip_address", "port_id", "status", "floating_network_id", "project_id",

@@ -12,10 +12,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Container, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, TypeVar
 
 from exporter.model import states
 from exporter.model.snapshot import (
+    PROBE,
+    TIMEOUTS,
     Amphora,
     FloatingIP,
     HealthMonitor,
@@ -74,6 +76,66 @@ def status(obj: Mapping[str, Any], key: str) -> str:
 def shared(obj: Mapping[str, Any], key: str) -> str:
     """A low-cardinality text field (project, protocol, algorithm…), interned like statuses."""
     return sys.intern(text(obj, key))
+
+
+H = TypeVar("H")
+# Settings tuples (timeouts, probe settings, HSTS): a few distinct values shared by most of a
+# fleet, kept once. Bounded like the statuses.
+_COMPACT: dict[Any, Any] = {}
+COMPACT_CACHE_SIZE = 4096
+
+
+def compact(value: H) -> H:
+    """The one shared copy of a hashable settings value (a small tuple)."""
+    known = _COMPACT.get(value)
+    if known is not None:
+        return known  # type: ignore[no-any-return]
+    if len(_COMPACT) < COMPACT_CACHE_SIZE:
+        _COMPACT[value] = value
+    return value
+
+
+def joined(obj: Mapping[str, Any], key: str, *, sort: bool = False) -> str:
+    """A list of strings (TLS versions, ALPN protocols, CIDRs, ids) as one comma-joined label
+    text, interned; "" for null, absent, empty or not a list."""
+    value = obj.get(key)
+    if not isinstance(value, list) or not value:
+        return ""
+    items = [item.strip() for item in value if isinstance(item, str) and item.strip()]
+    return sys.intern(",".join(sorted(items) if sort else items))
+
+
+def optional_flag(obj: Mapping[str, Any], key: str) -> bool | None:
+    value = obj.get(key)
+    return value if isinstance(value, bool) else None
+
+
+def numbers(obj: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[int | None, ...]:
+    """Integer fields as one shared tuple, None where absent, null or not a number."""
+    return compact(tuple(integer(obj.get(key)) for key in keys))
+
+
+def path_only(value: str) -> str:
+    """A URL path without its query string or fragment, which can carry a token."""
+    return sys.intern(value.split("?", 1)[0].split("#", 1)[0])
+
+
+def additional_vips(value: Any) -> tuple[tuple[str, str, str], ...]:
+    """`additional_vips: [{subnet_id, ip_address, port_id}]` (API 2.26) as small tuples."""
+    if not isinstance(value, list):
+        return ()
+    found = [(text(v, "ip_address"), shared(v, "subnet_id"), text(v, "port_id"))
+             for v in value if is_mapping(v)]
+    return tuple(sorted(found))
+
+
+NO_MONITOR = ("", "")
+
+
+def monitor(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """A member's alternative health-check address and port, as label text ("" where unset)."""
+    address, port = text(raw, "monitor_address"), text(raw, "monitor_port")
+    return (address, port) if address or port else NO_MONITOR
 
 
 def object_id(obj: Any) -> str:
@@ -175,6 +237,10 @@ def loadbalancer(obj: Any) -> LoadBalancer:
         updated_at=timestamp(obj.get("updated_at")),
         listener_ids=ids(obj.get("listeners")),
         pool_ids=ids(obj.get("pools")),
+        vip_qos_policy_id=shared(obj, "vip_qos_policy_id"),
+        vip_vnic_type=shared(obj, "vip_vnic_type"),
+        vip_sg_ids=joined(obj, "vip_sg_ids", sort=True),
+        additional_vips=additional_vips(obj.get("additional_vips")),
     )
 
 
@@ -193,6 +259,13 @@ def listener(obj: Any) -> Listener:
         protocol_port=integer(obj.get("protocol_port")),
         default_pool_id=text(obj, "default_pool_id"),
         connection_limit=limit if limit is not None else -1,
+        timeouts=numbers(obj, TIMEOUTS),
+        allowed_cidrs=joined(obj, "allowed_cidrs", sort=True),
+        tls_versions=joined(obj, "tls_versions"),
+        alpn_protocols=joined(obj, "alpn_protocols"),
+        hsts=compact((integer(obj.get("hsts_max_age")),
+                      optional_flag(obj, "hsts_include_subdomains"),
+                      optional_flag(obj, "hsts_preload"))),
     )
 
 
@@ -211,6 +284,11 @@ def pool(obj: Any) -> Pool:
         healthmonitor_id=text(obj, "healthmonitor_id"),
         listener_ids=ids(obj.get("listeners")) or ids([obj.get("listener_id")]),
         member_ids=ids(obj.get("members")),
+        session_persistence=(shared(persistence, "type") if is_mapping(persistence := obj.get(
+            "session_persistence")) else ""),
+        tls_enabled=optional_flag(obj, "tls_enabled"),
+        tls_versions=joined(obj, "tls_versions"),
+        alpn_protocols=joined(obj, "alpn_protocols"),
     )
 
 
@@ -228,6 +306,10 @@ def healthmonitor(obj: Any, pools: Mapping[str, Pool]) -> HealthMonitor:
         operating_status=status(obj, "operating_status"),
         admin_state_up=flag(obj.get("admin_state_up")),
         monitor_type=shared(obj, "type"),
+        probe=numbers(obj, PROBE),
+        http_method=shared(obj, "http_method"),
+        url_path=path_only(text(obj, "url_path")),
+        expected_codes=shared(obj, "expected_codes"),
     )
 
 
@@ -357,6 +439,7 @@ def pool_members(items: list[Any], owner: Pool) -> dict[str, Member]:
             weight=integer(raw.get("weight")),
             admin_state_up=flag(raw.get("admin_state_up")) if "admin_state_up" in raw else None,
             backup=flag(raw.get("backup"), False) if "backup" in raw else None,
+            monitor=monitor(raw),
         )
     return members
 

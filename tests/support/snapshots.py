@@ -65,6 +65,22 @@ def full_snapshot() -> FleetSnapshot:
     base = snapshot()
     return dataclasses.replace(
         base,
+        loadbalancers={"lb1": dataclasses.replace(
+            base.loadbalancers["lb1"], vip_qos_policy_id="qos1", vip_vnic_type="normal",
+            vip_sg_ids="sg1,sg2", additional_vips=(("2001:db8::5", "subnet6", "port6"),))},
+        listeners={"l1": dataclasses.replace(
+            base.listeners["l1"], timeouts=(50000, 5000, 50000, 0),
+            allowed_cidrs="192.0.2.0/24,198.51.100.0/24", tls_versions="TLSv1.2,TLSv1.3",
+            alpn_protocols="h2,http/1.1", hsts=(31536000, True, False))},
+        pools={"pool1": dataclasses.replace(
+            base.pools["pool1"], session_persistence="APP_COOKIE", tls_enabled=True,
+            tls_versions="TLSv1.3", alpn_protocols="h2")},
+        members={**base.members, "m1": dataclasses.replace(
+            base.members["m1"], weight=2, admin_state_up=True, backup=False,
+            monitor=("10.0.1.1", "8081"))},
+        healthmonitors={"hm1": dataclasses.replace(
+            base.healthmonitors["hm1"], probe=(5, 3, 3, 2), http_method="GET",
+            url_path="/healthz", expected_codes="200-204")},
         amphora_stats={("a1", "l1"): Stats(1, 2, 3, 4, 5)},
         floating_ips={"f1": FloatingIP("f1", "198.51.100.7", "lb1", "ACTIVE")},
         detail_read_at={"lb1": 1234.5},

@@ -233,3 +233,47 @@ def test_a_family_is_reused_only_while_everything_it_is_made_of_is_the_same() ->
             assert cached.openmetrics.plain() == fresh.openmetrics.plain(), name
             assert (cached.text.crc, cached.text.size) == (fresh.text.crc, fresh.text.size)
             gzip.decompress(b"".join(cached.openmetrics.gzip_parts(b"# EOF\n")))
+
+
+def test_configured_fields_as_info_labels_and_gauges() -> None:
+    found = samples(render([view(full_snapshot())]))
+    lb = found["octavia_loadbalancer_info"][0][0]
+    assert (lb["vip_qos_policy_id"], lb["vip_vnic_type"], lb["vip_sg_ids"]) == (
+        "qos1", "normal", "sg1,sg2")
+    assert [(s["ip_address"], s["subnet_id"], s["port_id"], v) for s, v in
+            found["octavia_loadbalancer_additional_vip_info"]] == [
+        ("2001:db8::5", "subnet6", "port6", 1.0)]
+    listener = found["octavia_listener_info"][0][0]
+    assert (listener["allowed_cidrs"], listener["tls_versions"], listener["alpn_protocols"],
+            listener["hsts_include_subdomains"], listener["hsts_preload"]) == (
+        "192.0.2.0/24,198.51.100.0/24", "TLSv1.2,TLSv1.3", "h2,http/1.1", "true", "false")
+    # The API's milliseconds, in seconds.
+    assert {name: found[f"octavia_listener_{name}_seconds"][0][1] for name in (
+        "timeout_client_data", "timeout_member_connect", "timeout_member_data",
+        "timeout_tcp_inspect", "hsts_max_age")} == {
+        "timeout_client_data": 50.0, "timeout_member_connect": 5.0,
+        "timeout_member_data": 50.0, "timeout_tcp_inspect": 0.0, "hsts_max_age": 31536000.0}
+    pool = found["octavia_pool_info"][0][0]
+    assert (pool["session_persistence"], pool["tls_enabled"], pool["tls_versions"],
+            pool["alpn_protocols"]) == ("APP_COOKIE", "true", "TLSv1.3", "h2")
+    hm = found["octavia_healthmonitor_info"][0][0]
+    assert (hm["http_method"], hm["url_path"], hm["expected_codes"]) == (
+        "GET", "/healthz", "200-204")
+    assert [found[f"octavia_healthmonitor_{name}"][0][1] for name in (
+        "delay_seconds", "timeout_seconds", "max_retries", "max_retries_down")] == [5, 3, 3, 2]
+    # Only the member whose pool list was read has the monitor series.
+    assert [(s["member_id"], s["monitor_address"], s["monitor_port"]) for s, _ in
+            found["octavia_member_monitor_info"]] == [("m1", "10.0.1.1", "8081")]
+
+
+def test_unset_settings_give_empty_labels_and_no_gauges() -> None:
+    found = samples(render([view(snapshot())]))
+    listener = found["octavia_listener_info"][0][0]
+    assert [listener[k] for k in ("allowed_cidrs", "tls_versions", "alpn_protocols",
+                                  "hsts_include_subdomains", "hsts_preload")] == [""] * 5
+    assert [found[n] for n in ("octavia_listener_timeout_client_data_seconds",
+                               "octavia_listener_hsts_max_age_seconds",
+                               "octavia_healthmonitor_delay_seconds",
+                               "octavia_loadbalancer_additional_vip_info",
+                               "octavia_member_monitor_info") if n in found] == []
+    assert found["octavia_pool_info"][0][0]["tls_enabled"] == ""

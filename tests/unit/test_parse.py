@@ -125,3 +125,81 @@ def test_status_tree_members_of_the_pools_asked_for() -> None:
     assert set(parse.status_tree_members(tree, LB)) == {"m1", "m2"}
     assert set(parse.status_tree_members(tree, LB, frozenset({"p2"}))) == {"m2"}
     assert parse.status_tree_members(tree, LB, frozenset()) == {}
+
+
+def test_configured_fields_of_the_bulk_lists() -> None:
+    lb = parse.loadbalancer({
+        "id": "lb", "vip_qos_policy_id": "qos", "vip_vnic_type": "direct",
+        "vip_sg_ids": ["sg-b", "sg-a"],
+        "additional_vips": [{"subnet_id": "s2", "ip_address": "2001:db8::1", "port_id": "p2"},
+                            {"subnet_id": "s1", "ip_address": "192.0.2.9", "port_id": None},
+                            "junk"]})
+    assert (lb.vip_qos_policy_id, lb.vip_vnic_type, lb.vip_sg_ids) == ("qos", "direct",
+                                                                       "sg-a,sg-b")
+    assert lb.additional_vips == (("192.0.2.9", "s1", ""), ("2001:db8::1", "s2", "p2"))
+    listener = parse.listener({
+        "id": "l", "timeout_client_data": 50000, "timeout_member_connect": "5000",
+        "timeout_member_data": None, "timeout_tcp_inspect": 0,
+        "allowed_cidrs": ["198.51.100.0/24", "192.0.2.0/24"], "tls_versions": ["TLSv1.3"],
+        "alpn_protocols": ["h2", "http/1.1"], "hsts_max_age": 31536000,
+        "hsts_include_subdomains": True, "hsts_preload": False})
+    assert listener.timeouts == (50000, 5000, None, 0)
+    assert listener.allowed_cidrs == "192.0.2.0/24,198.51.100.0/24"
+    assert (listener.tls_versions, listener.alpn_protocols) == ("TLSv1.3", "h2,http/1.1")
+    assert listener.hsts == (31536000, True, False)
+    pool = parse.pool({"id": "p", "session_persistence": {"type": "HTTP_COOKIE",
+                                                          "cookie_name": None},
+                       "tls_enabled": True, "tls_versions": ["TLSv1.2", "TLSv1.3"],
+                       "alpn_protocols": None})
+    assert (pool.session_persistence, pool.tls_enabled, pool.tls_versions,
+            pool.alpn_protocols) == ("HTTP_COOKIE", True, "TLSv1.2,TLSv1.3", "")
+    hm = parse.healthmonitor({"id": "h", "delay": 10, "timeout": 5, "max_retries": 3,
+                              "max_retries_down": 2, "http_method": "HEAD",
+                              "url_path": "/health?token=s3cr3t#x", "expected_codes": "200-204"},
+                             {})
+    assert hm.probe == (10, 5, 3, 2)
+    assert (hm.http_method, hm.url_path, hm.expected_codes) == ("HEAD", "/health", "200-204")
+
+
+def test_absent_and_null_settings_are_empty_not_junk() -> None:
+    """An older API leaves the fields out, a newer one sends null: both are "" or None."""
+    for extra in ({}, dict.fromkeys(("vip_qos_policy_id", "vip_vnic_type", "vip_sg_ids",
+                                     "additional_vips", "allowed_cidrs", "tls_versions",
+                                     "alpn_protocols", "hsts_max_age", "hsts_include_subdomains",
+                                     "session_persistence", "tls_enabled", "url_path",
+                                     "http_method", "timeout_client_data", "delay"))):
+        lb = parse.loadbalancer({"id": "lb", **extra})
+        assert (lb.vip_qos_policy_id, lb.vip_vnic_type, lb.vip_sg_ids,
+                lb.additional_vips) == ("", "", "", ())
+        listener = parse.listener({"id": "l", **extra})
+        assert (listener.allowed_cidrs, listener.tls_versions, listener.alpn_protocols) == (
+            "", "", "")
+        assert listener.timeouts == (None, None, None, None)
+        assert listener.hsts == (None, None, None)
+        pool = parse.pool({"id": "p", **extra})
+        assert (pool.session_persistence, pool.tls_enabled) == ("", None)
+        hm = parse.healthmonitor({"id": "h", **extra}, {})
+        assert hm.probe == (None, None, None, None)
+        assert (hm.http_method, hm.url_path) == ("", "")
+
+
+def test_settings_tuples_are_shared_between_objects() -> None:
+    """A fleet's listeners mostly have the same timeouts: one tuple for all of them."""
+    rows = [{"id": f"l{i}", "timeout_client_data": int("50000"), "timeout_member_connect": 5000,
+             "timeout_member_data": 50000, "timeout_tcp_inspect": 0} for i in range(3)]
+    first, *others = (parse.listener(row) for row in rows)
+    assert all(other.timeouts is first.timeouts for other in others)
+
+
+def test_pool_members_carry_the_monitor_address_and_port() -> None:
+    owner = parse.pool({"id": "pool", "loadbalancers": [{"id": "lb"}]})
+    members = parse.pool_members([
+        {"id": "m1", "address": "10.0.0.1", "protocol_port": 80, "monitor_address": "10.0.1.1",
+         "monitor_port": 8081},
+        {"id": "m2", "address": "10.0.0.2", "protocol_port": 80, "monitor_address": None,
+         "monitor_port": None}], owner)
+    assert members["m1"].monitor == ("10.0.1.1", "8081")
+    assert members["m2"].monitor == ("", "")
+    tree = parse.status_tree_members({"statuses": {"loadbalancer": {"listeners": [{"pools": [{
+        "id": "pool", "members": [{"id": "m1", "address": "10.0.0.1"}]}]}]}}}, LB)
+    assert tree["m1"].monitor is None  # the status tree does not carry it
