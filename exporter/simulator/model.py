@@ -99,6 +99,11 @@ class LoadBalancer:
     listener_ids: list[str] = field(default_factory=list)
     pool_ids: list[str] = field(default_factory=list)
     amphora_ids: list[str] = field(default_factory=list)
+    vip_qos_policy_id: str | None = None
+    vip_vnic_type: str = "normal"
+    vip_sg_ids: list[str] = field(default_factory=list)
+    # {"subnet_id", "ip_address", "port_id"}, as Octavia's AdditionalVipsType renders them
+    additional_vips: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -122,6 +127,12 @@ class Listener:
     timeout_member_data: int = 50000
     timeout_tcp_inspect: int = 0
     allowed_cidrs: list[str] | None = None
+    # None: Octavia's defaults for a TERMINATED_HTTPS listener, null for the others
+    tls_versions: list[str] | None = None
+    alpn_protocols: list[str] | None = None
+    hsts_max_age: int | None = None
+    hsts_include_subdomains: bool = False
+    hsts_preload: bool = False
     tags: list[str] = field(default_factory=list)
     l7policy_ids: list[str] = field(default_factory=list)
 
@@ -143,6 +154,9 @@ class Pool:
     session_persistence: dict[str, object] | None = None
     healthmonitor_id: str | None = None
     tls_enabled: bool = False
+    # None: Octavia's defaults when tls_enabled, null otherwise
+    tls_versions: list[str] | None = None
+    alpn_protocols: list[str] | None = None
     tags: list[str] = field(default_factory=list)
     member_ids: list[str] = field(default_factory=list)
     # listeners using this pool as default pool; l7policies redirecting to it
@@ -394,4 +408,8 @@ MEMBER_SUBNET_ID = "5d6e7f80-91a2-4b3c-9d4e-5f6a7b8c9d03"
 IMAGE_ID = "0f1e2d3c-4b5a-4697-8877-665544332204"
 FLAVOR_ID = "65c3b0e1-7d4f-4e2a-9b8c-1d2e3f4a5b05"
 PUBLIC_NETWORK_ID = "b4d5e6f7-0819-4a2b-8c3d-4e5f60718206"
+# The settings some simulated VIPs have: a QoS policy, security groups, an IPv6 subnet.
+QOS_POLICY_ID = "c7d8e9f0-1a2b-4c3d-8e4f-5a6b7c8d9e07"
+VIP_SG_IDS = ("d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e508", "e2f3a4b5-c6d7-4e8f-90a1-b2c3d4e5f609")
+VIP6_SUBNET_ID = "f3a4b5c6-d7e8-4f90-a1b2-c3d4e5f6a70a"
 ROUTER_NAMESPACE = uuid.UUID("9c0d1e2f-3a4b-4c5d-8e6f-708192a3b407")

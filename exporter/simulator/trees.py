@@ -22,9 +22,12 @@ from exporter.simulator.model import (
     ONLINE,
     PENDING_DELETE,
     PENDING_UPDATE,
+    QOS_POLICY_ID,
     READY,
     STANDALONE,
     SUBNET_ID,
+    VIP6_SUBNET_ID,
+    VIP_SG_IDS,
     Amphora,
     HealthMonitor,
     L7Policy,
@@ -77,7 +80,15 @@ class Trees(Health, Network):
             availability_zone=None,
             topology=topology,
             tags=["sim"] if n % 4 == 0 else [],
+            vip_qos_policy_id=QOS_POLICY_ID if n % 6 == 0 else None,
+            vip_sg_ids=sorted(VIP_SG_IDS[: 1 + (n % 12 == 0)]) if n % 4 == 0 else [],
         )
+        if n % 8 == 0:
+            # A dual-stack VIP: the second address on an IPv6 subnet, its port derived from the
+            # load balancer's (no draw from the generator, which would move every later id).
+            lb.additional_vips.append({
+                "subnet_id": VIP6_SUBNET_ID, "ip_address": f"2001:db8::{n:x}",
+                "port_id": str(uuid.uuid5(uuid.NAMESPACE_OID, lb.vip_port_id))})
         self.add_row("loadbalancers", lb)
 
         # amphorae
@@ -104,6 +115,8 @@ class Trees(Health, Network):
                 lb_algorithm=("ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP")[i % 3],
                 created_at=now,
                 updated_at=None,
+                # re-encrypted to the members: Octavia's default TLS versions and ALPN
+                tls_enabled=protocol == "HTTPS" and n % 3 == 1,
                 session_persistence=(
                     {"type": "HTTP_COOKIE", "cookie_name": None, "persistence_timeout": None,
                      "persistence_granularity": None}
@@ -140,8 +153,11 @@ class Trees(Health, Network):
                 protocol_port=ports[protocol] + 1000 * (i // len(protocols)),
                 created_at=now,
                 updated_at=None,
+                timeout_client_data=120000 if n % 3 == 0 else 50000,
+                timeout_member_data=300000 if protocol == "TCP" else 50000,
                 timeout_tcp_inspect=0,
-                allowed_cidrs=["0.0.0.0/0"] if n % 7 == 0 else None,
+                allowed_cidrs=(["0.0.0.0/0"] if n % 7 == 0
+                               else ["203.0.113.0/24", "192.0.2.0/24"] if n % 5 == 3 else None),
             )
             self.add_row("listeners", listener)
             lb.listener_ids.append(listener.id)
@@ -251,9 +267,11 @@ class Trees(Health, Network):
             admin_state_up=True,
             created_at=pool.created_at,
             updated_at=None,
-            http_method="GET" if http else None,
-            url_path="/healthz" if http else None,
-            expected_codes="200" if http else None,
+            delay=10 if n % 5 == 0 else 5,
+            timeout=(10 if n % 5 == 0 else 3) if n % 10 else 15,
+            http_method=("HEAD" if n % 4 == 2 else "GET") if http else None,
+            url_path=("/healthz?from=octavia" if n % 6 == 0 else "/healthz") if http else None,
+            expected_codes=("200-299" if n % 4 == 0 else "200") if http else None,
         )
         self.add_row("healthmonitors", hm)
         pool.healthmonitor_id = hm.id
@@ -276,6 +294,10 @@ class Trees(Health, Network):
             subnet_id=MEMBER_SUBNET_ID,
             weight=1 + (j % 3),
             backup=False,
+            # health checks of the first member sent to a sidecar's port (and address)
+            monitor_port=9000 if j == 0 and n % 6 == 0 else None,
+            monitor_address=(f"172.31.{(m >> 8) & 255}.{m & 255}"
+                             if j == 0 and n % 12 == 0 else None),
         )
         self.add_row("members", member)
         pool.member_ids.append(member.id)

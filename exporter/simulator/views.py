@@ -37,6 +37,8 @@ JSON = dict[str, Any]
 
 TLS_PROTOCOLS = ("TERMINATED_HTTPS",)
 _DEFAULT_TLS_VERSIONS = ["TLSv1.2", "TLSv1.3"]
+# [api_settings] default_listener_alpn_protocols and default_pool_alpn_protocols
+_DEFAULT_ALPN = ["h2", "http/1.1", "http/1.0"]
 _DEFAULT_CIPHERS = (
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
@@ -45,6 +47,12 @@ _DEFAULT_CIPHERS = (
 
 def _ids(ids: list[str]) -> list[JSON]:
     return [{"id": i} for i in ids]
+
+
+def _listed(value: list[str] | None, default: list[str] | None) -> list[str] | None:
+    """A list setting as Octavia stores it: the object's own, else the configured default."""
+    chosen = value if value is not None else default
+    return list(chosen) if chosen is not None else None
 
 
 def loadbalancer(lb: LoadBalancer) -> JSON:
@@ -63,16 +71,16 @@ def loadbalancer(lb: LoadBalancer) -> JSON:
         "vip_port_id": lb.vip_port_id,
         "vip_subnet_id": lb.vip_subnet_id,
         "vip_network_id": lb.vip_network_id,
-        "vip_sg_ids": [],
-        "additional_vips": [],
+        "vip_sg_ids": list(lb.vip_sg_ids),
+        "additional_vips": [dict(vip) for vip in lb.additional_vips],
         "listeners": _ids(lb.listener_ids),
         "pools": _ids(lb.pool_ids),
         "provider": lb.provider,
         "flavor_id": lb.flavor_id,
-        "vip_qos_policy_id": None,
+        "vip_qos_policy_id": lb.vip_qos_policy_id,
         "tags": list(lb.tags),
         "availability_zone": lb.availability_zone,
-        "vip_vnic_type": "normal",
+        "vip_vnic_type": lb.vip_vnic_type,
     }
 
 
@@ -108,11 +116,12 @@ def listener(li: Listener) -> JSON:
         "client_crl_container_ref": None,
         "allowed_cidrs": list(li.allowed_cidrs) if li.allowed_cidrs else None,
         "tls_ciphers": _DEFAULT_CIPHERS if tls else None,
-        "tls_versions": list(_DEFAULT_TLS_VERSIONS) if tls else None,
-        "alpn_protocols": ["h2", "http/1.1", "http/1.0"] if tls else None,
-        "hsts_max_age": None,
-        "hsts_include_subdomains": False,
-        "hsts_preload": False,
+        # octavia/db/prepare.py fills these in for TERMINATED_HTTPS listeners only
+        "tls_versions": _listed(li.tls_versions, _DEFAULT_TLS_VERSIONS if tls else None),
+        "alpn_protocols": _listed(li.alpn_protocols, _DEFAULT_ALPN if tls else None),
+        "hsts_max_age": li.hsts_max_age,
+        "hsts_include_subdomains": li.hsts_include_subdomains,
+        "hsts_preload": li.hsts_preload,
     }
 
 
@@ -139,9 +148,11 @@ def pool(fleet: Fleet, p: Pool) -> JSON:
         "ca_tls_container_ref": None,
         "crl_container_ref": None,
         "tls_enabled": p.tls_enabled,
-        "tls_ciphers": None,
-        "tls_versions": None,
-        "alpn_protocols": None,
+        # octavia/db/prepare.py fills these in for a pool created with tls_enabled
+        "tls_ciphers": _DEFAULT_CIPHERS if p.tls_enabled else None,
+        "tls_versions": _listed(p.tls_versions,
+                                _DEFAULT_TLS_VERSIONS if p.tls_enabled else None),
+        "alpn_protocols": _listed(p.alpn_protocols, _DEFAULT_ALPN if p.tls_enabled else None),
     }
     if p.healthmonitor_id is not None:
         body["healthmonitor_id"] = p.healthmonitor_id
