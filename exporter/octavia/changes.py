@@ -94,18 +94,56 @@ class ChangeReader:
         amphorae = {k: a for k, a in amphorae.items()
                     if (in_shard(a.loadbalancer_id, self._shard) if a.loadbalancer_id
                         else self._shard[0] == 1)}
-        # DELETED amphorae stay listed until housekeeping purges them; exported they are not
-        # (as in the full lists), but one says its load balancer may be gone.
+        # Octavia's lists hide DELETED amphorae (show_deleted=False); an API that shows one
+        # (a policy, a proxy) says its load balancer may be gone.
         suspect = frozenset(a.loadbalancer_id for a in amphorae.values()
                             if a.status == "DELETED" and a.loadbalancer_id)
-        deleted = frozenset(k for k, a in amphorae.items() if a.status == "DELETED")
+        deleted = {k for k, a in amphorae.items() if a.status == "DELETED"}
         amphorae = {k: a for k, a in amphorae.items() if k not in deleted}
+        if "amphorae" in found:
+            deleted |= await self._gone_amphorae(snapshot, lbs, amphorae)
         newest = {name: c.newest for name, c in found.items() if c.newest is not None}
         return Delta(loadbalancers=lbs, listeners=listeners, pools=pools, healthmonitors=hms,
                      amphorae=amphorae, newest=newest, suspect=suspect,
-                     deleted_amphorae=deleted,
+                     deleted_amphorae=frozenset(deleted),
                      complete=all(c.complete for c in found.values()),
                      requests=sum(max(1, c.pages) for c in found.values()))
+
+    async def _gone_amphorae(self, snapshot: FleetSnapshot, lbs: Mapping[str, Any],
+                             amphorae: Mapping[str, Any]) -> set[str]:
+        """The snapshot's amphorae that are gone from load balancers where this round saw
+        their amphorae change: a failover's new amphora, or the load balancer leaving
+        PENDING_UPDATE (the failover's end, after the old amphora was marked DELETED). A
+        DELETED amphora leaves the list without a trace, so the feed alone would keep it
+        until a reconciliation; each such load balancer's amphorae are listed again by
+        `loadbalancer_id` (one small request) instead."""
+        owners = {a.loadbalancer_id for k, a in amphorae.items()
+                  if a.loadbalancer_id and snapshot.amphorae.get(k) != a}
+        owners.update(k for k, lb in lbs.items()
+                      if (old := snapshot.loadbalancers.get(k)) is not None
+                      and old.provisioning_status == "PENDING_UPDATE"
+                      and lb.provisioning_status != "PENDING_UPDATE")
+        if not owners:
+            return set()
+        held: dict[str, set[str]] = {lb_id: set() for lb_id in owners}
+        for k, a in snapshot.amphorae.items():
+            if a.loadbalancer_id in held:
+                held[a.loadbalancer_id].add(k)
+        gone: set[str] = set()
+        for lb_id in sorted(owners):
+            if not held[lb_id]:
+                continue
+            amps = SOURCES["amphorae"]
+            self.unanswered = {amps.endpoint: await self._client.url(amps.endpoint,
+                                                                         amps.path)}
+            rows = await self._client.list_all(
+                amps.endpoint, amps.path, amps.collection, ("id", "status"),
+                self._page_size, query=(("loadbalancer_id", lb_id),), pace=self._pacer.page)
+            listed = {row.get("id") for row in rows if parse.is_mapping(row)
+                      and row.get("status") != "DELETED"}
+            gone |= held[lb_id] - listed
+        self.unanswered = {}
+        return gone
 
     def _owned(self, objects: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in objects.items()

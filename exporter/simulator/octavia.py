@@ -26,6 +26,7 @@ from exporter.simulator.fleet import Fleet
 from exporter.simulator.index import SortedIndex
 from exporter.simulator.keystone import AuthContext, Identity
 from exporter.simulator.model import (
+    DELETED,
     Amphora,
     AnyObject,
     L7Policy,
@@ -345,7 +346,7 @@ class OctaviaService:
         if kind == "l7rules" and route.parent_id not in self.fleet.l7policies:
             return errors.not_found("L7 Policy", route.parent_id)
         obj = self.fleet.table(kind).get(route.obj_id)
-        if obj is None:
+        if obj is None or _hidden(kind, obj):
             return errors.not_found(RESOURCE_NAMES[kind], route.obj_id)
         if kind == "amphorae":
             if not ctx.is_admin:
@@ -407,6 +408,8 @@ class OctaviaService:
                              webob=False)
 
         def keep(obj: Any) -> bool:
+            if _hidden(kind, obj):
+                return False
             if scope_project is not None and fleet.project_of(kind, obj) != scope_project:
                 return False
             for attr, value in filters:
@@ -591,12 +594,20 @@ class OctaviaService:
         if not ctx.is_admin:
             return errors.policy_forbidden()
         amp: Amphora | None = self.fleet.amphorae.get(route.obj_id)
+        if amp is not None and _hidden("amphorae", amp):
+            amp = None
         rows = self.fleet.amphora_stats_rows(amp) if amp is not None else []
         if amp is None or not rows:
             return errors.not_found("Amphora stats for", route.obj_id)
         return _json({
             "amphora_stats": [views.amphora_stats_row(self.fleet, amp, r) for r in rows]
         })
+
+
+def _hidden(kind: str, obj: Any) -> bool:
+    """A DELETED amphora stays in the table until housekeeping purges it, but Octavia's API
+    reads amphorae with show_deleted=False: the lists leave it out and a read by id is 404."""
+    return kind == "amphorae" and getattr(obj, "status", None) == DELETED
 
 
 class _Catalog:

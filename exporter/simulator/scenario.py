@@ -2,7 +2,8 @@
 
 Each step:
 1. finishes what the previous step started: PENDING_CREATE/PENDING_UPDATE load balancers become
-   ACTIVE, PENDING_DELETE ones disappear (their amphorae stay listed as DELETED);
+   ACTIVE, PENDING_DELETE ones disappear (their amphorae stay in the table as DELETED, hidden
+   from the API);
 2. lets some ERROR load balancers recover;
 3. starts new changes: ~1 % of load balancers go PENDING_UPDATE, now and then one goes ERROR,
    one is created (PENDING_CREATE) or one is deleted (PENDING_DELETE);

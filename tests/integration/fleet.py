@@ -253,8 +253,8 @@ def apply_states(cloud: Cloud, fleet: Fleet) -> None:
                            operating_status=operating)
             amphora_ids = _amphorae(conn, lb_id, planned, fleet)
             _statistics(conn, lb_id, amphora_ids, planned, index=PLAN.index(planned))
-        # A spare amphora (no load balancer) and a DELETED one, which Octavia keeps listing until
-        # housekeeping purges it and which the exporter leaves out.
+        # A spare amphora (no load balancer) and a DELETED one, which stays in the table until
+        # housekeeping purges it and which Octavia's API hides (show_deleted=False).
         _insert_amphora(conn, None, "READY", None, NOW + timedelta(days=700))
         _insert_amphora(conn, fleet.lb("plain"), "DELETED", "BACKUP", NOW - timedelta(days=3))
 

@@ -4,6 +4,7 @@ deletion)."""
 
 from __future__ import annotations
 
+import random
 import time
 
 from tests.support.calls import octavia_calls
@@ -105,6 +106,24 @@ def test_objects_gone_from_the_later_lists_under_a_listed_load_balancer_are_read
     assert set(fixed.listeners) == {"l"} and not missed and suspect == {"lb"}
 
 
+def test_an_amphora_gone_from_the_later_list_goes_and_counts_only_under_a_listed_lb() -> None:
+    """No read by id brings amphorae back, so one the amphora list no longer shows is removed:
+    a miss of the feed where its load balancer is still listed, its load balancer's deletion
+    (the sweep's, not the feed's) where not."""
+    from exporter.model.snapshot import Amphora, FleetSnapshot, LoadBalancer
+    from exporter.poll.reconcile import corrected
+
+    lb = LoadBalancer(id="lb", name="", project_id="p", provisioning_status="ACTIVE",
+                      operating_status="ONLINE", admin_state_up=True)
+    current = FleetSnapshot(cloud="c", taken_at=0.0, loadbalancers={"lb": lb},
+                            amphorae={"a": Amphora("a", "lb", "ALLOCATED"),
+                                      "b": Amphora("b", "lb-gone", "ALLOCATED")})
+    full = FleetSnapshot(cloud="c", taken_at=0.0, loadbalancers={"lb": lb})
+    fixed, missed, suspect = corrected(current, full, touched=set())
+    assert fixed.amphorae == {} and not suspect
+    assert missed == {("amphora", "deleted"): 1}
+
+
 async def test_until_a_reconciliation_is_complete_its_age_is_the_first_lists_not_the_last_round(
         make_exporter) -> None:
     exporter = make_exporter()
@@ -116,3 +135,32 @@ async def test_until_a_reconciliation_is_complete_its_age_is_the_first_lists_not
     now = time.time()
     since_lists, since_round = now - tier1.last_full_lists_started, now - tier1.last_success_started
     assert abs(age - since_lists) < abs(age - since_round), (age, since_lists, since_round)
+
+
+async def test_a_failovers_old_amphora_goes_with_the_next_round_not_the_reconciliation(
+        sim, make_exporter) -> None:
+    """Octavia's lists hide a DELETED amphora: the round that sees the failover end lists
+    the load balancer's amphorae again, so the reconciliation finds nothing to correct."""
+    exporter = make_exporter()
+    await exporter.cycle()
+    fleet = sim.fleet
+    lb = next(lb for lb in fleet.loadbalancers.values()
+              if lb.provisioning_status == "ACTIVE" and lb.id not in fleet.transitions
+              and any(fleet.amphorae[a].status == "ALLOCATED" for a in lb.amphora_ids))
+    old_ids = set(lb.amphora_ids)
+    fleet.clock += 60.0
+    new = fleet.start_failover(lb, random.Random(3))
+    assert new is not None
+    metrics = await exporter.cycle()
+    assert one(metrics, "octavia_amphora_status", amphora_id=new.id, status="BOOTING") == 1
+    fleet.clock += 60.0
+    fleet.finish_failover(lb.id)
+    gone = old_ids - set(lb.amphora_ids)
+    assert len(gone) == 1
+    metrics = await exporter.cycle()
+    shown = {lab["amphora_id"] for lab, _ in metrics["octavia_amphora_info"]
+             if lab["loadbalancer_id"] == lb.id}
+    assert shown == set(lb.amphora_ids)
+    assert await exporter.service.clouds[0].reconciler.reconcile()
+    missed = exporter.metrics().get("octavia_changes_feed_missed_total", [])
+    assert [(lab, v) for lab, v in missed if v] == []

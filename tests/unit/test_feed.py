@@ -252,3 +252,85 @@ async def test_a_paused_pacer_lets_no_next_page_start_until_resumed() -> None:
     await waiting
     await page(2)
     assert started == [1, 2]
+
+
+class AmphoraApi(Api):
+    """Load balancers as Api; amphorae from `amphorae`, by the feed's sort or by
+    `loadbalancer_id` as Octavia filters them (DELETED ones hidden, as show_deleted=False
+    hides them), recording each load balancer asked for."""
+
+    def __init__(self, rows: list[dict[str, Any]], amphorae: list[dict[str, Any]]) -> None:
+        super().__init__(rows)
+        self.amphorae = amphorae
+        self.by_lb: list[str] = []
+
+    async def list_all(self, endpoint: str, path: str, collection: str, fields: Any = (),
+                       page_size: int | None = None,
+                       on_page: Callable[[list[Any]], bool | None] | None = None,
+                       query: Any = (), **kwargs: Any) -> list[Any]:
+        if endpoint != "amphorae":
+            return await super().list_all(endpoint, path, collection, fields, page_size,
+                                          on_page, query, **kwargs)
+        shown = [a for a in self.amphorae if a["status"] != "DELETED"]
+        owner = dict(query).get("loadbalancer_id")
+        if owner is not None:
+            self.by_lb.append(owner)
+            return [a for a in shown if a["loadbalancer_id"] == owner]
+        assert on_page is not None
+        on_page(sorted(shown, key=lambda a: a["updated_at"] or "", reverse=True))
+        return []
+
+
+def amp_row(amp_id: str, lb_id: str, status: str, updated: float) -> dict[str, Any]:
+    return {"id": amp_id, "loadbalancer_id": lb_id, "status": status, "role": "STANDALONE",
+            "created_at": stamp(updated), "updated_at": stamp(updated)}
+
+
+def with_amphorae() -> FleetSnapshot:
+    from exporter.model.snapshot import Amphora
+
+    return dataclasses.replace(fleet(), amphorae={
+        "old": Amphora("old", "lb1", "ALLOCATED"), "other": Amphora("other", "lb2", "ALLOCATED")})
+
+
+async def test_a_failovers_new_amphora_lists_its_load_balancers_again() -> None:
+    # The failover marked the old amphora DELETED (hidden) and the new one came up.
+    api = AmphoraApi([], [amp_row("old", "lb1", "DELETED", 4000.0),
+                          amp_row("new", "lb1", "ALLOCATED", 4001.0),
+                          amp_row("other", "lb2", "ALLOCATED", 100.0)])
+    reader = ChangeReader(api, Capabilities(), page_size=10)  # type: ignore[arg-type]
+    delta = await reader.read({"amphorae": 3990.0}, with_amphorae())
+    assert set(delta.amphorae) == {"new"}
+    assert delta.deleted_amphorae == {"old"}
+    assert api.by_lb == ["lb1"]  # lb2's amphorae did not change: not asked
+
+
+async def test_a_load_balancer_leaving_pending_update_lists_its_amphorae_again() -> None:
+    snapshot = with_amphorae()
+    snapshot = dataclasses.replace(snapshot, loadbalancers={
+        **snapshot.loadbalancers, "lb1": dataclasses.replace(
+            snapshot.loadbalancers["lb1"], provisioning_status="PENDING_UPDATE")})
+    # The old amphora went DELETED before its replacement's row last moved: only the load
+    # balancer's own row says the failover is over.
+    api = AmphoraApi([lb_row("lb1", 4002.0, listeners=[{"id": "l1"}, {"id": "l2"}],
+                             pools=[{"id": "p1"}])],
+                     [amp_row("old", "lb1", "DELETED", 4001.0),
+                      amp_row("new", "lb1", "ALLOCATED", 3000.0),
+                      amp_row("other", "lb2", "ALLOCATED", 100.0)])
+    reader = ChangeReader(api, Capabilities(), page_size=10)  # type: ignore[arg-type]
+    delta = await reader.read({"loadbalancers": 3990.0, "amphorae": 3990.0,
+                               "created": 3990.0}, snapshot)
+    assert delta.loadbalancers["lb1"].provisioning_status == "ACTIVE"
+    assert delta.deleted_amphorae == {"old"}
+    assert api.by_lb == ["lb1"]
+
+
+async def test_a_round_without_amphora_changes_lists_none_again() -> None:
+    api = AmphoraApi([lb_row("lb2", 4000.0, status="ERROR")],
+                     [amp_row("old", "lb1", "ALLOCATED", 100.0),
+                      amp_row("other", "lb2", "ALLOCATED", 100.0)])
+    reader = ChangeReader(api, Capabilities(), page_size=10)  # type: ignore[arg-type]
+    delta = await reader.read({"loadbalancers": 3990.0, "amphorae": 3990.0,
+                               "created": 3990.0}, with_amphorae())
+    assert set(delta.loadbalancers) == {"lb2"} and not delta.deleted_amphorae
+    assert api.by_lb == []
