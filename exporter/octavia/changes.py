@@ -40,6 +40,8 @@ SOURCES = {
 CREATED = "created"
 # A round usually finds a few rows: small pages keep its first (often only) request short.
 FEED_PAGE_SIZE = 50
+# Load balancers whose amphorae one round lists again at most (about 30 ms each).
+RELISTS_PER_ROUND = 10
 
 
 class ChangeReader:
@@ -57,6 +59,8 @@ class ChangeReader:
         self._clock = clock
         self._on_malformed = on_malformed
         self._pacer = Pacer(1.0)
+        # Load balancers whose amphorae are to be listed again (_gone_amphorae).
+        self._relist: set[str] = set()
         # The list being read, endpoint -> URL: what a round's timeout abandoned.
         self.unanswered: dict[str, str] = {}
 
@@ -123,14 +127,19 @@ class ChangeReader:
                       if (old := snapshot.loadbalancers.get(k)) is not None
                       and old.provisioning_status == "PENDING_UPDATE"
                       and lb.provisioning_status != "PENDING_UPDATE")
-        if not owners:
+        # A round lists at most RELISTS_PER_ROUND load balancers' amphorae (a fleet-wide
+        # update would otherwise hold the round past its timeout); the rest wait for the next.
+        self._relist.update(owners)
+        if not self._relist:
             return set()
-        held: dict[str, set[str]] = {lb_id: set() for lb_id in owners}
+        due = sorted(self._relist)[:RELISTS_PER_ROUND]
+        self._relist.difference_update(due)
+        held: dict[str, set[str]] = {lb_id: set() for lb_id in due}
         for k, a in snapshot.amphorae.items():
             if a.loadbalancer_id in held:
                 held[a.loadbalancer_id].add(k)
         gone: set[str] = set()
-        for lb_id in sorted(owners):
+        for lb_id in due:
             if not held[lb_id]:
                 continue
             amps = SOURCES["amphorae"]

@@ -334,3 +334,26 @@ async def test_a_round_without_amphora_changes_lists_none_again() -> None:
                                "created": 3990.0}, with_amphorae())
     assert set(delta.loadbalancers) == {"lb2"} and not delta.deleted_amphorae
     assert api.by_lb == []
+
+
+async def test_a_round_lists_a_few_load_balancers_amphorae_again_and_the_rest_next() -> None:
+    from exporter.model.snapshot import Amphora, LoadBalancer
+    from exporter.octavia.changes import RELISTS_PER_ROUND
+
+    count = RELISTS_PER_ROUND + 3
+    lbs = {f"lb{n:02d}": LoadBalancer(f"lb{n:02d}", "", "p", "PENDING_UPDATE", "ONLINE", True)
+           for n in range(count)}
+    snapshot = FleetSnapshot(cloud="test", taken_at=0.0, loadbalancers=lbs, amphorae={
+        f"a{k}": Amphora(f"a{k}", k, "ALLOCATED") for k in lbs})
+    api = AmphoraApi([lb_row(k, 4000.0) for k in lbs], [])
+    reader = ChangeReader(api, Capabilities(), page_size=100)  # type: ignore[arg-type]
+    first = await reader.read({"loadbalancers": 3990.0, "amphorae": 3990.0,
+                               "created": 3990.0}, snapshot)
+    assert api.by_lb == sorted(lbs)[:RELISTS_PER_ROUND]
+    assert len(first.deleted_amphorae) == RELISTS_PER_ROUND
+    # The next round, with nothing new, lists the rest.
+    settled = dataclasses.replace(snapshot, loadbalancers={
+        k: dataclasses.replace(lb, provisioning_status="ACTIVE") for k, lb in lbs.items()})
+    await reader.read({"loadbalancers": 4000.0, "amphorae": 3990.0, "created": 3990.0},
+                      settled)
+    assert api.by_lb == sorted(lbs)
