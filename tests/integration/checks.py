@@ -25,9 +25,107 @@ def ids_in(metrics: Samples, name: str, label: str) -> set[str]:
     return {labels[label] for labels, _ in metrics.get(name, [])}
 
 
-def mismatches(metrics: Samples, truth: Truth, *, amphorae: bool = True) -> list[str]:
-    """Every way the exposition differs from the truth (empty: they agree)."""
+LISTENER_TIMEOUTS = ("timeout_client_data", "timeout_member_connect", "timeout_member_data",
+                     "timeout_tcp_inspect")
+# health monitor gauge -> Octavia's column (max_retries is rise_threshold in its database)
+PROBE = (("delay_seconds", "delay"), ("timeout_seconds", "timeout"),
+         ("max_retries", "rise_threshold"), ("max_retries_down", "fall_threshold"))
+
+
+def info_of(metrics: Samples, name: str, label: str, object_id: str,
+            *keys: str) -> list[tuple[str, ...]]:
+    """The values of `keys` on every `name` series of one object."""
+    return [tuple(lab[k] for k in keys) for lab, _ in metrics.get(name, [])
+            if lab[label] == object_id]
+
+
+def flag(value: Any) -> str:
+    """A boolean column (0/1/NULL) as the exporter's label text."""
+    return "" if value is None else "true" if value else "false"
+
+
+def setting_mismatches(metrics: Samples, truth: Truth, member_details: bool) -> list[str]:
+    """The configured settings of every object against Octavia's database."""
     found: list[str] = []
+
+    def check(what: str, got: Any, want: Any) -> None:
+        if got != want:
+            found.append(f"{what}: exporter {got!r}, Octavia {want!r}")
+
+    for lb_id, lb in truth.loadbalancers.items():
+        check(f"loadbalancer {lb_id} VIP settings",
+              info_of(metrics, "octavia_loadbalancer_info", "loadbalancer_id", lb_id,
+                      "vip_qos_policy_id", "vip_vnic_type", "vip_sg_ids"),
+              [(lb["vip_qos_policy_id"] or "", lb["vip_vnic_type"] or "",
+                ",".join(lb["vip_sg_ids"]))])
+        check(f"loadbalancer {lb_id} additional VIPs",
+              sorted(info_of(metrics, "octavia_loadbalancer_additional_vip_info",
+                             "loadbalancer_id", lb_id, "ip_address", "subnet_id", "port_id")),
+              [tuple(v or "" for v in vip) for vip in lb["additional_vips"]])
+
+    for listener_id, listener in truth.listeners.items():
+        for key in LISTENER_TIMEOUTS:
+            ms = listener[key]
+            check(f"listener {listener_id} {key}",
+                  one(metrics, f"octavia_listener_{key}_seconds", listener_id=listener_id),
+                  ms / 1000 if ms is not None else None)
+        check(f"listener {listener_id} hsts_max_age",
+              one(metrics, "octavia_listener_hsts_max_age_seconds", listener_id=listener_id),
+              listener["hsts_max_age"])
+        check(f"listener {listener_id} settings",
+              info_of(metrics, "octavia_listener_info", "listener_id", listener_id,
+                      "allowed_cidrs", "tls_versions", "alpn_protocols",
+                      "hsts_include_subdomains", "hsts_preload"),
+              # tls_versions and alpn_protocols: comma-joined lists in the database too
+              [(",".join(listener["allowed_cidrs"]), listener["tls_versions"] or "",
+                listener["alpn_protocols"] or "", flag(listener["hsts_include_subdomains"]),
+                flag(listener["hsts_preload"]))])
+
+    for pool_id, pool in truth.pools.items():
+        check(f"pool {pool_id} settings",
+              info_of(metrics, "octavia_pool_info", "pool_id", pool_id, "session_persistence",
+                      "tls_enabled", "tls_versions", "alpn_protocols"),
+              [(pool["session_persistence"] or "", flag(pool["tls_enabled"]),
+                pool["tls_versions"] or "", pool["alpn_protocols"] or "")])
+
+    for hm_id, hm in truth.healthmonitors.items():
+        for metric, column in PROBE:
+            check(f"healthmonitor {hm_id} {column}",
+                  one(metrics, f"octavia_healthmonitor_{metric}", healthmonitor_id=hm_id),
+                  hm[column])
+        check(f"healthmonitor {hm_id} settings",
+              info_of(metrics, "octavia_healthmonitor_info", "healthmonitor_id", hm_id,
+                      "http_method", "url_path", "expected_codes"),
+              [(hm["http_method"] or "", (hm["url_path"] or "").split("?")[0],
+                hm["expected_codes"] or "")])
+
+    # A member's weight, backup flag and monitor address are in its pool's member list only:
+    # read for every pool with --member-details, else for the pools no listener uses.
+    served = {lst["default_pool_id"] for lst in truth.listeners.values()}
+    listed = {m_id for m_id, m in truth.members.items()
+              if member_details or m["pool_id"] not in served}
+    check("members with settings", ids_in(metrics, "octavia_member_monitor_info", "member_id"),
+          listed)
+    for member_id in listed:
+        member = truth.members[member_id]
+        check(f"member {member_id} monitor",
+              info_of(metrics, "octavia_member_monitor_info", "member_id", member_id,
+                      "monitor_address", "monitor_port"),
+              [(member["monitor_address"] or "",
+                "" if member["monitor_port"] is None else str(member["monitor_port"]))])
+        check(f"member {member_id} weight",
+              one(metrics, "octavia_member_configured_weight", member_id=member_id),
+              member["weight"])
+        check(f"member {member_id} backup",
+              one(metrics, "octavia_member_backup", member_id=member_id),
+              1.0 if member["backup"] else 0.0)
+    return found
+
+
+def mismatches(metrics: Samples, truth: Truth, *, amphorae: bool = True,
+               member_details: bool = False) -> list[str]:
+    """Every way the exposition differs from the truth (empty: they agree)."""
+    found: list[str] = setting_mismatches(metrics, truth, member_details)
 
     def check(what: str, got: Any, want: Any) -> None:
         if got != want:

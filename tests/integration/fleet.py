@@ -45,6 +45,7 @@ class PlannedLB:
     flavor: str | None = None   # "gold", or "retired" (disabled once the fleet exists)
     availability_zone: bool = False
     l7: bool = False            # three L7 policies on the HTTP listener (see _l7policies)
+    configured: bool = False    # settings off their defaults (see lb_body and _settings)
 
 
 # 13 load balancers over four projects: more than two pages at pagination_max_limit = 5, and every
@@ -52,7 +53,7 @@ class PlannedLB:
 PLAN: tuple[PlannedLB, ...] = (
     PlannedLB("plain", "admin", "web-1", flavor="gold", l7=True),
     PlannedLB("two-listeners", "tenant-a", "shop \"front\"", listeners=2, connection_limit=1000,
-              flavor="gold", availability_zone=True, l7=True),
+              flavor="gold", availability_zone=True, l7=True, configured=True),
     PlannedLB("degraded", "tenant-a", "api-ü", listeners=2, degraded_member=True,
               status=("ACTIVE", "DEGRADED"), amphorae=("ALLOCATED", "ERROR")),
     PlannedLB("error", "tenant-b", "broken", status=("ERROR", "ERROR")),
@@ -119,6 +120,32 @@ def _l7policies(key: str) -> list[dict[str, Any]]:
     ]
 
 
+# What the configured load balancer's settings are (the API's units: milliseconds for listener
+# timeouts, seconds for the rest). The health check's token shows that a query string never
+# reaches the exposition.
+TIMEOUTS_MS = {"timeout_client_data": 120000, "timeout_member_connect": 3000,
+               "timeout_member_data": 90000, "timeout_tcp_inspect": 500}
+HSTS_MAX_AGE = 31536000
+QOS_POLICY_ID = str(uuid.UUID(int=4243))
+VIP_SG_IDS = (str(uuid.UUID(int=4245)), str(uuid.UUID(int=4244)))
+
+
+def _configure_http(listener: dict[str, Any]) -> None:
+    """Timeouts off Octavia's defaults, TLS to the members, an HTTP check with every option, a
+    member checked on a port of its own and a backup member."""
+    listener.update(TIMEOUTS_MS)
+    pool = listener["default_pool"]
+    # TLS to the members. Octavia 19 answers 500 ('tls_ciphers') for a tls_enabled pool created
+    # inside a load balancer without its own TLS settings, so they are given.
+    pool.update({"tls_enabled": True, "tls_ciphers": "ECDHE-RSA-AES256-GCM-SHA384",
+                 "tls_versions": ["TLSv1.3", "TLSv1.2"], "alpn_protocols": ["http/1.1"]})
+    pool["healthmonitor"].update({"http_method": "HEAD", "expected_codes": "200-204",
+                                  "url_path": f"/health?token={SECRET}", "max_retries_down": 2,
+                                  "delay": 4, "timeout": 6})
+    pool["members"][0].update({"monitor_address": "192.0.2.250", "monitor_port": 9000})
+    pool["members"][2]["backup"] = True
+
+
 def lb_body(planned: PlannedLB, project_id: str, index: int,
             flavor_ids: dict[str, str] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
@@ -139,6 +166,8 @@ def lb_body(planned: PlannedLB, project_id: str, index: int,
         }
         if planned.connection_limit is not None:
             listener["connection_limit"] = planned.connection_limit
+        if planned.configured:
+            _configure_http(listener)
         if planned.l7:
             listener["l7policies"] = _l7policies(planned.key)
         body["listeners"].append(listener)
@@ -155,7 +184,8 @@ def lb_body(planned: PlannedLB, project_id: str, index: int,
         body["listeners"].append({
             "name": f"{planned.key}-tcp", "protocol": "TCP", "protocol_port": 443,
             "default_pool": tcp_pool,
-            **({"allowed_cidrs": ["203.0.113.0/24"]} if planned.connection_limit else {}),
+            **({"allowed_cidrs": ["203.0.113.0/24", "198.51.100.0/24"]}
+               if planned.connection_limit else {}),
         })
     if planned.flavor is not None and flavor_ids is not None:
         body["flavor_id"] = flavor_ids[planned.flavor]
@@ -251,12 +281,33 @@ def apply_states(cloud: Cloud, fleet: Fleet) -> None:
                 _settle(conn, lb_id, planned)
                 set_status(conn, "load_balancer", lb_id, provisioning_status=provisioning,
                            operating_status=operating)
+            if planned.configured:
+                _settings(conn, lb_id)
             amphora_ids = _amphorae(conn, lb_id, planned, fleet)
             _statistics(conn, lb_id, amphora_ids, planned, index=PLAN.index(planned))
         # A spare amphora (no load balancer) and a DELETED one, which stays in the table until
         # housekeeping purges it and which Octavia's API hides (show_deleted=False).
         _insert_amphora(conn, None, "READY", None, NOW + timedelta(days=700))
         _insert_amphora(conn, fleet.lb("plain"), "DELETED", "BACKUP", NOW - timedelta(days=3))
+
+
+def _settings(conn: sqlite3.Connection, lb_id: str) -> None:
+    """What the noop drivers cannot make: a VIP's QoS policy, security groups and SR-IOV vNIC
+    (Neutron checks them), an additional VIP (Neutron allocates it), and HSTS (Octavia takes it
+    only on a TERMINATED_HTTPS listener, whose certificate needs a key manager), written as
+    Octavia writes them; its API serves them from these rows."""
+    conn.execute("UPDATE vip SET qos_policy_id = ?, vnic_type = 'direct' WHERE "
+                 "load_balancer_id = ?", (QOS_POLICY_ID, lb_id))
+    conn.executemany("INSERT INTO vip_security_group (load_balancer_id, sg_id) VALUES (?, ?)",
+                     [(lb_id, sg) for sg in VIP_SG_IDS])
+    conn.execute("INSERT INTO additional_vip (load_balancer_id, ip_address, port_id, subnet_id, "
+                 "network_id) VALUES (?, ?, ?, ?, ?)",
+                 (lb_id, "2001:db8::10", str(uuid.UUID(int=4246)), str(uuid.UUID(int=4247)),
+                  str(uuid.UUID(int=4242))))
+    changed = conn.execute("UPDATE listener SET hsts_max_age = ?, hsts_include_subdomains = 1, "
+                           "hsts_preload = 0 WHERE load_balancer_id = ? AND protocol = 'HTTP'",
+                           (HSTS_MAX_AGE, lb_id)).rowcount
+    assert changed == 1, lb_id
 
 
 def _settle(conn: sqlite3.Connection, lb_id: str, planned: PlannedLB) -> None:
@@ -401,9 +452,21 @@ def read_truth(path: Path) -> Truth:
         def rows(sql: str) -> dict[str, dict[str, Any]]:
             return {r["id"]: dict(r) for r in conn.execute(sql)}
 
-        lbs = rows("SELECT * FROM load_balancer WHERE provisioning_status != 'DELETED'")
+        lbs = rows("SELECT lb.*, v.qos_policy_id AS vip_qos_policy_id, v.vnic_type AS "
+                   "vip_vnic_type FROM load_balancer lb LEFT JOIN vip v ON "
+                   "v.load_balancer_id = lb.id WHERE lb.provisioning_status != 'DELETED'")
         listeners = rows("SELECT * FROM listener")
-        pools = rows("SELECT * FROM pool")
+        pools = rows("SELECT p.*, s.type AS session_persistence FROM pool p LEFT JOIN "
+                     "session_persistence s ON s.pool_id = p.id")
+        for lb in lbs.values():
+            lb["vip_sg_ids"] = sorted(r[0] for r in conn.execute(
+                "SELECT sg_id FROM vip_security_group WHERE load_balancer_id = ?", (lb["id"],)))
+            lb["additional_vips"] = sorted(tuple(r) for r in conn.execute(
+                "SELECT ip_address, subnet_id, port_id FROM additional_vip WHERE "
+                "load_balancer_id = ?", (lb["id"],)))
+        for listener in listeners.values():
+            listener["allowed_cidrs"] = sorted(r[0] for r in conn.execute(
+                "SELECT cidr FROM listener_cidr WHERE listener_id = ?", (listener["id"],)))
         members = rows("SELECT m.*, p.load_balancer_id FROM member m JOIN pool p "
                        "ON p.id = m.pool_id")
         hms = rows("SELECT h.*, p.load_balancer_id FROM health_monitor h JOIN pool p "

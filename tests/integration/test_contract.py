@@ -47,6 +47,8 @@ ALLOWED: tuple[Allowed, ...] = (
     Allowed("*.redirect_prefix", NULL_OR_STR, "set on REDIRECT_PREFIX policies only"),
     Allowed("*.redirect_url", NULL_OR_STR, "set on REDIRECT_TO_URL policies only"),
     Allowed("*.redirect_http_code", frozenset({"null", "int"}), "set on redirects only"),
+    Allowed("*.hsts_max_age", frozenset({"null", "int"}),
+            "set on TERMINATED_HTTPS listeners only, of which the simulated fleet has none"),
     # A quota row's limit is null where the project uses the default: which ones are set
     # depends on the fleet.
     *(Allowed(f"$.{key}", frozenset({"null", "int"}), "null: the project uses the default")

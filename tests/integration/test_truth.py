@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration import checks, harness
+from tests.integration import fleet as fleet_module
 from tests.support.exposition import one
 
 
@@ -46,3 +47,27 @@ async def test_every_list_was_paginated(make_exporter, fleet) -> None:
                                  endpoint=endpoint, code="200")
         assert pages >= 3, (endpoint, pages)
     assert len(fleet.lb_ids) > 2 * harness.PAGE_CAP
+
+
+async def test_member_settings_with_member_details_equal_the_truth(make_exporter, truth,
+                                                                   fleet) -> None:
+    """Every pool's member list read: every member's weight, backup flag, monitor address
+    and port, as Octavia's database has them; and the settings of every other object."""
+    exporter = make_exporter(member_details=True)
+    metrics = await exporter.cycle()
+    now = truth()
+    assert checks.mismatches(metrics, now, member_details=True) == []
+    # The configured load balancer's settings are really there, not equal by being absent.
+    lb_id = fleet.lb("two-listeners")
+    [lb] = [lab for lab, _ in metrics["octavia_loadbalancer_info"]
+            if lab["loadbalancer_id"] == lb_id]
+    assert lb["vip_vnic_type"] == "direct" and len(lb["vip_sg_ids"].split(",")) == 2
+    assert {lab["monitor_port"] for lab, _ in metrics["octavia_member_monitor_info"]} == {
+        "", "9000"}
+    assert one(metrics, "octavia_listener_timeout_client_data_seconds",
+               listener_id=next(k for k, v in now.listeners.items()
+                                if v["load_balancer_id"] == lb_id
+                                and v["protocol"] == "HTTP")) == 120.0
+    paths = {lab["url_path"] for lab, _ in metrics["octavia_healthmonitor_info"]}
+    assert "/health" in paths and not any("?" in p for p in paths)
+    assert not any(fleet_module.SECRET in line for line in map(str, metrics.values()))
