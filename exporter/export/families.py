@@ -8,6 +8,7 @@ here reads only snapshots and polling health, so deleted objects vanish by const
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -71,22 +72,25 @@ def _maybe(value: bool | None) -> str:
     return "" if value is None else "true" if value else "false"
 
 
-# HELP of the settings gauges, in snapshot.TIMEOUTS and snapshot.PROBE order.
-LISTENER_TIMEOUTS = (
-    "How long the listener waits for a client to send or receive data (the API's "
-    "timeout_client_data, in seconds).",
-    "How long the listener waits for a connection to a member (timeout_member_connect).",
-    "How long the listener waits for a member to send or receive data "
-    "(timeout_member_data).",
-    "How long the listener waits for content to inspect on a new connection "
-    "(timeout_tcp_inspect; 0: not at all).",
+# snapshot.TIMEOUTS and snapshot.PROBE put first the settings exported as gauges, the numbers
+# to alert or graph on (a listener's client timeout, a monitor's delay against its timeout);
+# the others are labels of the info families, as the API sends them (timeouts in milliseconds).
+CLIENT_DATA = 0
+TIMEOUT_LABELS = TIMEOUTS[CLIENT_DATA + 1:]
+PROBE_GAUGES = (
+    ("delay", "Seconds between the health monitor's probes of a member."),
+    ("timeout", "Seconds the health monitor waits for a probe's answer."),
 )
-MONITOR_PROBE = (
-    "Seconds between the health monitor's probes of a member.",
-    "Seconds the health monitor waits for a probe's answer.",
-    "Successful probes in a row that bring a member ONLINE (the API's max_retries).",
-    "Failed probes in a row that take a member to ERROR (max_retries_down).",
-)
+PROBE_LABELS = PROBE[len(PROBE_GAUGES):]
+assert TIMEOUTS[CLIENT_DATA] == "timeout_client_data"
+assert tuple(field for field, _ in PROBE_GAUGES) == PROBE[:len(PROBE_GAUGES)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _texts(values: tuple[int | bool | None, ...], start: int = 0) -> tuple[str, ...]:
+    """values[start:] of a shared settings tuple (parse.compact) as label text, made once per
+    distinct tuple: numbers as the API sends them, flags as `_maybe`, "" for None."""
+    return tuple(_maybe(v) if isinstance(v, bool) else _str(v) for v in values[start:])
 
 
 def _status(name: str, what: str, labels: list[str], field: str, stateset: bool,
@@ -219,26 +223,25 @@ def listener_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> Iterato
     rows = [([s.cloud, x.id, x.loadbalancer_id, x.project_id], x) for s in snaps
             for x in s.listeners.values()]
     key = _key(snaps, stateset, "listeners")
-    yield _info("octavia_listener", f"Listener metadata. {POLLED}", labels,
+    yield _info("octavia_listener", f"Listener metadata and settings (timeout_* labels in the "
+                f"API's milliseconds, hsts_max_age in seconds). {POLLED}", labels,
                 ["name", "protocol", "protocol_port", "default_pool_id", "allowed_cidrs",
-                 "tls_versions", "alpn_protocols", "hsts_include_subdomains", "hsts_preload"],
+                 *TIMEOUT_LABELS, "tls_versions", "alpn_protocols", "hsts_max_age",
+                 "hsts_include_subdomains", "hsts_preload"],
                 ((v, [x.name, x.protocol, _str(x.protocol_port), x.default_pool_id,
-                      x.allowed_cidrs, x.tls_versions, x.alpn_protocols, _maybe(x.hsts[1]),
-                      _maybe(x.hsts[2])])
+                      x.allowed_cidrs, *_texts(x.timeouts, CLIENT_DATA + 1), x.tls_versions,
+                      x.alpn_protocols, *_texts(x.hsts)])
                  for v, x in rows), key)
     yield from _states("octavia_listener", "Listener", labels, rows, stateset, key=key)
     yield _gauge("octavia_listener_connection_limit",
                  f"Maximum connections the listener accepts; absent when unlimited. {POLLED}",
                  labels, ((v, float(x.connection_limit)) for v, x in rows
                           if x.connection_limit > 0), key)
-    for i, (field, doc) in enumerate(zip(TIMEOUTS, LISTENER_TIMEOUTS, strict=True)):
-        yield _gauge(f"octavia_listener_{field}_seconds", f"{doc} {POLLED}", labels,
-                     ((v, ms / 1000.0) for v, x in rows
-                      if (ms := x.timeouts[i]) is not None), key)
-    yield _gauge("octavia_listener_hsts_max_age_seconds",
-                 f"The max-age of the listener's Strict-Transport-Security header (API 2.27); "
-                 f"absent when HSTS is off. {POLLED}", labels,
-                 ((v, float(x.hsts[0])) for v, x in rows if x.hsts[0] is not None), key)
+    yield _gauge("octavia_listener_timeout_client_data_seconds",
+                 f"How long the listener waits for a client to send or receive data (the API's "
+                 f"timeout_client_data, in seconds). {POLLED}", labels,
+                 ((v, ms / 1000.0) for v, x in rows
+                  if (ms := x.timeouts[CLIENT_DATA]) is not None), key)
     yield from _stats("octavia_listener", "listener", labels,
                       [(v, s.listener_stats[x.id]) for s in snaps for x in s.listeners.values()
                        if x.id in s.listener_stats
@@ -293,15 +296,16 @@ def healthmonitor_families(snaps: Sequence[FleetSnapshot], stateset: bool) -> It
     rows = [([s.cloud, h.id, h.pool_id, h.loadbalancer_id, h.project_id], h) for s in snaps
             for h in s.healthmonitors.values()]
     key = _key(snaps, stateset, "healthmonitors")
-    yield _info("octavia_healthmonitor", f"Health monitor metadata. {POLLED}", labels,
-                ["name", "monitor_type", "http_method", "url_path", "expected_codes"],
-                ((v, [h.name, h.monitor_type, h.http_method, h.url_path, h.expected_codes])
+    yield _info("octavia_healthmonitor", f"Health monitor metadata and settings. {POLLED}",
+                labels, ["name", "monitor_type", "http_method", "url_path", "expected_codes",
+                         *PROBE_LABELS],
+                ((v, [h.name, h.monitor_type, h.http_method, h.url_path, h.expected_codes,
+                      *_texts(h.probe, len(PROBE_GAUGES))])
                  for v, h in rows), key)
     yield from _states("octavia_healthmonitor", "Health monitor", labels, rows, stateset,
                        key=key)
-    for i, (field, doc) in enumerate(zip(PROBE, MONITOR_PROBE, strict=True)):
-        unit = "_seconds" if field in ("delay", "timeout") else ""
-        yield _gauge(f"octavia_healthmonitor_{field}{unit}", f"{doc} {POLLED}", labels,
+    for i, (field, doc) in enumerate(PROBE_GAUGES):
+        yield _gauge(f"octavia_healthmonitor_{field}_seconds", f"{doc} {POLLED}", labels,
                      ((v, float(p)) for v, h in rows if (p := h.probe[i]) is not None), key)
 
 

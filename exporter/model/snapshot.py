@@ -59,10 +59,12 @@ class LoadBalancer:
 
 
 # A listener's timeouts in the API's milliseconds, in this order; None where the API gives none.
+# The first is exported as a gauge, the others as info labels (export/families.py).
 TIMEOUTS = ("timeout_client_data", "timeout_member_connect", "timeout_member_data",
             "timeout_tcp_inspect")
 NO_TIMEOUTS: tuple[int | None, ...] = (None, None, None, None)
-# A health monitor's probe settings, in this order (delay and timeout in seconds).
+# A health monitor's probe settings, in this order (delay and timeout in seconds, gauges; the
+# retries info labels).
 PROBE = ("delay", "timeout", "max_retries", "max_retries_down")
 NO_PROBE: tuple[int | None, ...] = (None, None, None, None)
 

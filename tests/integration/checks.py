@@ -25,11 +25,13 @@ def ids_in(metrics: Samples, name: str, label: str) -> set[str]:
     return {labels[label] for labels, _ in metrics.get(name, [])}
 
 
-LISTENER_TIMEOUTS = ("timeout_client_data", "timeout_member_connect", "timeout_member_data",
-                     "timeout_tcp_inspect")
-# health monitor gauge -> Octavia's column (max_retries is rise_threshold in its database)
-PROBE = (("delay_seconds", "delay"), ("timeout_seconds", "timeout"),
-         ("max_retries", "rise_threshold"), ("max_retries_down", "fall_threshold"))
+# Listener timeouts exported as octavia_listener_info labels, in the API's milliseconds (the
+# columns' unit); timeout_client_data is a gauge, in seconds.
+LISTENER_TIMEOUT_LABELS = ("timeout_member_connect", "timeout_member_data", "timeout_tcp_inspect")
+# health monitor gauge -> Octavia's column
+PROBE_GAUGES = (("delay_seconds", "delay"), ("timeout_seconds", "timeout"))
+# octavia_healthmonitor_info label -> Octavia's column (max_retries is rise_threshold there)
+PROBE_LABELS = (("max_retries", "rise_threshold"), ("max_retries_down", "fall_threshold"))
 
 
 def info_of(metrics: Samples, name: str, label: str, object_id: str,
@@ -37,6 +39,11 @@ def info_of(metrics: Samples, name: str, label: str, object_id: str,
     """The values of `keys` on every `name` series of one object."""
     return [tuple(lab[k] for k in keys) for lab, _ in metrics.get(name, [])
             if lab[label] == object_id]
+
+
+def number(value: Any) -> str:
+    """An integer column (or NULL) as the exporter's label text."""
+    return "" if value is None else str(value)
 
 
 def flag(value: Any) -> str:
@@ -64,21 +71,21 @@ def setting_mismatches(metrics: Samples, truth: Truth, member_details: bool) -> 
               [tuple(v or "" for v in vip) for vip in lb["additional_vips"]])
 
     for listener_id, listener in truth.listeners.items():
-        for key in LISTENER_TIMEOUTS:
-            ms = listener[key]
-            check(f"listener {listener_id} {key}",
-                  one(metrics, f"octavia_listener_{key}_seconds", listener_id=listener_id),
-                  ms / 1000 if ms is not None else None)
-        check(f"listener {listener_id} hsts_max_age",
-              one(metrics, "octavia_listener_hsts_max_age_seconds", listener_id=listener_id),
-              listener["hsts_max_age"])
+        ms = listener["timeout_client_data"]
+        check(f"listener {listener_id} timeout_client_data",
+              one(metrics, "octavia_listener_timeout_client_data_seconds",
+                  listener_id=listener_id),
+              ms / 1000 if ms is not None else None)
         check(f"listener {listener_id} settings",
               info_of(metrics, "octavia_listener_info", "listener_id", listener_id,
-                      "allowed_cidrs", "tls_versions", "alpn_protocols",
-                      "hsts_include_subdomains", "hsts_preload"),
+                      "allowed_cidrs", *LISTENER_TIMEOUT_LABELS, "tls_versions",
+                      "alpn_protocols", "hsts_max_age", "hsts_include_subdomains",
+                      "hsts_preload"),
               # tls_versions and alpn_protocols: comma-joined lists in the database too
-              [(",".join(listener["allowed_cidrs"]), listener["tls_versions"] or "",
-                listener["alpn_protocols"] or "", flag(listener["hsts_include_subdomains"]),
+              [(",".join(listener["allowed_cidrs"]),
+                *(number(listener[key]) for key in LISTENER_TIMEOUT_LABELS),
+                listener["tls_versions"] or "", listener["alpn_protocols"] or "",
+                number(listener["hsts_max_age"]), flag(listener["hsts_include_subdomains"]),
                 flag(listener["hsts_preload"]))])
 
     for pool_id, pool in truth.pools.items():
@@ -89,15 +96,16 @@ def setting_mismatches(metrics: Samples, truth: Truth, member_details: bool) -> 
                 pool["tls_versions"] or "", pool["alpn_protocols"] or "")])
 
     for hm_id, hm in truth.healthmonitors.items():
-        for metric, column in PROBE:
+        for metric, column in PROBE_GAUGES:
             check(f"healthmonitor {hm_id} {column}",
                   one(metrics, f"octavia_healthmonitor_{metric}", healthmonitor_id=hm_id),
                   hm[column])
         check(f"healthmonitor {hm_id} settings",
               info_of(metrics, "octavia_healthmonitor_info", "healthmonitor_id", hm_id,
-                      "http_method", "url_path", "expected_codes"),
+                      "http_method", "url_path", "expected_codes",
+                      *(label for label, _ in PROBE_LABELS)),
               [(hm["http_method"] or "", (hm["url_path"] or "").split("?")[0],
-                hm["expected_codes"] or "")])
+                hm["expected_codes"] or "", *(number(hm[column]) for _, column in PROBE_LABELS))])
 
     # A member's weight, backup flag and monitor address are in its pool's member list only:
     # read for every pool with --member-details, else for the pools no listener uses.

@@ -64,10 +64,15 @@ async def test_member_settings_with_member_details_equal_the_truth(make_exporter
     assert lb["vip_vnic_type"] == "direct" and len(lb["vip_sg_ids"].split(",")) == 2
     assert {lab["monitor_port"] for lab, _ in metrics["octavia_member_monitor_info"]} == {
         "", "9000"}
+    http_listener = next(k for k, v in now.listeners.items()
+                         if v["load_balancer_id"] == lb_id and v["protocol"] == "HTTP")
     assert one(metrics, "octavia_listener_timeout_client_data_seconds",
-               listener_id=next(k for k, v in now.listeners.items()
-                                if v["load_balancer_id"] == lb_id
-                                and v["protocol"] == "HTTP")) == 120.0
+               listener_id=http_listener) == 120.0
+    assert [(lab["timeout_member_connect"], lab["timeout_tcp_inspect"])
+            for lab, _ in metrics["octavia_listener_info"]
+            if lab["listener_id"] == http_listener] == [("3000", "500")]
+    assert str(fleet_module.HSTS_MAX_AGE) in {lab["hsts_max_age"]
+                                              for lab, _ in metrics["octavia_listener_info"]}
     paths = {lab["url_path"] for lab, _ in metrics["octavia_healthmonitor_info"]}
     assert "/health" in paths and not any("?" in p for p in paths)
     assert not any(fleet_module.SECRET in line for line in map(str, metrics.values()))

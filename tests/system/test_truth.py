@@ -107,19 +107,19 @@ def setting_differences(metrics: dict, truth: dict) -> list[str]:
               sorted((v["ip_address"], v["subnet_id"], v["port_id"])
                      for v in lb["additional_vips"]))
     for lst in truth["listeners"]:
-        for key in ("timeout_client_data", "timeout_member_connect", "timeout_member_data",
-                    "timeout_tcp_inspect"):
-            check(f"listener {lst['id']} {key}",
-                  one(metrics, f"octavia_listener_{key}_seconds", listener_id=lst["id"]),
-                  lst[key] / 1000)
-        check(f"listener {lst['id']} hsts_max_age",
-              one(metrics, "octavia_listener_hsts_max_age_seconds", listener_id=lst["id"]),
-              lst["hsts_max_age"])
+        check(f"listener {lst['id']} timeout_client_data",
+              one(metrics, "octavia_listener_timeout_client_data_seconds", listener_id=lst["id"]),
+              lst["timeout_client_data"] / 1000)
+        # The other settings are labels, the API's numbers as sent (timeouts in milliseconds).
         check(f"listener {lst['id']}", labels_of(
             metrics, "octavia_listener_info", "listener_id", lst["id"], "allowed_cidrs",
-            "tls_versions", "alpn_protocols", "hsts_include_subdomains", "hsts_preload"),
-              [(joined(lst["allowed_cidrs"], True), joined(lst["tls_versions"]),
-                joined(lst["alpn_protocols"]), flag(lst["hsts_include_subdomains"]),
+            "timeout_member_connect", "timeout_member_data", "timeout_tcp_inspect",
+            "tls_versions", "alpn_protocols", "hsts_max_age", "hsts_include_subdomains",
+            "hsts_preload"),
+              [(joined(lst["allowed_cidrs"], True), _text(lst["timeout_member_connect"]),
+                _text(lst["timeout_member_data"]), _text(lst["timeout_tcp_inspect"]),
+                joined(lst["tls_versions"]), joined(lst["alpn_protocols"]),
+                _text(lst["hsts_max_age"]), flag(lst["hsts_include_subdomains"]),
                 flag(lst["hsts_preload"]))])
     for pool in truth["pools"]:
         persistence = pool["session_persistence"]
@@ -130,14 +130,14 @@ def setting_differences(metrics: dict, truth: dict) -> list[str]:
                 joined(pool["tls_versions"]), joined(pool["alpn_protocols"]))])
     for hm in truth["healthmonitors"]:
         check(f"healthmonitor {hm['id']}", [
-            one(metrics, f"octavia_healthmonitor_{name}", healthmonitor_id=hm["id"])
-            for name in ("delay_seconds", "timeout_seconds", "max_retries", "max_retries_down")],
-              [hm["delay"], hm["timeout"], hm["max_retries"], hm["max_retries_down"]])
+            one(metrics, f"octavia_healthmonitor_{name}_seconds", healthmonitor_id=hm["id"])
+            for name in ("delay", "timeout")], [hm["delay"], hm["timeout"]])
         check(f"healthmonitor {hm['id']}", labels_of(
             metrics, "octavia_healthmonitor_info", "healthmonitor_id", hm["id"], "http_method",
-            "url_path", "expected_codes"),
+            "url_path", "expected_codes", "max_retries", "max_retries_down"),
               [(hm["http_method"] or "", (hm["url_path"] or "").split("?")[0],
-                hm["expected_codes"] or "")])
+                hm["expected_codes"] or "", _text(hm["max_retries"]),
+                _text(hm["max_retries_down"]))])
     # Without --member-details only the members of pools no listener uses are listed per pool.
     unattached = {p["id"] for p in truth["pools"] if not p["listeners"]}
     for member in truth["members"]:
@@ -164,6 +164,8 @@ async def test_every_configured_setting_matches_the_simulator(make_exporter, con
     assert metrics["octavia_loadbalancer_additional_vip_info"]
     assert {lab["tls_enabled"] for lab, _ in metrics["octavia_pool_info"]} == {"true", "false"}
     assert len({v for _, v in metrics["octavia_listener_timeout_client_data_seconds"]}) > 1
+    assert all(lab["timeout_member_connect"] and lab["timeout_tcp_inspect"]
+               for lab, _ in metrics["octavia_listener_info"])
 
 
 async def test_a_listeners_tls_and_hsts_settings_reach_the_exposition(make_exporter,
@@ -178,11 +180,9 @@ async def test_a_listeners_tls_and_hsts_settings_reach_the_exposition(make_expor
         "tls_versions": ["TLSv1.3"], "alpn_protocols": ["h2", "http/1.1"],
         "updated_at": truth["clock"]})
     metrics = await exporter.cycle()
-    assert one(metrics, "octavia_listener_hsts_max_age_seconds",
-               listener_id=listener["id"]) == 31536000
     assert labels_of(metrics, "octavia_listener_info", "listener_id", listener["id"],
-                     "tls_versions", "alpn_protocols", "hsts_include_subdomains",
-                     "hsts_preload") == [("TLSv1.3", "h2,http/1.1", "true", "false")]
+                     "tls_versions", "alpn_protocols", "hsts_max_age", "hsts_include_subdomains",
+                     "hsts_preload") == [("TLSv1.3", "h2,http/1.1", "31536000", "true", "false")]
     assert setting_differences(metrics, await control.fleet()) == []
 
 

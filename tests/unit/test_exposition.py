@@ -247,20 +247,24 @@ def test_configured_fields_as_info_labels_and_gauges() -> None:
     assert (listener["allowed_cidrs"], listener["tls_versions"], listener["alpn_protocols"],
             listener["hsts_include_subdomains"], listener["hsts_preload"]) == (
         "192.0.2.0/24,198.51.100.0/24", "TLSv1.2,TLSv1.3", "h2,http/1.1", "true", "false")
-    # The API's milliseconds, in seconds.
-    assert {name: found[f"octavia_listener_{name}_seconds"][0][1] for name in (
-        "timeout_client_data", "timeout_member_connect", "timeout_member_data",
-        "timeout_tcp_inspect", "hsts_max_age")} == {
-        "timeout_client_data": 50.0, "timeout_member_connect": 5.0,
-        "timeout_member_data": 50.0, "timeout_tcp_inspect": 0.0, "hsts_max_age": 31536000.0}
+    # Labels: the API's numbers as sent (timeouts in milliseconds, max-age in seconds).
+    assert [listener[k] for k in ("timeout_member_connect", "timeout_member_data",
+                                  "timeout_tcp_inspect", "hsts_max_age")] == [
+        "5000", "50000", "0", "31536000"]
+    # The one listener gauge: the client timeout, in seconds.
+    assert found["octavia_listener_timeout_client_data_seconds"][0][1] == 50.0
+    assert not [n for n in found if n.startswith(("octavia_listener_timeout_member",
+                                                  "octavia_listener_timeout_tcp",
+                                                  "octavia_listener_hsts",
+                                                  "octavia_healthmonitor_max_retries"))]
     pool = found["octavia_pool_info"][0][0]
     assert (pool["session_persistence"], pool["tls_enabled"], pool["tls_versions"],
             pool["alpn_protocols"]) == ("APP_COOKIE", "true", "TLSv1.3", "h2")
     hm = found["octavia_healthmonitor_info"][0][0]
-    assert (hm["http_method"], hm["url_path"], hm["expected_codes"]) == (
-        "GET", "/healthz", "200-204")
-    assert [found[f"octavia_healthmonitor_{name}"][0][1] for name in (
-        "delay_seconds", "timeout_seconds", "max_retries", "max_retries_down")] == [5, 3, 3, 2]
+    assert (hm["http_method"], hm["url_path"], hm["expected_codes"], hm["max_retries"],
+            hm["max_retries_down"]) == ("GET", "/healthz", "200-204", "3", "2")
+    assert [found[f"octavia_healthmonitor_{name}_seconds"][0][1] for name in (
+        "delay", "timeout")] == [5, 3]
     # Only the member whose pool list was read has the monitor series.
     assert [(s["member_id"], s["monitor_address"], s["monitor_port"]) for s, _ in
             found["octavia_member_monitor_info"]] == [("m1", "10.0.1.1", "8081")]
@@ -270,10 +274,14 @@ def test_unset_settings_give_empty_labels_and_no_gauges() -> None:
     found = samples(render([view(snapshot())]))
     listener = found["octavia_listener_info"][0][0]
     assert [listener[k] for k in ("allowed_cidrs", "tls_versions", "alpn_protocols",
-                                  "hsts_include_subdomains", "hsts_preload")] == [""] * 5
+                                  "timeout_member_connect", "timeout_member_data",
+                                  "timeout_tcp_inspect", "hsts_max_age",
+                                  "hsts_include_subdomains", "hsts_preload")] == [""] * 9
+    hm = found["octavia_healthmonitor_info"][0][0]
+    assert (hm["max_retries"], hm["max_retries_down"]) == ("", "")
     assert [found[n] for n in ("octavia_listener_timeout_client_data_seconds",
-                               "octavia_listener_hsts_max_age_seconds",
                                "octavia_healthmonitor_delay_seconds",
+                               "octavia_healthmonitor_timeout_seconds",
                                "octavia_loadbalancer_additional_vip_info",
                                "octavia_member_monitor_info") if n in found] == []
     assert found["octavia_pool_info"][0][0]["tls_enabled"] == ""
