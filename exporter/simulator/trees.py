@@ -323,8 +323,8 @@ class Trees(Health, Network):
 
     # ----- deletion -------------------------------------------------------------------------
     def delete_lb(self, lb_id: str) -> None:
-        """Cascade-delete a load balancer; its amphorae stay listed as DELETED, as in Octavia
-        until housekeeping purges them."""
+        """Cascade-delete a load balancer; its amphorae stay in the table as DELETED, as in
+        Octavia's database until housekeeping purges them (its API hides them)."""
         lb = self.loadbalancers[lb_id]
         for listener_id in list(lb.listener_ids):
             listener = self.listeners[listener_id]

@@ -89,13 +89,17 @@ async def _real(http: aiohttp.ClientSession, cloud: Cloud) -> Side:
     return side
 
 
-async def _simulated(http: aiohttp.ClientSession, sim: Simulator) -> Side:
+async def _simulated_token(http: aiohttp.ClientSession, sim: Simulator) -> dict[str, str]:
     body = {"auth": {"identity": {
         "methods": ["application_credential"],
         "application_credential": {"id": "sim-appcred-id", "secret": "sim-appcred-secret"},
     }}}
     async with http.post(f"{sim.auth_url}/auth/tokens", json=body) as resp:
-        token = resp.headers["X-Subject-Token"]
+        return {"X-Auth-Token": resp.headers["X-Subject-Token"]}
+
+
+async def _simulated(http: aiohttp.ClientSession, sim: Simulator) -> Side:
+    token = (await _simulated_token(http, sim))["X-Auth-Token"]
     side = Side(http, sim.octavia_url, token)
     side.ids = sim.fleet.index["loadbalancers"].ids()
     assert len(side.ids) == len(PATTERN)
@@ -184,5 +188,43 @@ async def test_past_a_null_marker_nothing_is_listed(cloud: Cloud, fleet: Any,
         for side in (real, simulated):
             assert await side.get(query.format(side.at(first_null))) == (
                 200, {"loadbalancers": [], "loadbalancers_links": []}), side.url
+    finally:
+        await sim.stop()
+
+
+async def test_a_deleted_amphora_is_hidden_alike(cloud: Cloud, fleet: Any,
+                                                  http: aiohttp.ClientSession) -> None:
+    """A DELETED amphora stays in the table until housekeeping purges it, but the API reads
+    amphorae with show_deleted=False: not in the list, not under its load balancer's
+    `loadbalancer_id` filter, 404 by id. The feed relies on it (changes.py lists a load
+    balancer's amphorae again after a failover)."""
+    with db(cloud.db_path) as conn:
+        deleted = conn.execute("SELECT id, load_balancer_id FROM amphora "
+                               "WHERE status = 'DELETED'").fetchone()
+    assert deleted is not None, "the integration fleet has a DELETED amphora"
+    sim = Simulator(spec(lbs=2, pending_share=0.0))
+    await sim.start()
+    try:
+        simulated = await _simulated_token(http, sim)
+        sim_lb = next(iter(sim.fleet.loadbalancers.values()))
+        sim_amp = sim.fleet.amphorae[sim_lb.amphora_ids[0]]
+        sim_amp.status = "DELETED"
+        sides = ((cloud.octavia_url.rstrip("/"), {"X-Auth-Token": cloud.token()},
+                  deleted["id"], deleted["load_balancer_id"]),
+                 (sim.octavia_url.rstrip("/"), simulated, sim_amp.id, sim_lb.id))
+        for url, headers, amp_id, lb_id in sides:
+            async with http.get(f"{url}/v2/octavia/amphorae", headers=headers) as resp:
+                assert resp.status == 200
+                listed = {a["id"] for a in (await resp.json())["amphorae"]}
+            assert amp_id not in listed and listed, url
+            async with http.get(f"{url}/v2/octavia/amphorae?loadbalancer_id={lb_id}",
+                                headers=headers) as resp:
+                assert resp.status == 200
+                under = (await resp.json())["amphorae"]
+            assert amp_id not in {a["id"] for a in under}, url
+            assert all(a["loadbalancer_id"] == lb_id for a in under), url
+            async with http.get(f"{url}/v2/octavia/amphorae/{amp_id}",
+                                headers=headers) as resp:
+                assert resp.status == 404, url
     finally:
         await sim.stop()
