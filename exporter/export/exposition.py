@@ -14,7 +14,6 @@ import asyncio
 import itertools
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
@@ -44,10 +43,6 @@ class Exposition:
         self._stateset = stateset
         self._level = compression_level
         self._render_lock = threading.Lock()
-        # Always the same thread: the allocator keeps an arena per thread that has rendered, and
-        # a render at fleet scale leaves tens of MB free in its arena. Through the shared
-        # default executor, whichever idle or new thread took a render grew one more of them.
-        self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
         self._cache = RenderCache()
         self._generation = 0
         self.current = Rendered(EMPTY, EMPTY, 0)
@@ -64,12 +59,7 @@ class Exposition:
             return rendered
 
     async def render(self, views: Sequence[CloudView]) -> Rendered:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._renderer, self.render_now, views)
-
-    def close(self) -> None:
-        """Let the render thread go (after the render under way, if any)."""
-        self._renderer.shutdown(wait=False)
+        return await asyncio.to_thread(self.render_now, views)
 
     def body(self, openmetrics: bool, compress: bool) -> tuple[bytes, str]:
         """The full exposition as one bytes object (for --once and tests)."""

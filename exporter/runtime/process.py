@@ -118,8 +118,6 @@ class Runtime:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        if self._exposition is not None:
-            self._exposition.close()
 
     async def run(self) -> int:
         """What the settings ask for: --demo, --once, or serve. Raises ConfigError."""
