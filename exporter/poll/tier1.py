@@ -137,6 +137,10 @@ class Tier1:
                         url=url, detail=detail, timeout_seconds=timeout)
 
     def _loadbalancers_in(self, partial: FleetSnapshot) -> None:
+        # The API has answered a whole list: octavia_up says so beside the states it shows,
+        # rather than 0 until the slower (or paced, --startup-share) other lists are in.
+        if self.health.cycles_completed == 0:
+            self.health = dataclasses.replace(self.health, up=True)
         self._state.publishable(partial)
         self._state.partial = True
         self._publisher.changed(soon=True)

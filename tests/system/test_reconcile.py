@@ -164,3 +164,25 @@ async def test_a_failovers_old_amphora_goes_with_the_next_round_not_the_reconcil
     assert await exporter.service.clouds[0].reconciler.reconcile()
     missed = exporter.metrics().get("octavia_changes_feed_missed_total", [])
     assert [(lab, v) for lab, v in missed if v] == []
+
+
+async def test_octavia_up_is_1_as_soon_as_the_first_load_balancer_list_is_in(
+        make_exporter) -> None:
+    exporter = make_exporter()
+    cloud = exporter.service.clouds[0]
+    seen: list[bool] = []
+    lists = cloud.tier1.lists
+    read = lists.read
+
+    async def watched(previous, pace=None, loadbalancers_first=None):  # type: ignore[no-untyped-def]
+        def first(snapshot):  # type: ignore[no-untyped-def]
+            assert loadbalancers_first is not None
+            loadbalancers_first(snapshot)
+            seen.append(cloud.view().health.up)
+        return await read(previous, pace, loadbalancers_first=first if loadbalancers_first
+                          else None)
+
+    lists.read = watched
+    metrics = await exporter.cycle()
+    assert seen == [True]
+    assert one(metrics, "octavia_up", cloud="simulator") == 1
