@@ -139,12 +139,11 @@ class ChangeReader:
             if a.loadbalancer_id in held:
                 held[a.loadbalancer_id].add(k)
         gone: set[str] = set()
+        amps = SOURCES["amphorae"]
+        self.unanswered = {amps.endpoint: await self._client.url(amps.endpoint, amps.path)}
         for lb_id in due:
             if not held[lb_id]:
                 continue
-            amps = SOURCES["amphorae"]
-            self.unanswered = {amps.endpoint: await self._client.url(amps.endpoint,
-                                                                         amps.path)}
             rows = await self._client.list_all(
                 amps.endpoint, amps.path, amps.collection, ("id", "status"),
                 self._page_size, query=(("loadbalancer_id", lb_id),), pace=self._pacer.page)

@@ -50,7 +50,9 @@ def corrected(current: FleetSnapshot, full: FleetSnapshot, touched: set[str],
     objects in the later lists are not brought back. An object the later lists no longer show
     under a load balancer the first list showed is kept, and its load balancer read again:
     the load balancer may have been deleted after its list was read (the read by id then
-    answers 404 and removes it), or the object alone."""
+    answers 404 and removes it), or the object alone. Amphorae are the exception: no read by
+    id brings them back, so one the list no longer shows is removed, and counted where its
+    load balancer is still listed."""
     missed: Counter[tuple[str, str]] = Counter()
     suspect: set[str] = set()
     changes: dict[str, Any] = {}
@@ -227,7 +229,8 @@ class Reconciler:
         A reconciliation of a large fleet within --lists-share takes longer than `every`: while
         one runs, past its own load-balancer list, the load-balancer list alone is read again
         every `every` seconds, its own pages waiting meanwhile, so a deletion is gone within
-        about `every` plus one such list whatever the fleet's size."""
+        about `every` plus two such lists (one may have read its page just before the
+        deletion) whatever the fleet's size."""
         await asyncio.gather(self._reconciliations(first_done), self._sweeps())
 
     async def _reconciliations(self, first_done: float) -> None:
